@@ -1,0 +1,56 @@
+"""The `monitor` command line: thin commands, each calling one library function.
+
+Each area registers its commands from its own module (`register(app)`), so the
+CLI stays a table of contents rather than a place where logic lives.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import typer
+
+from monitor.cli.common import AppState
+from monitor.errors import MonitorError
+
+app = typer.Typer(
+    name="monitor",
+    help="Hosting-provider abuse-report responsiveness monitor: ingest hotline ticket metadata, "
+    "resolve hosting, measure time-to-removal, flag drift, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# One module per area; each defines register(app).
+COMMAND_MODULES = (
+    "monitor.cli.store",
+)
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    db: str | None = typer.Option(
+        None, "--db", help="Database URL (default: $MONITOR_DATABASE_URL, else sqlite:///monitor.db)."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
+) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = AppState(db_url=db)
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:
+    """Console entry point: known errors print one line and exit 2."""
+    try:
+        app()
+    except MonitorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

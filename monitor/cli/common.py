@@ -1,0 +1,52 @@
+"""Helpers shared by the command modules: state, output, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+
+import typer
+from sqlalchemy.engine import Engine
+
+from monitor.db import database_url, make_engine
+from monitor.schema import pending
+
+
+@dataclass
+class AppState:
+    """What the global options decided, handed to every command."""
+
+    db_url: str | None = None
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return database_url(self.db_url)
+
+    def engine(self, *, check_schema: bool = True) -> Engine:
+        """The engine; refuses to run on a database that `monitor init` has not prepared."""
+        if self._engine is None:
+            self._engine = make_engine(self.url)
+            if check_schema and pending(self._engine):
+                fail("the database schema is missing or outdated: run `monitor init` first")
+        return self._engine
+
+
+def state(ctx: typer.Context) -> AppState:
+    """The AppState of the running command."""
+    obj = ctx.find_root().obj
+    if obj is None:
+        obj = ctx.find_root().obj = AppState()
+    return obj
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print `error: ...` to stderr and exit with `code`."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def print_json(value: object) -> None:
+    """JSON to stdout, UTF-8, keys in the given order."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")

@@ -1,0 +1,153 @@
+"""Commands of the ticket store: init, ingest, tickets export, status, demo."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+
+import typer
+
+from monitor.cli.common import fail, print_json, state
+from monitor.errors import StrictModeRejected
+
+PROGRESS_MIN_LINES = 50_000
+
+
+def init(ctx: typer.Context) -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    from monitor.schema import upgrade
+
+    app_state = state(ctx)
+    heads = upgrade(app_state.engine(check_schema=False))
+    typer.echo(f"schema ready at revision {', '.join(heads)}")
+
+
+def ingest(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                       help="CSV or JSON Lines files."),
+    source: str = typer.Option("default", help="Whose tickets these are; ticket_id is unique per source."),
+    fmt: str = typer.Option("auto", "--format", help="auto, csv or jsonl."),
+    timezone: str | None = typer.Option(None, help="Read timestamps without offset in this IANA zone."),
+    hash_urls: bool = typer.Option(False, "--hash-urls", help="Hash a `url` column (SHA-256); the URL is never stored."),
+    strict: bool = typer.Option(False, help="Reject a whole file with any bad row; write nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Ingest hotline ticket metadata; bad rows go to quarantine with a reason."""
+    from monitor.ingest import IngestOptions, IngestSummary, ingest_file
+    from monitor.readers import file_facts
+
+    engine = state(ctx).engine()
+    options = IngestOptions(source=source, format=fmt, timezone=timezone, hash_urls=hash_urls, strict=strict)
+    total = IngestSummary()
+    for path in paths:
+        show_progress = sys.stderr.isatty() and file_facts(path).lines > PROGRESS_MIN_LINES
+        with _progress(path.name, file_facts(path).lines if show_progress else 0) as advance:
+            try:
+                total.add(ingest_file(engine, path, options, progress=advance))
+            except StrictModeRejected as exc:
+                if as_json:
+                    print_json({"rejected": path.name, "reason": str(exc), "errors": exc.errors})
+                    raise typer.Exit(1) from None
+                fail(str(exc) + "".join(f"\n  line {e['line']}: {e['reason']}" for e in exc.errors[:20]), code=1)
+    if as_json:
+        print_json(total.to_json())
+        return
+    typer.echo(
+        f"read {total.read}: inserted {total.inserted}, updated {total.updated}, "
+        f"unchanged {total.unchanged}, quarantined {total.quarantined}"
+        + (f" ({total.removed_before_notice} removed before notice)" if total.removed_before_notice else "")
+    )
+    if total.ignored_columns:
+        typer.echo(f"ignored columns: {', '.join(total.ignored_columns)}")
+    for error in total.errors[:20]:
+        typer.echo(f"  {error['file']} line {error['line']}: {error['reason']}")
+    if total.quarantined > 20:
+        typer.echo(f"  ... {total.quarantined - 20} more in quarantine")
+
+
+def _progress(label: str, lines: int):
+    if not lines:
+        return nullcontext(None)
+    from rich.progress import Progress
+
+    class _Bar:
+        def __enter__(self):
+            self.progress = Progress(transient=True)
+            self.progress.__enter__()
+            self.task = self.progress.add_task(f"ingest {label}", total=lines)
+            return lambda read: self.progress.update(self.task, completed=read)
+
+        def __exit__(self, *exc):
+            return self.progress.__exit__(*exc)
+
+    return _Bar()
+
+
+tickets_app = typer.Typer(help="Ticket listings.", no_args_is_help=True)
+
+
+@tickets_app.command("export")
+def tickets_export(
+    ctx: typer.Context,
+    fmt: str = typer.Option("csv", "--format", help="csv or jsonl."),
+    out: Path | None = typer.Option(None, help="Write here instead of stdout."),
+) -> None:
+    """Export one row per ticket (the contract's columns; resolution columns once resolved)."""
+    from monitor.export import write_export
+
+    if fmt not in ("csv", "jsonl"):
+        fail(f"unknown format {fmt!r}; use csv or jsonl")
+    engine = state(ctx).engine()
+    if out is None:
+        write_export(engine, sys.stdout, fmt)
+        return
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        count = write_export(engine, handle, fmt)
+    typer.echo(f"wrote {count} tickets to {out}", err=True)
+
+
+def status(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Counts: tickets, open, unresolved, quarantined, last ingest."""
+    from monitor.status import store_status
+
+    facts = store_status(state(ctx).engine())
+    if as_json:
+        print_json(facts)
+        return
+    for key in ("tickets", "open", "unresolved", "quarantined", "failed_ingests"):
+        typer.echo(f"{key.replace('_', ' ')}: {facts[key]}")
+    last = facts["last_ingest"]
+    typer.echo(
+        "last ingest: none" if last is None
+        else f"last ingest: #{last['id']} {last['origin']} ({last['source']}) at {last['finished_at']}"
+    )
+    for key, value in facts.items():
+        if key not in ("tickets", "open", "unresolved", "quarantined", "failed_ingests", "last_ingest"):
+            typer.echo(f"{key.replace('_', ' ')}: {value}")
+
+
+def demo(
+    ctx: typer.Context,
+    out: Path = typer.Option(Path("monitor-demo"), help="Folder for the generated export, database and reports."),
+    tickets: int = typer.Option(30000, help="How many tickets to generate."),
+    seed: int = typer.Option(2026, help="Random seed (the same seed gives the same data)."),
+) -> None:
+    """Run the whole pipeline on a generated, realistic hotline export."""
+    from monitor.demo import run_demo
+
+    for line in run_demo(out, tickets=tickets, seed=seed, db_url=state(ctx).db_url):
+        typer.echo(line)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the store's commands to the CLI."""
+    app.command()(init)
+    app.command()(ingest)
+    app.add_typer(tickets_app, name="tickets")
+    app.command()(status)
+    app.command()(demo)

@@ -1,0 +1,84 @@
+"""Database engines: SQLite embedded by default, PostgreSQL for servers."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from monitor.errors import ConfigurationError
+
+DEFAULT_URL = "sqlite:///monitor.db"
+ENV_VAR = "MONITOR_DATABASE_URL"
+
+
+def database_url(explicit: str | None = None) -> str:
+    """The URL to use: `--db`, else $MONITOR_DATABASE_URL, else `monitor.db` here."""
+    url = explicit or os.environ.get(ENV_VAR) or DEFAULT_URL
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        # psycopg 3 is the driver we ship; the bare scheme would ask for psycopg2.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if not (url.startswith("sqlite") or url.startswith("postgresql+psycopg")):
+        raise ConfigurationError(
+            f"unsupported database URL scheme in {redact_url(url)!r}: use sqlite:///PATH or postgresql+psycopg://..."
+        )
+    return url
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown by scheme only
+        return url.split("://", 1)[0] + "://..."
+
+
+def make_engine(url: str | None = None, **kwargs) -> Engine:
+    """An engine with the settings the monitor relies on.
+
+    SQLite: WAL, foreign keys, a busy timeout, and every transaction opened with
+    BEGIN IMMEDIATE so two writers queue instead of failing half-way.
+    PostgreSQL: pool pre-ping, so a restarted server is reconnected to.
+    """
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 60}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy's "begin" event below decide when transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_postgres(engine: Engine) -> bool:
+    """True when the engine talks to PostgreSQL."""
+    return engine.dialect.name == "postgresql"
+
+
+@contextmanager
+def transaction(engine: Engine):
+    """One transaction: committed on success, rolled back on any exception."""
+    with engine.begin() as connection:
+        yield connection

@@ -1,0 +1,59 @@
+"""`monitor tickets export`: one row per ticket with the contract's columns."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from typing import TextIO
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from monitor.models import Ticket
+from monitor.timeutil import iso
+
+EXPORT_COLUMNS = (
+    "source", "ticket_id", "url_hash", "reported_at", "notified_at", "removed_at", "checked_at",
+    "ip", "hostname", "registered_domain", "provider", "asn", "network", "country", "eu", "inhope",
+)
+TICKET = Ticket.__table__
+
+
+def iter_export_rows(engine: Engine, batch: int = 10000) -> Iterator[dict]:
+    """Tickets in (source, ticket_id) order as plain values, streamed from the database."""
+    query = sa.select(*(TICKET.c[name] for name in EXPORT_COLUMNS)).order_by(
+        TICKET.c.source, TICKET.c.ticket_id
+    )
+    with engine.connect() as connection:
+        result = connection.execution_options(stream_results=True, yield_per=batch).execute(query)
+        for row in result.mappings():
+            yield {
+                name: iso(value) if name.endswith("_at") else value for name, value in row.items()
+            }
+
+
+def _csv_value(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def write_export(engine: Engine, out: TextIO, fmt: str = "csv") -> int:
+    """Write the export as CSV (header row) or JSON Lines; returns the number of tickets."""
+    count = 0
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(EXPORT_COLUMNS)
+        for row in iter_export_rows(engine):
+            writer.writerow([_csv_value(row[name]) for name in EXPORT_COLUMNS])
+            count += 1
+    elif fmt == "jsonl":
+        for row in iter_export_rows(engine):
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    else:
+        raise ValueError(f"unknown export format {fmt!r}")
+    return count

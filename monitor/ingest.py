@@ -1,0 +1,274 @@
+"""Ingest hotline ticket metadata (INTERFACE.md section 1).
+
+One file is one transaction: it is all written or, on any crash, nothing is.
+Bad rows go to quarantine with their line and a reason; `--strict` refuses the
+whole file instead. Raw URLs are refused unless hashed on the way in.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from monitor.db import is_postgres
+from monitor.errors import RawUrlRefused, StrictModeRejected
+from monitor.models import IngestRun
+from monitor.readers import BadLine, detect_format, file_facts, open_text, read_csv, read_jsonl
+from monitor.ticket_writer import TicketWriter
+from monitor.timeutil import utcnow, zone
+from monitor.validate import (
+    INPUT_COLUMNS,
+    URL_COLUMN,
+    RowRejected,
+    RowRules,
+    redact_row,
+    redact_text,
+    validate_row,
+)
+
+log = logging.getLogger(__name__)
+RUN = IngestRun.__table__
+MAX_ERRORS_LISTED = 1000
+Progress = Callable[[int], None]
+
+
+@dataclass
+class IngestOptions:
+    """The options of `monitor ingest`."""
+
+    source: str = "default"
+    format: str = "auto"
+    timezone: str | None = None
+    hash_urls: bool = False
+    strict: bool = False
+    batch_size: int = 5000
+
+
+@dataclass
+class IngestSummary:
+    """Counts of one or more ingests; `to_json` has the contract's keys."""
+
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    removed_before_notice: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    run_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: IngestSummary) -> None:
+        """Fold another file's summary into this one."""
+        for name in ("read", "inserted", "updated", "unchanged", "quarantined", "removed_before_notice"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.ignored_columns = sorted(set(self.ignored_columns) | set(other.ignored_columns))
+        self.errors.extend(other.errors[: max(0, MAX_ERRORS_LISTED - len(self.errors))])
+        self.run_ids.extend(other.run_ids)
+
+    def to_json(self) -> dict:
+        """The `monitor ingest --json` object."""
+        return {
+            "read": self.read,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "quarantined": self.quarantined,
+            "removed_before_notice": self.removed_before_notice,
+            "ignored_columns": self.ignored_columns,
+            "errors": self.errors,
+            "errors_listed": min(len(self.errors), MAX_ERRORS_LISTED),
+            "run_ids": self.run_ids,
+        }
+
+
+class _Batch:
+    """Rows waiting to be written, with their redacted raw text for late rejections."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[int, dict]] = []
+        self.raw: dict[int, str] = {}
+        self.bad: list[tuple[int, str, str]] = []
+
+
+def ingest_file(
+    engine: Engine,
+    path: Path,
+    options: IngestOptions | None = None,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Ingest one CSV or JSON Lines file as one transaction."""
+    options = options or IngestOptions()
+    path = Path(path)
+    fmt = detect_format(path, options.format)
+    facts = file_facts(path)
+    with open_text(path) as handle:
+        if fmt == "csv":
+            header, rows = read_csv(handle)
+            if URL_COLUMN in header and not options.hash_urls:
+                raise _url_refused(path.name)
+        else:
+            header, rows = None, read_jsonl(handle)
+        return ingest_rows(
+            engine,
+            rows,
+            options,
+            origin=path.name,
+            fmt=fmt,
+            header=header,
+            sha256=facts.sha256,
+            now=now,
+            progress=progress,
+        )
+
+
+def _url_refused(origin: str) -> RawUrlRefused:
+    return RawUrlRefused(
+        f"{origin}: has a '{URL_COLUMN}' column (raw URLs); refusing to ingest it. "
+        "Give --hash-urls to store only the SHA-256 of each URL; the URL itself is never stored."
+    )
+
+
+def ingest_rows(
+    engine: Engine,
+    rows: Iterable[tuple[int, dict | BadLine]],
+    options: IngestOptions,
+    *,
+    origin: str,
+    fmt: str,
+    header: list[str] | None = None,
+    sha256: str | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Validate and write numbered rows (from a file or a feed page) in one transaction.
+
+    A failure leaves the database as it was and records a `failed` ingest run.
+    """
+    learnt_at = now or utcnow()
+    rules = RowRules(naive_zone=zone(options.timezone), hash_urls=options.hash_urls, now=learnt_at)
+    summary = IngestSummary()
+    unknown: set[str] = set(header or ()) - set(INPUT_COLUMNS) - {URL_COLUMN}
+    try:
+        with engine.begin() as connection:
+            run_id = _start_run(connection, options.source, origin, fmt, sha256, learnt_at)
+            if is_postgres(engine):
+                # Serialise ingests of one source: concurrent files never race on a ticket.
+                connection.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                    {"key": "monitor.ingest:" + options.source},
+                )
+            writer = TicketWriter(connection, options.source, run_id, learnt_at)
+            for batch in _batches(rows, rules, options, origin, unknown, summary, progress):
+                counts = writer.write(batch.records)
+                bad = batch.bad + [(line, batch.raw[line], reason) for line, reason in counts.rejected]
+                writer.quarantine(origin, bad)
+                summary.inserted += counts.inserted
+                summary.updated += counts.updated
+                summary.unchanged += counts.unchanged
+                summary.removed_before_notice += counts.removed_before_notice
+                summary.quarantined += len(bad)
+                for line, _raw, reason in sorted(bad):
+                    if len(summary.errors) < MAX_ERRORS_LISTED:
+                        summary.errors.append({"file": origin, "line": line, "reason": reason})
+            summary.ignored_columns = sorted(unknown)
+            if options.strict and summary.quarantined:
+                raise StrictModeRejected(
+                    f"{origin}: --strict and {summary.quarantined} bad row(s); nothing was written",
+                    summary.errors,
+                )
+            _finish_run(connection, run_id, summary, "ok")
+            summary.run_ids.append(run_id)
+    except StrictModeRejected:
+        raise
+    except Exception as exc:
+        _record_failure(engine, options.source, origin, fmt, sha256, learnt_at, exc)
+        raise
+    log.info(
+        "ingested %s: read=%d inserted=%d updated=%d unchanged=%d quarantined=%d",
+        origin, summary.read, summary.inserted, summary.updated, summary.unchanged, summary.quarantined,
+    )
+    return summary
+
+
+def _batches(
+    rows: Iterable[tuple[int, dict | BadLine]],
+    rules: RowRules,
+    options: IngestOptions,
+    origin: str,
+    unknown: set[str],
+    summary: IngestSummary,
+    progress: Progress | None,
+) -> Iterator[_Batch]:
+    batch = _Batch()
+    for line, row in rows:
+        summary.read += 1
+        if isinstance(row, BadLine):
+            batch.bad.append((line, json.dumps({"line": redact_text(row.raw)}), row.reason))
+        else:
+            if URL_COLUMN in row and not options.hash_urls:
+                raise _url_refused(origin)
+            unknown.update(key for key in row if key not in INPUT_COLUMNS and key != URL_COLUMN)
+            raw = redact_row(row)
+            try:
+                batch.records.append((line, validate_row(row, rules)))
+                batch.raw[line] = raw
+            except RowRejected as exc:
+                batch.bad.append((line, raw, str(exc)))
+        if len(batch.records) + len(batch.bad) >= options.batch_size:
+            yield batch
+            if progress:
+                progress(summary.read)
+            batch = _Batch()
+    if batch.records or batch.bad:
+        yield batch
+    if progress:
+        progress(summary.read)
+
+
+def _start_run(connection: Connection, source: str, origin: str, fmt: str, sha256: str | None,
+               started_at: datetime) -> int:
+    result = connection.execute(
+        sa.insert(RUN).returning(RUN.c.id),
+        {
+            "source": source, "origin": origin[:255], "file_sha256": sha256, "format": fmt,
+            "status": "running", "started_at": started_at, "read": 0, "inserted": 0,
+            "updated": 0, "unchanged": 0, "quarantined": 0, "ignored_columns": "[]",
+        },
+    )
+    return result.scalar_one()
+
+
+def _finish_run(connection: Connection, run_id: int, summary: IngestSummary, status: str) -> None:
+    connection.execute(
+        sa.update(RUN).where(RUN.c.id == run_id).values(
+            status=status, finished_at=utcnow(), read=summary.read, inserted=summary.inserted,
+            updated=summary.updated, unchanged=summary.unchanged, quarantined=summary.quarantined,
+            ignored_columns=json.dumps(summary.ignored_columns),
+        )
+    )
+
+
+def _record_failure(engine: Engine, source: str, origin: str, fmt: str, sha256: str | None,
+                    started_at: datetime, exc: BaseException) -> None:
+    """Keep a trace of a failed ingest; its rows were rolled back."""
+    try:
+        with engine.begin() as connection:
+            run_id = _start_run(connection, source, origin, fmt, sha256, started_at)
+            connection.execute(
+                sa.update(RUN).where(RUN.c.id == run_id).values(
+                    status="failed", finished_at=utcnow(),
+                    error=redact_text(f"{type(exc).__name__}: {exc}")[:2000],
+                )
+            )
+    except Exception:  # noqa: BLE001 - the database itself may be what failed
+        log.warning("could not record the failed ingest of %s", origin)

@@ -1,0 +1,189 @@
+"""Write validated ticket records in bulk, recording every change as an event.
+
+Works inside the caller's transaction with SQLAlchemy Core (executemany), one
+round of SELECT / INSERT / UPDATE per batch, never one ORM object per ticket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from monitor.models import TRACKED_FIELDS, QuarantinedRow, Ticket, TicketEvent
+from monitor.timeutil import iso
+from monitor.validate import removed_before_notice
+
+TICKET = Ticket.__table__
+EVENT = TicketEvent.__table__
+QUARANTINE = QuarantinedRow.__table__
+_KEY_CHUNK = 900  # stay far below SQLite's bound-parameter limit
+
+
+@dataclass
+class BatchCounts:
+    """What one batch did to the store."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed_before_notice: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _event_value(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return iso(value)
+    return str(value)
+
+
+class TicketWriter:
+    """Upserts records for one source within one transaction, logging events."""
+
+    def __init__(self, connection: Connection, source: str, run_id: int, learnt_at: datetime):
+        self.connection = connection
+        self.source = source
+        self.run_id = run_id
+        self.learnt_at = learnt_at
+
+    def _existing(self, ticket_ids: Sequence[str]) -> dict[str, dict]:
+        columns = [TICKET.c.id, TICKET.c.ticket_id, *(TICKET.c[name] for name in TRACKED_FIELDS)]
+        found: dict[str, dict] = {}
+        unique = list(dict.fromkeys(ticket_ids))
+        for start in range(0, len(unique), _KEY_CHUNK):
+            chunk = unique[start : start + _KEY_CHUNK]
+            query = sa.select(*columns).where(
+                TICKET.c.source == self.source, TICKET.c.ticket_id.in_(chunk)
+            )
+            for row in self.connection.execute(query).mappings():
+                found[row["ticket_id"]] = dict(row)
+        return found
+
+    def write(self, records: Sequence[tuple[int, dict]]) -> BatchCounts:
+        """Insert new tickets, update changed ones, count unchanged ones."""
+        counts = BatchCounts()
+        state = self._existing([record["ticket_id"] for _, record in records])
+        inserts: dict[str, dict] = {}
+        updates: dict[str, dict] = {}
+        events: list[dict] = []
+        for line, record in records:
+            key = record["ticket_id"]
+            current = state.get(key)
+            if current is None:
+                row = {name: record[name] for name in TRACKED_FIELDS}
+                row.update(
+                    source=self.source,
+                    ticket_id=key,
+                    first_learnt_at=self.learnt_at,
+                    last_learnt_at=self.learnt_at,
+                    first_run_id=self.run_id,
+                    last_run_id=self.run_id,
+                )
+                inserts[key] = row
+                state[key] = row
+                events.append(self._event(key, "first_seen", None, None))
+                counts.inserted += 1
+                counts.removed_before_notice += removed_before_notice(row)
+                continue
+            # A later row updates what it carries; an empty cell never erases a known value.
+            changes = {
+                name: record[name]
+                for name in TRACKED_FIELDS
+                if record[name] is not None and record[name] != current[name]
+            }
+            if not changes:
+                counts.unchanged += 1
+                continue
+            merged = {**current, **changes}
+            if merged["removed_at"] is not None and merged["removed_at"] < merged["reported_at"]:
+                counts.rejected.append((line, "update would make removed_at earlier than reported_at"))
+                continue
+            for name, value in changes.items():
+                events.append(self._event(key, name, current[name], value))
+            state[key] = merged
+            if key in inserts:
+                inserts[key].update(changes)
+            else:
+                updates[key] = merged
+            counts.updated += 1
+            counts.removed_before_notice += removed_before_notice(merged) and not removed_before_notice(current)
+        self._flush(inserts, updates, events)
+        return counts
+
+    def _event(self, key: str, name: str, old: object, new: object) -> dict:
+        return {
+            "source": self.source,
+            "ticket_id": key,
+            "field": name,
+            "old_value": _event_value(old),
+            "new_value": _event_value(new),
+            "learnt_at": self.learnt_at,
+            "run_id": self.run_id,
+        }
+
+    def _flush(self, inserts: dict[str, dict], updates: dict[str, dict], events: list[dict]) -> None:
+        if inserts:
+            self.connection.execute(sa.insert(TICKET), list(inserts.values()))
+        if updates:
+            statement = (
+                sa.update(TICKET)
+                .where(TICKET.c.id == sa.bindparam("_id"))
+                .values(
+                    {name: sa.bindparam("_" + name) for name in TRACKED_FIELDS},
+                    last_learnt_at=sa.bindparam("_learnt"),
+                    last_run_id=sa.bindparam("_run"),
+                )
+            )
+            params = [
+                {
+                    "_id": row["id"],
+                    "_learnt": self.learnt_at,
+                    "_run": self.run_id,
+                    **{"_" + name: row[name] for name in TRACKED_FIELDS},
+                }
+                for row in updates.values()
+            ]
+            self.connection.execute(statement, params)
+        if events:
+            self.connection.execute(sa.insert(EVENT), events)
+
+    def quarantine(self, origin: str, rows: Sequence[tuple[int, str, str]]) -> None:
+        """Store bad rows: (line, redacted raw JSON, reason); one already kept is not repeated."""
+        if not rows:
+            return
+        keyed = {_row_key(origin, line, raw, reason): (line, raw, reason) for line, raw, reason in rows}
+        keys = list(keyed)
+        for start in range(0, len(keys), _KEY_CHUNK):
+            query = sa.select(QUARANTINE.c.row_key).where(
+                QUARANTINE.c.source == self.source, QUARANTINE.c.row_key.in_(keys[start : start + _KEY_CHUNK])
+            )
+            for known in self.connection.execute(query).scalars():
+                keyed.pop(known, None)
+        if not keyed:
+            return
+        self.connection.execute(
+            sa.insert(QUARANTINE),
+            [
+                {
+                    "run_id": self.run_id,
+                    "source": self.source,
+                    "origin": origin[:255],
+                    "line": line,
+                    "raw": raw,
+                    "reason": reason,
+                    "row_key": key,
+                    "created_at": self.learnt_at,
+                }
+                for key, (line, raw, reason) in keyed.items()
+            ],
+        )
+
+
+def _row_key(origin: str, line: int, raw: str, reason: str) -> str:
+    return hashlib.sha256(f"{origin}\x00{line}\x00{raw}\x00{reason}".encode()).hexdigest()
