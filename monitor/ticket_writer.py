@@ -135,9 +135,11 @@ class TicketWriter:
                 sa.update(TICKET)
                 .where(TICKET.c.id == sa.bindparam("_id"))
                 .values(
-                    {name: sa.bindparam("_" + name) for name in TRACKED_FIELDS},
-                    last_learnt_at=sa.bindparam("_learnt"),
-                    last_run_id=sa.bindparam("_run"),
+                    {
+                        **{name: sa.bindparam("_" + name) for name in TRACKED_FIELDS},
+                        "last_learnt_at": sa.bindparam("_learnt"),
+                        "last_run_id": sa.bindparam("_run"),
+                    }
                 )
             )
             params = [

@@ -38,6 +38,7 @@ _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _URL_LIKE = re.compile(r"(?i)^\s*(?:[a-z][a-z0-9+.\-]*://|www\.|[a-z0-9\-]+(?:\.[a-z0-9\-]+)+/)")
 _URL_IN_TEXT = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.\-]*://|www\.)[^\s\"',]*")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _HOSTNAME_BAD = re.compile(r"[/\s@?#]|://")
 
 
@@ -72,6 +73,8 @@ def _text(row: Mapping[str, object], column: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise RowRejected(f"{column}: expected text, got {type(value).__name__}")
     text = str(value).strip()
+    if _CONTROL.search(text):
+        raise RowRejected(f"{column}: contains control characters")
     if not text.isascii() and any("\udc80" <= ch <= "\udcff" for ch in text):
         # Undecodable bytes arrive as lone surrogates (errors="surrogateescape").
         raise RowRejected(f"{column}: not valid UTF-8")
@@ -170,9 +173,18 @@ def removed_before_notice(record: Mapping[str, object]) -> bool:
     return removed is not None and notified is not None and removed < notified
 
 
+def _storable(text: str) -> str:
+    """Undecodable input bytes (lone surrogates) shown as `\\xNN` so the text can be stored."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")  # PostgreSQL text cannot hold NUL
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def redact_text(text: str) -> str:
     """Text with anything URL-shaped replaced, for quarantine and logs."""
-    return _URL_IN_TEXT.sub(REDACTED, text)
+    return _URL_IN_TEXT.sub(REDACTED, _storable(text))
 
 
 def redact_row(row: Mapping[str, object]) -> str:
@@ -180,6 +192,8 @@ def redact_row(row: Mapping[str, object]) -> str:
     clean: dict[str, object] = {}
     for key, value in row.items():
         key_text = redact_text(str(key))
+        if isinstance(value, str):
+            value = _storable(value)
         if key == URL_COLUMN and value not in (None, ""):
             clean[key_text] = REDACTED
         elif isinstance(value, str) and (looks_like_url(value) or _URL_IN_TEXT.search(value)):

@@ -11,12 +11,25 @@ import logging
 import sys
 
 import typer
+from typer.core import TyperGroup
 
 from monitor.cli.common import AppState
 from monitor.errors import MonitorError
 
+class _MonitorGroup(TyperGroup):
+    """Turns the monitor's own errors into one `error: ...` line and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except MonitorError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+
 app = typer.Typer(
     name="monitor",
+    cls=_MonitorGroup,
     help="Hosting-provider abuse-report responsiveness monitor: ingest hotline ticket metadata, "
     "resolve hosting, measure time-to-removal, flag drift, report.",
     no_args_is_help=True,
