@@ -9,12 +9,13 @@ or $MONITOR_CONFIG); every key is optional and falls back to the default below.
     alpha = 0.05              # significance level of the whole run (all tests together)
     correction = "bh"         # multiple testing: "bh" (Benjamini-Hochberg), "holm", "bonferroni"
     min_tickets = 20          # tickets of known jurisdiction needed in EACH window
-    relocation_majority = 0.5 # "mostly": share outside in recent window > this, inside in baseline > this
+    relocation_majority = 0.5 # "mostly": share outside (recent) and inside (baseline) above this
     shift_min_effect = 0.10   # minimum rise (absolute) of the share hosted outside
     slowdown_min_median_ratio = 1.5       # recent median >= ratio x previous median ...
     slowdown_min_median_hours = 4.0       # ... and at least this many hours longer, or
     slowdown_min_within_24h_drop = 0.10   # the share removed within 24 h fell by at least this
     url_min_count = 1         # re-hosted url_hashes needed for a url_relocated flag
+    url_lookback_days = 365   # how far back an earlier (inside) report of the same url_hash counts
     cdn_as_unknown = true     # a CDN/proxy address says who fronts a site, not where it is hosted
     evidence_max_items = 200  # longest ticket list kept in a flag's evidence (counts stay exact)
 """
@@ -48,24 +49,29 @@ class DriftConfig:
     slowdown_min_median_hours: float = 4.0
     slowdown_min_within_24h_drop: float = 0.10
     url_min_count: int = 1
+    url_lookback_days: int = 365
     cdn_as_unknown: bool = True
     evidence_max_items: int = 200
 
     def __post_init__(self) -> None:
         problems = []
-        if self.recent_days < 1 or self.baseline_days < 1:
-            problems.append("recent_days and baseline_days must be at least 1")
+        if min(self.recent_days, self.baseline_days, self.url_lookback_days) < 1:
+            problems.append("recent_days, baseline_days and url_lookback_days must be at least 1")
         if not 0 < self.alpha < 1:
             problems.append(f"alpha must lie strictly between 0 and 1, not {self.alpha}")
         if self.correction not in CORRECTIONS:
-            problems.append(f"correction must be one of {', '.join(CORRECTIONS)}, not {self.correction!r}")
+            problems.append(
+                f"correction must be one of {', '.join(CORRECTIONS)}, not {self.correction!r}"
+            )
         if self.min_tickets < 1 or self.url_min_count < 1 or self.evidence_max_items < 1:
             problems.append("min_tickets, url_min_count and evidence_max_items must be at least 1")
         for name in ("relocation_majority", "shift_min_effect", "slowdown_min_within_24h_drop"):
             if not 0 <= getattr(self, name) < 1:
                 problems.append(f"{name} must lie in [0, 1), not {getattr(self, name)}")
         if self.slowdown_min_median_ratio < 1 or self.slowdown_min_median_hours < 0:
-            problems.append("slowdown_min_median_ratio must be >= 1 and slowdown_min_median_hours >= 0")
+            problems.append(
+                "slowdown_min_median_ratio must be >= 1 and slowdown_min_median_hours >= 0"
+            )
         if problems:
             raise ConfigurationError("[drift] configuration: " + "; ".join(problems))
 
@@ -103,7 +109,9 @@ def load_drift_config(path: str | Path | None = None) -> DriftConfig:
     except FileNotFoundError:
         raise ConfigurationError(f"configuration file {str(location)!r} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"configuration file {str(location)!r} is not valid TOML: {exc}") from None
+        raise ConfigurationError(
+            f"configuration file {str(location)!r} is not valid TOML: {exc}"
+        ) from None
     section = document.get("drift", {})
     if not isinstance(section, dict):
         raise ConfigurationError("configuration: [drift] must be a table")

@@ -27,7 +27,9 @@ def one_sided_from_chi2(statistic: float, worse: bool) -> float:
     return two_sided / 2.0 if worse else 1.0 - two_sided / 2.0
 
 
-def two_proportion_test(hits_before: int, n_before: int, hits_after: int, n_after: int) -> tuple[float, float]:
+def two_proportion_test(
+    hits_before: int, n_before: int, hits_after: int, n_after: int
+) -> tuple[float, float]:
     """Pooled two-proportion z-test that the share `hits/n` rose from before to after.
 
     Returns (z, one-sided p-value). z**2 equals Pearson's chi-square of the 2x2 table

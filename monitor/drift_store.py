@@ -46,8 +46,12 @@ class DriftFlag(SQLModel, table=True):
     window_to: datetime = Field(sa_type=UTCDateTime, nullable=False)
     detail: str
     evidence: str = Field(description="JSON object")
-    as_of: datetime = Field(sa_type=UTCDateTime, nullable=False, description="as_of of the stored figures")
-    first_seen: datetime = Field(sa_type=UTCDateTime, nullable=False, description="first run that raised it")
+    as_of: datetime = Field(
+        sa_type=UTCDateTime, nullable=False, description="as_of of the stored figures"
+    )
+    first_seen: datetime = Field(
+        sa_type=UTCDateTime, nullable=False, description="first run that raised it"
+    )
     last_seen: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     status: str = Field(default=OPEN, max_length=16, index=True)
     ack_note: str | None = None
@@ -67,7 +71,9 @@ def _new_id(key: str, window: dict) -> str:
     return hashlib.sha256(f"{key}|{window['from']}|{window['to']}".encode()).hexdigest()[:ID_LENGTH]
 
 
-def store_flags(engine: Engine, flags: list[dict], *, as_of: datetime, now: datetime | None = None) -> list[dict]:
+def store_flags(
+    engine: Engine, flags: list[dict], *, as_of: datetime, now: datetime | None = None
+) -> list[dict]:
     """Insert or update each computed flag; returns them with their `id` and `status` added.
 
     Each flag dict carries the contract keys plus `key` (from `key_digest`). Figures of a
@@ -89,12 +95,20 @@ def store_flags(engine: Engine, flags: list[dict], *, as_of: datetime, now: date
 def _store_one(connection: Connection, flag: dict, as_of: datetime, now: datetime) -> dict:
     window_from = parse_timestamp(flag["window"]["from"])
     window_to = parse_timestamp(flag["window"]["to"])
-    stored = connection.execute(
-        sa.select(FLAG)
-        .where(FLAG.c.key == flag["key"], FLAG.c.episode_from < window_to, FLAG.c.window_to > window_from)
-        .order_by(FLAG.c.window_to.desc())
-        .limit(1)
-    ).mappings().first()
+    stored = (
+        connection.execute(
+            sa.select(FLAG)
+            .where(
+                FLAG.c.key == flag["key"],
+                FLAG.c.episode_from < window_to,
+                FLAG.c.window_to > window_from,
+            )
+            .order_by(FLAG.c.window_to.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
     figures = {
         "kind": flag["kind"],
         "subject": flag["subject"],
@@ -110,15 +124,22 @@ def _store_one(connection: Connection, flag: dict, as_of: datetime, now: datetim
         flag_id = _new_id(flag["key"], flag["window"])
         connection.execute(
             FLAG.insert().values(
-                id=flag_id, key=flag["key"], episode_from=window_from, first_seen=now, last_seen=now,
-                status=OPEN, **figures,
+                id=flag_id,
+                key=flag["key"],
+                episode_from=window_from,
+                first_seen=now,
+                last_seen=now,
+                status=OPEN,
+                **figures,
             )
         )
         status = OPEN
     else:
         flag_id, status = stored["id"], stored["status"]
-        changes: dict = {"last_seen": max(now, stored["last_seen"]),
-                         "episode_from": min(window_from, stored["episode_from"])}
+        changes: dict = {
+            "last_seen": max(now, stored["last_seen"]),
+            "episode_from": min(window_from, stored["episode_from"]),
+        }
         if as_of >= stored["as_of"]:
             changes.update(figures)
         connection.execute(FLAG.update().where(FLAG.c.id == flag_id).values(**changes))
@@ -126,7 +147,9 @@ def _store_one(connection: Connection, flag: dict, as_of: datetime, now: datetim
     return {"id": flag_id, "status": status, **public}
 
 
-def acknowledge(engine: Engine, flag_id: str, *, note: str, by: str, now: datetime | None = None) -> dict:
+def acknowledge(
+    engine: Engine, flag_id: str, *, note: str, by: str, now: datetime | None = None
+) -> dict:
     """Mark a stored flag acknowledged with the analyst's note; later runs keep it so.
 
     `flag_id` may be a unique prefix of at least 6 characters. Anything URL-shaped in the
@@ -139,18 +162,26 @@ def acknowledge(engine: Engine, flag_id: str, *, note: str, by: str, now: dateti
     with engine.begin() as connection:
         row = _find(connection, flag_id)
         connection.execute(
-            FLAG.update().where(FLAG.c.id == row["id"]).values(
-                status=ACKNOWLEDGED, ack_note=note, ack_by=redact_text(by)[:128], ack_at=now or utcnow()
+            FLAG.update()
+            .where(FLAG.c.id == row["id"])
+            .values(
+                status=ACKNOWLEDGED,
+                ack_note=note,
+                ack_by=redact_text(by)[:128],
+                ack_at=now or utcnow(),
             )
         )
-        return _public(connection.execute(sa.select(FLAG).where(FLAG.c.id == row["id"])).mappings().one())
+        return _public(
+            connection.execute(sa.select(FLAG).where(FLAG.c.id == row["id"])).mappings().one()
+        )
 
 
 def _find(connection: Connection, flag_id: str):
     text = flag_id.strip().lower()
     if not re.fullmatch(f"[0-9a-f]{{{MIN_ID_PREFIX},{ID_LENGTH}}}", text):
         raise LookupError(
-            f"flag id {flag_id!r} is not a flag id: give at least {MIN_ID_PREFIX} of its hex characters"
+            f"flag id {flag_id!r} is not a flag id: "
+            f"give at least {MIN_ID_PREFIX} of its hex characters"
         )
     rows = connection.execute(sa.select(FLAG.c.id).where(FLAG.c.id.like(text + "%")).limit(2)).all()
     if not rows:
@@ -162,7 +193,9 @@ def _find(connection: Connection, flag_id: str):
 
 def list_flags(engine: Engine, *, include_acknowledged: bool = False) -> list[dict]:
     """Stored flags, most recently raised first; open ones only unless asked for all."""
-    query = sa.select(FLAG).order_by(FLAG.c.last_seen.desc(), FLAG.c.kind, FLAG.c.subject, FLAG.c.id)
+    query = sa.select(FLAG).order_by(
+        FLAG.c.last_seen.desc(), FLAG.c.kind, FLAG.c.subject, FLAG.c.id
+    )
     if not include_acknowledged:
         query = query.where(FLAG.c.status == OPEN)
     with engine.connect() as connection:

@@ -1,0 +1,331 @@
+"""Hosting drift: providers and notices moving outside the EU and INHOPE.
+
+Per subject (every named provider, and `all`), the share of notices of known
+jurisdiction hosted OUTSIDE (neither EU nor INHOPE) in the recent window is compared
+with the baseline window by a one-sided two-proportion z-test. One test per subject
+feeds the run's multiple-testing family; its outcome is classified as:
+
+- `provider_relocated` when the provider's baseline notices were mostly inside and its
+  recent ones mostly outside (`relocation_majority`) and the share rose by at least
+  `shift_min_effect`. Grouping is by the canonical provider (the hotline-stated one for
+  a reseller), so a reseller whose upstream network moves abroad is caught here; the
+  networks before and after are in the evidence.
+- `jurisdiction_shift` when the share rose by at least `shift_min_effect` without that.
+
+Notices of unknown jurisdiction are left out of the shares (and counted in evidence),
+so they can never raise a flag by themselves.
+
+`url_relocated` is an observation, not a test: a url_hash re-reported in the recent
+window hosted outside after an earlier report hosted inside. One candidate per
+(from provider, to provider) pair, with the url_hashes in its evidence.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+
+import numpy as np
+
+from monitor.drift_config import DriftConfig
+from monitor.drift_flags import (
+    ALL,
+    Candidate,
+    display,
+    is_named_provider,
+    most_common_jurisdiction,
+    percent,
+    pvalue_text,
+    ticket_refs,
+    top_counts,
+    window_json,
+)
+from monitor.drift_frame import INSIDE, OUTSIDE, UNKNOWN, HostingFrame, Windows
+from monitor.drift_stats import two_proportion_test
+from monitor.timeutil import parse_timestamp
+
+TEST_NAME = "two-proportion z-test, one-sided: share hosted outside the EU and INHOPE rose"
+
+
+def hosting_candidates(
+    frame: HostingFrame, windows: Windows, config: DriftConfig
+) -> list[Candidate]:
+    """One tested candidate per subject with enough known-jurisdiction notices in both windows."""
+    base_from, recent_from, as_of = (
+        w.timestamp() for w in (windows.baseline_from, windows.recent_from, windows.as_of)
+    )
+    period = np.full(len(frame), -1, dtype=np.int8)
+    period[(frame.reported >= base_from) & (frame.reported < recent_from)] = 0
+    period[(frame.reported >= recent_from) & (frame.reported <= as_of)] = 1
+    in_windows = np.flatnonzero(period >= 0)
+
+    candidates = []
+    overall = _Subject(frame, in_windows, period)
+    if (candidate := _test(ALL, overall, windows, config)) is not None:
+        candidates.append(candidate)
+
+    named = in_windows[
+        np.fromiter(
+            (is_named_provider(p) for p in frame.provider[in_windows]), bool, in_windows.size
+        )
+    ]
+    if named.size:
+        names, codes = np.unique(frame.provider[named].astype(str), return_inverse=True)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(names.size + 1))
+        for index, name in enumerate(names.tolist()):
+            members = named[order[bounds[index] : bounds[index + 1]]]
+            if (
+                candidate := _test(name, _Subject(frame, members, period), windows, config)
+            ) is not None:
+                candidates.append(candidate)
+    return candidates
+
+
+class _Subject:
+    """One subject's tickets in the windows, split by period and zone."""
+
+    def __init__(self, frame: HostingFrame, rows: np.ndarray, period: np.ndarray):
+        self.frame = frame
+        self.rows = rows
+        self.period = period[rows]
+        self.zone = frame.zone[rows]
+        counts = np.bincount(self.period * 3 + self.zone, minlength=6).reshape(2, 3)
+        self.counts = counts  # [period][zone]
+
+    def known(self, period: int) -> int:
+        return int(self.counts[period, INSIDE] + self.counts[period, OUTSIDE])
+
+    def share_outside(self, period: int) -> float | None:
+        known = self.known(period)
+        return self.counts[period, OUTSIDE] / known if known else None
+
+    def pick(self, period: int, zone: int | None = None) -> np.ndarray:
+        mask = self.period == period
+        if zone is not None:
+            mask &= self.zone == zone
+        return self.rows[mask]
+
+    def window_counts(self, period: int, start, end) -> dict:
+        return {
+            **window_json(start, end),
+            "tickets": int(self.counts[period].sum()),
+            "inside": int(self.counts[period, INSIDE]),
+            "outside": int(self.counts[period, OUTSIDE]),
+            "unknown": int(self.counts[period, UNKNOWN]),
+            "share_outside": self.share_outside(period),
+            "countries": top_counts(self.frame.country[self.pick(period)]),
+            "networks": top_counts(_network_labels(self.frame, self.pick(period)), limit=5),
+        }
+
+
+def _network_labels(frame: HostingFrame, rows: np.ndarray) -> list[str | None]:
+    """`Network name (ASnnn)` per ticket, None when the network is unknown."""
+    return [
+        None if network is None and asn is None else f"{network or 'unknown'} (AS{asn or '?'})"
+        for network, asn in zip(frame.network[rows].tolist(), frame.asn[rows].tolist(), strict=True)
+    ]
+
+
+def _test(subject: str, data: _Subject, windows: Windows, config: DriftConfig) -> Candidate | None:
+    n_base, n_recent = data.known(0), data.known(1)
+    if n_base < config.min_tickets or n_recent < config.min_tickets:
+        return None
+    out_base, out_recent = int(data.counts[0, OUTSIDE]), int(data.counts[1, OUTSIDE])
+    z, p = two_proportion_test(out_base, n_base, out_recent, n_recent)
+    share_base, share_recent = out_base / n_base, out_recent / n_recent
+    rose_enough = share_recent - share_base >= config.shift_min_effect
+    relocated = (
+        subject != ALL
+        and rose_enough
+        and 1 - share_base > config.relocation_majority
+        and share_recent > config.relocation_majority
+    )
+    frame = data.frame
+    outside_rows = data.pick(1, OUTSIDE)
+    refs, truncated = ticket_refs(
+        frame.source[outside_rows], frame.ticket_id[outside_rows], config.evidence_max_items
+    )
+    evidence = {
+        "tickets": int(data.counts[1].sum()),
+        "baseline": data.window_counts(0, windows.baseline_from, windows.recent_from),
+        "recent": data.window_counts(1, windows.recent_from, windows.as_of),
+        "test": TEST_NAME,
+        "statistic": z,
+        "p_value": p,
+        "outside_tickets": refs,
+        "outside_tickets_truncated": truncated,
+    }
+    origin_rows = data.pick(0, INSIDE) if relocated else data.pick(0)
+    origin = most_common_jurisdiction(
+        frame.country[origin_rows], frame.eu[origin_rows], frame.inhope[origin_rows]
+    )
+    destination = most_common_jurisdiction(
+        frame.country[outside_rows], frame.eu[outside_rows], frame.inhope[outside_rows]
+    )
+    origin["share_outside"], destination["share_outside"] = share_base, share_recent
+    if relocated:
+        return Candidate(
+            kind="provider_relocated",
+            subject=subject,
+            key=("provider_relocated", subject, origin["country"], destination["country"]),
+            origin=origin,
+            destination=destination,
+            evidence=evidence,
+            p_value=p,
+            effect_ok=True,
+            describe=_relocated_sentence(subject, origin, destination),
+        )
+    return Candidate(
+        kind="jurisdiction_shift",
+        subject=subject,
+        key=("jurisdiction_shift", subject),
+        origin=origin,
+        destination=destination,
+        evidence=evidence,
+        p_value=p,
+        effect_ok=rose_enough,
+        describe=_shift_sentence(subject),
+    )
+
+
+def _relocated_sentence(subject: str, origin: dict, destination: dict):
+    def describe(evidence: dict) -> str:
+        base, recent = evidence["baseline"], evidence["recent"]
+        moved = f"from {origin['country'] or 'unknown'} to {destination['country'] or 'unknown'}"
+        return (
+            f"{display(subject)} moved its hosting {moved}: {_outside_of_known(recent)} notices "
+            f"since {recent['from'][:10]} were hosted outside the EU and INHOPE, against "
+            f"{_outside_of_known(base)} in the {_days(base)} days before "
+            f"(adjusted p = {pvalue_text(evidence.get('p_adjusted'))})."
+        )
+
+    return describe
+
+
+def _shift_sentence(subject: str):
+    def describe(evidence: dict) -> str:
+        base, recent = evidence["baseline"], evidence["recent"]
+        who = "all notices" if subject == ALL else f"notices to {display(subject)}"
+        before = f"{percent(base['share_outside'])} ({_outside_of_known(base)})"
+        after = f"{percent(recent['share_outside'])} ({_outside_of_known(recent)})"
+        return (
+            f"The share of {who} hosted outside the EU and INHOPE rose from {before} to {after} "
+            f"in the {_days(recent)} days to {recent['to'][:10]} "
+            f"(adjusted p = {pvalue_text(evidence.get('p_adjusted'))})."
+        )
+
+    return describe
+
+
+def _outside_of_known(window: dict) -> str:
+    return f"{window['outside']} of {window['inside'] + window['outside']}"
+
+
+def _days(window: dict) -> int:
+    return round(
+        (parse_timestamp(window["to"]) - parse_timestamp(window["from"])).total_seconds() / 86400
+    )
+
+
+def url_candidates(frame: HostingFrame, windows: Windows, config: DriftConfig) -> list[Candidate]:
+    """One candidate per (from provider, to provider) of url_hashes that left the EU/INHOPE."""
+    recent_from, as_of = windows.recent_from.timestamp(), windows.as_of.timestamp()
+    has_hash = frame.url_hash != None  # noqa: E711 - object array
+    moved_out = np.flatnonzero(
+        has_hash
+        & (frame.zone == OUTSIDE)
+        & (frame.reported >= recent_from)
+        & (frame.reported <= as_of)
+    )
+    if not moved_out.size:
+        return []
+    inside = np.flatnonzero(
+        has_hash & (frame.zone == INSIDE) & np.isin(frame.url_hash, frame.url_hash[moved_out])
+    )
+    history: dict[str, tuple[list[float], list[int]]] = defaultdict(lambda: ([], []))
+    for row in inside[np.argsort(frame.reported[inside], kind="stable")].tolist():
+        times, rows = history[frame.url_hash[row]]
+        times.append(frame.reported[row])
+        rows.append(row)
+
+    pairs: dict[tuple, dict] = {}
+    for row in moved_out[np.argsort(frame.reported[moved_out], kind="stable")].tolist():
+        url = frame.url_hash[row]
+        times, rows = history.get(url, ((), ()))
+        before = bisect.bisect_left(times, frame.reported[row])
+        if before == 0:
+            continue
+        earlier = rows[before - 1]
+        pair = pairs.setdefault(
+            (frame.provider[earlier], frame.provider[row]), {"urls": {}, "from": [], "to": []}
+        )
+        if url in pair["urls"]:
+            continue
+        pair["urls"][url] = row
+        pair["from"].append(earlier)
+        pair["to"].append(row)
+
+    candidates = []
+    for (from_provider, to_provider), pair in sorted(
+        pairs.items(), key=lambda item: (str(item[0][0]), str(item[0][1]))
+    ):
+        if len(pair["urls"]) < config.url_min_count:
+            continue
+        earlier, later = np.array(pair["from"]), np.array(pair["to"])
+        origin = most_common_jurisdiction(
+            frame.country[earlier], frame.eu[earlier], frame.inhope[earlier]
+        )
+        destination = most_common_jurisdiction(
+            frame.country[later], frame.eu[later], frame.inhope[later]
+        )
+        origin["provider"], destination["provider"] = from_provider, to_provider
+        refs, truncated = ticket_refs(
+            frame.source[later], frame.ticket_id[later], config.evidence_max_items
+        )
+        evidence = {
+            "tickets": int(later.size),
+            "url_hashes": sorted(pair["urls"]),
+            "re_reported": window_json(frame.reported[later].min(), frame.reported[later].max()),
+            "earlier_reported": window_json(
+                frame.reported[earlier].min(), frame.reported[earlier].max()
+            ),
+            "from_countries": top_counts(frame.country[earlier]),
+            "to_countries": top_counts(frame.country[later]),
+            "re_reports": refs,
+            "re_reports_truncated": truncated,
+        }
+        subject = to_provider if isinstance(to_provider, str) and to_provider else "unknown"
+        candidates.append(
+            Candidate(
+                kind="url_relocated",
+                subject=subject,
+                key=("url_relocated", from_provider, to_provider),
+                origin=origin,
+                destination=destination,
+                evidence=evidence,
+                p_value=None,
+                effect_ok=True,
+                describe=_url_sentence(origin, destination),
+            )
+        )
+    return candidates
+
+
+def _url_sentence(origin: dict, destination: dict):
+    def describe(evidence: dict) -> str:
+        count = len(evidence["url_hashes"])
+        urls = "1 URL was" if count == 1 else f"{count} URLs were"
+        provider = display(origin["provider"] or "an unknown provider")
+        before = f"{provider} ({origin['country'] or 'unknown'})"
+        after = (
+            f"{display(destination['provider'] or 'an unknown provider')} in "
+            f"{destination['country'] or 'an unknown country'}"
+        )
+        period = f"{evidence['re_reported']['from'][:10]} and {evidence['re_reported']['to'][:10]}"
+        return (
+            f"{urls} reported earlier at {before} and re-reported between {period} "
+            f"hosted at {after}, outside the EU and INHOPE."
+        )
+
+    return describe
