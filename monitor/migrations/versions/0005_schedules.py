@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(16), nullable=False),
         sa.Column("counts", sa.String, nullable=False),
         sa.Column("error", sa.String),
+        sa.Column("note", sa.String),
     )
     op.create_index("ix_job_run_job_started", "job_run", ["job", "started_at"])
     # The layout APScheduler 3.x's SQLAlchemyJobStore expects (it only creates it when missing).
