@@ -240,9 +240,10 @@ def url_candidates(frame: HostingFrame, windows: Windows, config: DriftConfig) -
     )
     if not moved_out.size:
         return []
-    inside = np.flatnonzero(
-        has_hash & (frame.zone == INSIDE) & np.isin(frame.url_hash, frame.url_hash[moved_out])
-    )
+    moved_urls = set(frame.url_hash[moved_out].tolist())
+    # A set, not np.isin: isin on object arrays falls back to a quadratic loop.
+    rehosted = np.fromiter((h in moved_urls for h in frame.url_hash.tolist()), bool, len(frame))
+    inside = np.flatnonzero(rehosted & (frame.zone == INSIDE))
     history: dict[str, tuple[list[float], list[int]]] = defaultdict(lambda: ([], []))
     for row in inside[np.argsort(frame.reported[inside], kind="stable")].tolist():
         times, rows = history[frame.url_hash[row]]
