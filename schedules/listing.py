@@ -29,7 +29,7 @@ def list_jobs(engine: Engine, config: ScheduleConfig) -> dict:
         if not job.enabled:
             next_run, planned_by = None, None
         elif stored.get(name) is not None:
-            next_run, planned_by = datetime.fromtimestamp(stored[name], UTC), "scheduler"
+            next_run, planned_by = datetime.fromtimestamp(stored[name], UTC), "job store"
         else:
             next_run, planned_by = config.trigger(name).get_next_fire_time(None, now), "schedule file"
         jobs.append({

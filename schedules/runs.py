@@ -26,7 +26,7 @@ RUN = JobRun.__table__
 MAX_ERROR_CHARS = 2000
 SECRET = "[redacted]"
 _BEARER = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{6,}")
-_KEY_VALUE = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)(\s*[=:]\s*)[^\s,;&'\"]+")
+_KEY_VALUE = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)(\s*[=:]\s*)[^\s,;&'\")\]}]+")
 
 
 def runner_name() -> str:
