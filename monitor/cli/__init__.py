@@ -40,6 +40,7 @@ app = typer.Typer(
 # One module per area; each defines register(app).
 COMMAND_MODULES = (
     "monitor.cli.store",
+    "monitor.cli.resolution",
     "monitor.cli.drift",
     "monitor.cli.schedule",
 )

@@ -1,0 +1,74 @@
+"""Embedded offline resolver: geoip2fast's bundled GeoLite2 country + ASN data.
+
+Gives the geolocated country and the AS organisation name; it carries no AS
+number. The data file takes a fraction of a second to load and geoip2fast keeps
+it in module globals, so it is loaded once per process, on first use.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from datetime import timedelta
+
+from providers.results import STATUS_OK, IpResult, clean_country
+
+DATA_FILE = "geoip2fast-asn-ipv6.dat.gz"  # country + ASN names, IPv4 and IPv6
+NAME = "embedded"
+
+_lock = threading.Lock()
+_geoip = None
+
+
+def _load():
+    global _geoip
+    with _lock:
+        if _geoip is None:
+            from geoip2fast import GeoIP2Fast
+
+            _geoip = GeoIP2Fast(geoip2fast_data_file=DATA_FILE)
+    return _geoip
+
+
+def data_version() -> str:
+    """`geoip2fast-<lib version>/<dataset name>`, e.g. `.../GeoLite2-CountryASN-IPv4IPv6-en-20240618`."""
+    import geoip2fast
+
+    geoip = _load()
+    dataset = str(geoip.source_info).split(":", 1)[-1]
+    return f"geoip2fast-{geoip2fast.__version__}/{dataset}"
+
+
+def data_date() -> str | None:
+    """The date of the bundled data (YYYY-MM-DD), read from the dataset name."""
+    match = re.search(r"(\d{4})(\d{2})(\d{2})", data_version().rsplit("/", 1)[-1])
+    return f"{match[1]}-{match[2]}-{match[3]}" if match else None
+
+
+class EmbeddedResolver:
+    """Geolocated country and AS organisation from the data bundled with geoip2fast."""
+
+    name = NAME
+    ttl: timedelta | None = None
+
+    def data_version(self) -> str | None:
+        """The bundled dataset's version (always available: it ships with the library)."""
+        return data_version()
+
+    def resolve(self, ips: Sequence[str]) -> dict[str, IpResult]:
+        """Look each IP up in memory; networks the data does not cover are left out."""
+        geoip = _load()
+        results: dict[str, IpResult] = {}
+        for ip in ips:
+            found = geoip.lookup(ip)
+            country = clean_country(found.country_code)
+            if found.is_private or (country is None and not found.asn_name):
+                continue
+            results[ip] = IpResult(
+                status=STATUS_OK,
+                network=found.asn_name or None,
+                prefix=found.asn_cidr or found.cidr or None,
+                geo_country=country,
+            )
+        return results

@@ -1,0 +1,33 @@
+"""Registered domain of a hostname, offline, with tldextract's bundled Public Suffix List snapshot.
+
+`suffix_list_urls=()` and no cache directory: tldextract never reaches out and
+never writes to disk. No DNS lookups are made here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+
+import tldextract
+
+_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
+
+
+@lru_cache(maxsize=200_000)
+def registered_domain(hostname: str | None) -> str | None:
+    """`a.b.example.co.uk` -> `example.co.uk`; None for IP literals, bare labels and blanks."""
+    if not hostname:
+        return None
+    host = hostname.strip().strip("[]").rstrip(".").lower()
+    if not host:
+        return None
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    parts = _EXTRACT(host)
+    if not parts.suffix or not parts.domain:
+        return None
+    return f"{parts.domain}.{parts.suffix}"[:253]

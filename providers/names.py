@@ -1,0 +1,81 @@
+"""Provider names: hostile text made safe to show, and a key that ignores form.
+
+`display_name` keeps what a person wrote, minus what must never reach a
+terminal or a report (control and bidi-override characters) and minus a
+trailing legal form. `name_key` is what aliases match on: case, punctuation,
+whitespace and legal-form words do not matter ("LeaseWeb Netherlands B.V." and
+"leaseweb netherlands bv" are the same key).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MAX_LENGTH = 255
+
+# Legal-form words and abbreviations, compared after punctuation is removed and
+# the text is lower-cased. Multi-word forms first.
+LEGAL_FORMS = (
+    "sp z o o", "spolka z o o", "s de rl de cv", "s a de c v", "sa de cv", "pte ltd", "pty ltd", "co ltd",
+    "fz llc", "fz co", "l l c", "b v", "n v", "s a", "s r l", "s l", "s r o", "a s", "k k", "o o o",
+    "bv", "nv", "gmbh", "mbh", "ag", "kg", "ug", "ltd", "limited", "llc", "inc", "incorporated",
+    "corp", "corporation", "co", "company", "plc", "llp", "lp", "sa", "sas", "sarl", "sasu", "srl", "sl",
+    "spa", "sro", "as", "asa", "ab", "oy", "oyj", "aps", "kft", "zrt", "doo", "ooo", "ojsc", "cjsc",
+    "jsc", "pjsc", "ao", "zao", "tov", "fze", "fzco", "fzllc", "bhd", "sdn", "pte", "pty", "kk", "se",
+)
+_FORM_WORDS = sorted((tuple(form.split()) for form in LEGAL_FORMS), key=len, reverse=True)
+_PUNCTUATION = re.compile(r"[^\w\s]+", re.UNICODE)
+_TRAILING_FORM = re.compile(
+    r"[\s,]+(?:" + "|".join(
+        r"[.\s-]*".join(re.escape(letter) for letter in form.replace(" ", ""))
+        for form in sorted(LEGAL_FORMS, key=len, reverse=True)
+    ) + r")\.?\s*$",
+    re.IGNORECASE,
+)
+
+
+def clean_text(text: str | None) -> str:
+    """NFKC text without control, format (bidi override, zero-width) or surrogate characters,
+    whitespace collapsed, at most 255 characters."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text)
+    kept = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return " ".join(kept.split())[:MAX_LENGTH]
+
+
+def _strip_forms(words: list[str]) -> list[str]:
+    changed = True
+    while changed and words:
+        changed = False
+        for form in _FORM_WORDS:
+            n = len(form)
+            if len(words) > n and tuple(words[-n:]) == form:
+                words = words[:-n]
+                changed = True
+                break
+            if len(words) > n and tuple(words[:n]) == form and form in (("ooo",), ("o", "o", "o"), ("llc",)):
+                words = words[n:]  # Russian style "OOO Name", "LLC Name"
+                changed = True
+                break
+    return words
+
+
+def name_key(text: str | None) -> str:
+    """The matching key: lower case, no punctuation, no legal form; '' when nothing is left."""
+    cleaned = clean_text(text).casefold()
+    cleaned = cleaned.replace("&", " and ")
+    words = _PUNCTUATION.sub(" ", cleaned).split()
+    return " ".join(_strip_forms(words))[:MAX_LENGTH]
+
+
+def display_name(text: str | None) -> str:
+    """The name as written, cleaned, without a trailing legal form ("Hetzner Online GmbH" -> "Hetzner Online")."""
+    cleaned = clean_text(text)
+    previous = None
+    while cleaned and cleaned != previous:
+        previous = cleaned
+        shorter = _TRAILING_FORM.sub("", cleaned).rstrip(" ,")
+        cleaned = shorter if shorter else cleaned
+    return cleaned

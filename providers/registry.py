@@ -1,0 +1,281 @@
+"""The provider registry: which canonical provider a scorecard row names.
+
+Default: the provider the hotline stated (the notice recipient), normalised and
+mapped through aliases; else the network's organisation; else `unknown`. When
+the hotline named no provider and the network is a CDN/proxy, the provider is
+`unknown (behind <operator>)`: the CDN fronts the site, it does not host it.
+
+Every normalised name (`names.name_key`) has one alias row pointing at a
+provider. New names get a provider of their own automatically; analysts add
+aliases and merge providers, and existing tickets are re-mapped (that is naming,
+not history: the resolution facts of a ticket never change).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from monitor.errors import ConfigurationError
+from monitor.models import Ticket
+from monitor.timeutil import iso, utcnow
+from providers.cdn import cdn_operator
+from providers.models import Provider, ProviderAlias
+from providers.names import clean_text, display_name, name_key
+
+PROVIDER = Provider.__table__
+ALIAS = ProviderAlias.__table__
+TICKET = Ticket.__table__
+UNKNOWN = "unknown"
+
+
+def behind(operator: str) -> str:
+    """The provider name of a ticket seen only through a CDN/proxy."""
+    return f"{UNKNOWN} (behind {operator})"
+
+
+class AliasMap:
+    """Name key -> canonical provider name, loaded once; new keys are queued for creation."""
+
+    def __init__(self, mapping: dict[str, str], names: dict[str, str]):
+        self.mapping = mapping  # key -> provider name
+        self.names = names  # provider name -> itself, following merges (name -> final name)
+        self.new: dict[str, str] = {}  # key -> display name, for keys not yet in the registry
+
+    @classmethod
+    def load(cls, connection: Connection) -> AliasMap:
+        """The registry as it is in the database."""
+        providers = {row.id: (row.name, row.merged_into_id) for row in connection.execute(sa.select(PROVIDER))}
+        final = {pid: _final(providers, pid) for pid in providers}
+        mapping = {
+            row.key: providers[final[row.provider_id]][0]
+            for row in connection.execute(sa.select(ALIAS.c.key, ALIAS.c.provider_id))
+        }
+        names = {name: providers[final[pid]][0] for pid, (name, _) in providers.items()}
+        return cls(mapping, names)
+
+    def name_for(self, text: str | None) -> str | None:
+        """Canonical name for a stated or network name; None when the text normalises to nothing."""
+        key = name_key(text)
+        if not key:
+            return None
+        if key in self.mapping:
+            return self.mapping[key]
+        if key not in self.new:
+            shown = display_name(text) or key
+            self.new[key] = self.names.get(shown, shown)
+        return self.new[key]
+
+    def canonical(self, stated: str | None, network: str | None, operator: str | None) -> str:
+        """The canonical provider of one ticket (see the module docstring)."""
+        name = self.name_for(stated)
+        if name:
+            return name
+        if operator:
+            return behind(operator)
+        return self.name_for(network) or UNKNOWN
+
+
+def _final(providers: dict[int, tuple[str, int | None]], pid: int) -> int:
+    seen = set()
+    while providers[pid][1] is not None and pid not in seen:
+        seen.add(pid)
+        pid = providers[pid][1]
+    return pid
+
+
+def save_new_names(connection: Connection, aliases: AliasMap, now: datetime) -> int:
+    """Create providers and `auto` aliases for the keys first seen in this run; returns how many."""
+    created = 0
+    for key, name in aliases.new.items():
+        provider_id = _provider_id(connection, name, now, create=True)
+        inserted = connection.execute(
+            _insert_ignore(connection, ALIAS).values(key=key, provider_id=provider_id, origin="auto", created_at=now)
+            .returning(ALIAS.c.id)
+        )
+        created += len(inserted.all())
+        aliases.mapping[key] = name
+    aliases.new.clear()
+    return created
+
+
+def _insert_ignore(connection: Connection, table: sa.Table):
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing()
+
+
+def _provider_id(connection: Connection, name: str, now: datetime, *, create: bool) -> int | None:
+    """Id of the provider called `name` (following merges); created when asked to."""
+    row = connection.execute(sa.select(PROVIDER.c.id, PROVIDER.c.merged_into_id).where(PROVIDER.c.name == name)).first()
+    if row is None:
+        if not create:
+            return None
+        connection.execute(_insert_ignore(connection, PROVIDER).values(name=name, created_at=now))
+        row = connection.execute(
+            sa.select(PROVIDER.c.id, PROVIDER.c.merged_into_id).where(PROVIDER.c.name == name)).one()
+    pid, merged = row
+    while merged is not None:
+        pid, merged = connection.execute(
+            sa.select(PROVIDER.c.id, PROVIDER.c.merged_into_id).where(PROVIDER.c.id == merged)).one()
+    return pid
+
+
+def _canonical_text(name: str) -> str:
+    text = clean_text(name)
+    if not text or not name_key(text):
+        raise ConfigurationError(f"not a usable provider name: {name!r}")
+    if text.casefold().startswith(UNKNOWN):
+        raise ConfigurationError(f"{UNKNOWN!r} is reserved for tickets without a provider")
+    return text
+
+
+def add_alias(engine: Engine, alias: str, canonical: str, *, note: str | None = None,
+              now: datetime | None = None) -> dict:
+    """Make `alias` (any spelling) name the provider `canonical`; re-map existing tickets.
+
+    The canonical provider is created when it does not exist yet (its own
+    spelling then also maps to it, unless that spelling already names another).
+    """
+    now = now or utcnow()
+    key = name_key(alias)
+    if not key:
+        raise ConfigurationError(f"not a usable provider name: {alias!r}")
+    target = _canonical_text(canonical)
+    with engine.begin() as connection:
+        provider_id = _provider_id(connection, target, now, create=True)
+        _point_alias(connection, key, provider_id, "analyst", note, now)
+        own = name_key(target)
+        if connection.scalar(sa.select(ALIAS.c.id).where(ALIAS.c.key == own)) is None:
+            _point_alias(connection, own, provider_id, "analyst", note, now)
+        name = connection.scalar(sa.select(PROVIDER.c.name).where(PROVIDER.c.id == provider_id))
+    remapped = remap_providers(engine)
+    return {"alias": clean_text(alias), "key": key, "provider": name, "tickets_remapped": remapped}
+
+
+def _point_alias(connection: Connection, key: str, provider_id: int, origin: str, note: str | None,
+                 now: datetime) -> None:
+    existing = connection.scalar(sa.select(ALIAS.c.id).where(ALIAS.c.key == key))
+    values = {"provider_id": provider_id, "origin": origin, "note": note}
+    if existing is None:
+        connection.execute(ALIAS.insert().values(key=key, created_at=now, **values))
+    else:
+        connection.execute(ALIAS.update().where(ALIAS.c.id == existing).values(**values))
+
+
+def merge_providers(engine: Engine, source: str, target: str, *, note: str | None = None,
+                    now: datetime | None = None) -> dict:
+    """Fold provider `source` into `target` (created if new: a merge into a new name is a rename).
+
+    All of the source's aliases then name the target; the source row stays, marked merged.
+    """
+    now = now or utcnow()
+    target_text = _canonical_text(target)
+    with engine.begin() as connection:
+        source_id = _provider_id(connection, clean_text(source), now, create=False)
+        if source_id is None:
+            raise ConfigurationError(f"no provider named {clean_text(source)!r} (see `monitor providers list`)")
+        target_id = _provider_id(connection, target_text, now, create=True)
+        if source_id == target_id:
+            raise ConfigurationError("a provider cannot be merged into itself")
+        moved = connection.execute(
+            ALIAS.update().where(ALIAS.c.provider_id == source_id).values(provider_id=target_id, origin="merge")
+        ).rowcount
+        connection.execute(PROVIDER.update().where(PROVIDER.c.id == source_id).values(
+            merged_into_id=target_id, note=note))
+        name = connection.scalar(sa.select(PROVIDER.c.name).where(PROVIDER.c.id == target_id))
+    remapped = remap_providers(engine)
+    return {"merged": clean_text(source), "into": name, "aliases_moved": moved, "tickets_remapped": remapped}
+
+
+def remap_providers(engine: Engine) -> int:
+    """Recompute `ticket.provider` of resolved tickets from the registry; returns tickets changed."""
+    changed = 0
+    with engine.begin() as connection:
+        aliases = AliasMap.load(connection)
+        groups = connection.execute(
+            sa.select(TICKET.c.stated_provider, TICKET.c.network, TICKET.c.asn, TICKET.c.cdn, TICKET.c.provider)
+            .where(TICKET.c.resolved_at.is_not(None)).distinct()
+        ).all()
+        for stated, network, asn, cdn, current in groups:
+            operator = cdn_operator(asn, [network]) if cdn else None
+            if cdn and operator is None and current and current.startswith(UNKNOWN):
+                continue  # marked CDN by a name no longer known here: keep the name given then
+            wanted = aliases.canonical(stated, network, operator)
+            if wanted == current:
+                continue
+            changed += connection.execute(
+                TICKET.update().where(
+                    TICKET.c.resolved_at.is_not(None),
+                    _same(TICKET.c.stated_provider, stated), _same(TICKET.c.network, network),
+                    _same(TICKET.c.asn, asn), _same(TICKET.c.cdn, cdn), _same(TICKET.c.provider, current),
+                ).values(provider=wanted)
+            ).rowcount
+        save_new_names(connection, aliases, utcnow())
+    return changed
+
+
+def _same(column, value):
+    return column.is_(None) if value is None else column == value
+
+
+def list_providers(engine: Engine) -> list[dict]:
+    """Canonical providers (merged ones left out) with their aliases and ticket counts."""
+    with engine.connect() as connection:
+        counts = dict(connection.execute(
+            sa.select(TICKET.c.provider, sa.func.count()).where(TICKET.c.provider.is_not(None))
+            .group_by(TICKET.c.provider)).all())
+        aliases: dict[int, list[str]] = {}
+        for key, pid in connection.execute(sa.select(ALIAS.c.key, ALIAS.c.provider_id).order_by(ALIAS.c.key)):
+            aliases.setdefault(pid, []).append(key)
+        rows = connection.execute(
+            sa.select(PROVIDER).where(PROVIDER.c.merged_into_id.is_(None)).order_by(PROVIDER.c.name)).mappings()
+        listed = [
+            {"name": row["name"], "tickets": counts.pop(row["name"], 0), "aliases": aliases.get(row["id"], [])}
+            for row in rows
+        ]
+    # Names on tickets that are not registry providers: unknown, unknown (behind X).
+    listed += [{"name": name, "tickets": count, "aliases": []} for name, count in sorted(counts.items())]
+    return listed
+
+
+def show_provider(engine: Engine, name: str) -> dict:
+    """One provider: aliases (with who made them), merged providers, networks and countries seen."""
+    text = clean_text(name)
+    with engine.connect() as connection:
+        row = connection.execute(sa.select(PROVIDER).where(PROVIDER.c.name == text)).mappings().first()
+        if row is None and not text.startswith(UNKNOWN):
+            raise ConfigurationError(f"no provider named {text!r} (see `monitor providers list`)")
+        facts: dict = {"name": text}
+        if row is not None:
+            if row["merged_into_id"] is not None:
+                facts["merged_into"] = connection.scalar(
+                    sa.select(PROVIDER.c.name).where(PROVIDER.c.id == row["merged_into_id"]))
+            facts["created_at"] = iso(row["created_at"])
+            facts["aliases"] = [
+                {"key": a.key, "origin": a.origin, "note": a.note}
+                for a in connection.execute(sa.select(ALIAS).where(ALIAS.c.provider_id == row["id"]).order_by(ALIAS.c.key))
+            ]
+            facts["merged_from"] = list(connection.scalars(
+                sa.select(PROVIDER.c.name).where(PROVIDER.c.merged_into_id == row["id"]).order_by(PROVIDER.c.name)))
+        mine = TICKET.c.provider == text
+        facts["tickets"] = connection.scalar(sa.select(sa.func.count()).select_from(TICKET).where(mine))
+        facts["behind_cdn"] = connection.scalar(
+            sa.select(sa.func.count()).select_from(TICKET).where(mine, TICKET.c.cdn.is_(True)))
+        facts["networks"] = [
+            {"asn": asn, "network": network, "tickets": count}
+            for asn, network, count in connection.execute(
+                sa.select(TICKET.c.asn, TICKET.c.network, sa.func.count().label("n")).where(mine)
+                .group_by(TICKET.c.asn, TICKET.c.network).order_by(sa.desc("n")).limit(20))
+        ]
+        facts["countries"] = [
+            {"country": country, "tickets": count}
+            for country, count in connection.execute(
+                sa.select(TICKET.c.country, sa.func.count().label("n")).where(mine)
+                .group_by(TICKET.c.country).order_by(sa.desc("n")).limit(20))
+        ]
+    return facts
