@@ -21,19 +21,20 @@ from monitor.drift_config import DriftConfig, load_drift_config
 from monitor.drift_flags import KINDS, Candidate
 from monitor.drift_frame import HostingFrame, Windows, load_hosting_frame
 from monitor.drift_hosting import hosting_candidates, url_candidates
+from monitor.drift_slowdown import load_removal_frame, slowdown_candidates
 from monitor.drift_stats import adjust_pvalues
 from monitor.drift_store import key_digest, store_flags
 from monitor.timeutil import iso, utcnow
+from providers.jurisdictions import Jurisdictions
 
 
 def detect(hosting: HostingFrame, removals, windows: Windows, config: DriftConfig) -> list[dict]:
     """The flags the data supports, in contract form plus their identity `key` tuple.
 
-    `removals` is the slowdown input (`drift_slowdown.RemovalFrame`) or None to skip
-    the slowdown tests. Pure: no database, so it can be run on generated data.
+    `removals` is the slowdown input (a `monitor.ticket_frame.TicketFrame` of the
+    windows) or None to skip the slowdown tests. Pure: no database, so it can be run on
+    generated data.
     """
-    from monitor.drift_slowdown import slowdown_candidates
-
     tested = hosting_candidates(hosting, windows, config)
     if removals is not None:
         tested += slowdown_candidates(removals, windows, config)
@@ -57,6 +58,37 @@ def _significant(tested: list[Candidate], config: DriftConfig) -> list[Candidate
     return raised
 
 
+HOSTING_KINDS = ("provider_relocated", "url_relocated", "jurisdiction_shift")
+
+
+def _note_inhope_confidence(
+    flags: list[dict], jurisdictions: Jurisdictions, as_of: datetime
+) -> None:
+    """Add `inhope_confidence` to each from/to; say so when an unconfirmed row decided a flag.
+
+    The INHOPE country table marks some rows `likely` or `uncertain`; they must be
+    checked against INHOPE's member list before anyone acts on a flag they decided.
+    """
+    for flag in flags:
+        for place in (flag["from"], flag["to"]):
+            if place.get("country"):
+                place["inhope_confidence"] = jurisdictions.membership(
+                    place["country"], as_of
+                ).inhope_confidence
+        destination = flag["to"]
+        if (
+            flag["kind"] in HOSTING_KINDS
+            and destination.get("country")
+            and (destination.get("inhope_confidence") != "confirmed")
+        ):
+            confidence = destination.get("inhope_confidence") or "unknown"
+            flag["evidence"]["inhope_check_needed"] = True
+            flag["detail"] = (
+                f"{flag['detail'][:-1]}; the INHOPE status of {destination['country']} is "
+                f"{confidence}, not confirmed: check it before acting."
+            )
+
+
 def run_drift(
     engine: Engine,
     *,
@@ -72,8 +104,6 @@ def run_drift(
     (open/acknowledged) comes from the flag store. With `store=False` nothing is written
     and flags carry no id or status.
     """
-    from monitor.drift_slowdown import load_removal_frame
-
     as_of = as_of or utcnow()
     config = config or load_drift_config()
     windows = Windows.ending(as_of, config)
@@ -83,6 +113,7 @@ def run_drift(
         windows,
         config,
     )
+    _note_inhope_confidence(flags, Jurisdictions.load(engine), as_of)
     for flag in flags:
         flag["key"] = key_digest(flag["key"])
     if store:

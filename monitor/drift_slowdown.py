@@ -2,8 +2,9 @@
 
 Per named provider, notices whose clock started in the recent window are compared with
 those of the baseline window (both measured as of `as_of`, censoring as in the
-contract) by a one-sided log-rank test (recent removals slower). The minimum-effect
-gate asks for a real change too: the median grew by `slowdown_min_median_ratio` and
+contract, via `monitor.ticket_frame.load_frame`) by a one-sided log-rank test (recent
+removals slower; `monitor.survival.logrank_test`). The minimum-effect gate asks for a
+real change too: the Kaplan-Meier median grew by `slowdown_min_median_ratio` and
 `slowdown_min_median_hours`, or the share removed within 24 h fell by
 `slowdown_min_within_24h_drop`. A recent median that was never reached counts as grown
 only when the recent follow-up already runs past the threshold.
@@ -11,15 +12,11 @@ only when the recent follow-up already runs past the threshold.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
 
 import numpy as np
+from sqlalchemy.engine import Engine
 
-from monitor._drift_interim_survival import km_summary as _summary
-from monitor._drift_interim_survival import (
-    load_removal_frame,  # noqa: F401 - re-exported for drift.py
-    logrank,
-)
 from monitor.drift_config import DriftConfig
 from monitor.drift_flags import (
     Candidate,
@@ -32,83 +29,94 @@ from monitor.drift_flags import (
 )
 from monitor.drift_frame import Windows
 from monitor.drift_stats import one_sided_from_chi2
+from monitor.survival import kaplan_meier, logrank_test, quantile, removed_within
+from monitor.ticket_frame import TicketFrame, load_frame
 
 TEST_NAME = (
     "log-rank test, one-sided: removals in the recent window slower than in the baseline window"
 )
 NORM_HOURS = 24.0
+_FLAG = {1: True, 0: False, -1: None}
 
 
-@dataclass
-class RemovalFrame:
-    """Per-notice survival data: clock start (epoch seconds), hours to removal or censoring."""
-
-    provider: np.ndarray
-    start: np.ndarray
-    duration: np.ndarray
-    event: np.ndarray
-    country: np.ndarray
-    eu: np.ndarray
-    inhope: np.ndarray
+def load_removal_frame(engine: Engine, windows: Windows) -> TicketFrame:
+    """Notices whose clock started in the baseline or recent window, as of `windows.as_of`."""
+    return load_frame(engine, as_of=windows.as_of, start=windows.baseline_from, columns=())
 
 
 def slowdown_candidates(
-    frame: RemovalFrame, windows: Windows, config: DriftConfig
+    frame: TicketFrame, windows: Windows, config: DriftConfig
 ) -> list[Candidate]:
     """One log-rank-tested candidate per provider with enough notices in both windows."""
+    start = frame.clock_start_seconds
     base_from, recent_from, as_of = (
         w.timestamp() for w in (windows.baseline_from, windows.recent_from, windows.as_of)
     )
-    period = np.full(frame.start.size, -1, dtype=np.int8)
-    period[(frame.start >= base_from) & (frame.start < recent_from)] = 0
-    period[(frame.start >= recent_from) & (frame.start <= as_of)] = 1
-    rows = np.flatnonzero(period >= 0)
-    rows = rows[np.fromiter((is_named_provider(p) for p in frame.provider[rows]), bool, rows.size)]
+    period = np.full(len(frame), -1, dtype=np.int64)
+    period[(start >= base_from) & (start < recent_from)] = 0
+    period[(start >= recent_from) & (start <= as_of)] = 1
+    labels = frame.provider.labels
+    named = np.fromiter((is_named_provider(label) for label in labels), bool, labels.size)
+    rows = np.flatnonzero((period >= 0) & frame.in_curve)
+    rows = rows[named[frame.provider.codes[rows]]]
     if not rows.size:
         return []
-    names, codes = np.unique(frame.provider[rows].astype(str), return_inverse=True)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(names.size + 1))
+    # One Kaplan-Meier pass for every (provider, period) group: group = 2 * provider + period.
+    groups = frame.provider.codes[rows].astype(np.int64) * 2 + period[rows]
+    curves = kaplan_meier(frame.duration_hours[rows], frame.event[rows], groups, 2 * labels.size)
+    medians = quantile(curves, 0.5)[0]
+    within = removed_within(curves, NORM_HOURS)[0]
+    order = np.argsort(groups, kind="stable")
+    bounds = np.searchsorted(groups[order], np.arange(2 * labels.size + 1))
     candidates = []
-    for index, name in enumerate(names.tolist()):
-        members = rows[order[bounds[index] : bounds[index + 1]]]
-        candidate = _test(name, frame, members, period[members], windows, config)
-        if candidate is not None:
-            candidates.append(candidate)
+    for code in np.flatnonzero(named).tolist():
+        base, recent = 2 * code, 2 * code + 1
+        if min(curves.subjects[base], curves.subjects[recent]) < config.min_tickets:
+            continue
+        members = [rows[order[bounds[g] : bounds[g + 1]]] for g in (base, recent)]
+        figures = [
+            {
+                "tickets": int(curves.subjects[g]),
+                "removed": int(curves.removals[g]),
+                "median_hours": _number(medians[g]),
+                "within_24h": _number(within[g]),
+                "follow_up_hours": _number(curves.last_time[g]),
+            }
+            for g in (base, recent)
+        ]
+        candidates.append(_test(str(labels[code]), frame, members, figures, windows, config))
     return candidates
 
 
-def _test(
-    name, frame: RemovalFrame, members, period, windows: Windows, config: DriftConfig
-) -> Candidate | None:
-    base, recent = members[period == 0], members[period == 1]
-    if base.size < config.min_tickets or recent.size < config.min_tickets:
-        return None
-    statistic, observed, expected = logrank(
-        frame.duration[base], frame.event[base], frame.duration[recent], frame.event[recent]
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+def _test(name, frame: TicketFrame, members, figures, windows: Windows, config) -> Candidate:
+    (base, recent), (before, after) = members, figures
+    test = logrank_test(
+        frame.duration_hours[base],
+        frame.event[base],
+        frame.duration_hours[recent],
+        frame.event[recent],
     )
-    p = one_sided_from_chi2(statistic, worse=observed < expected)
-    before = _summary(frame.duration[base], frame.event[base])
-    after = _summary(frame.duration[recent], frame.event[recent])
-    effect_ok = _median_grew(before, after, config) or (
-        before["within_24h"] - after["within_24h"] >= config.slowdown_min_within_24h_drop
-    )
+    # Group A is the baseline: fewer removals than expected there means it was the faster one.
+    slower_now = test.observed_a > test.expected_a
+    p = one_sided_from_chi2(test.statistic, worse=slower_now)
+    effect_ok = _median_grew(before, after, config) or _within_fell(before, after, config)
     evidence = {
-        "tickets": int(recent.size),
+        "tickets": after["tickets"],
         "baseline": {**window_json(windows.baseline_from, windows.recent_from), **_public(before)},
         "recent": {**window_json(windows.recent_from, windows.as_of), **_public(after)},
         "test": TEST_NAME,
-        "statistic": statistic,
+        "statistic": test.statistic,
         "p_value": p,
-        "observed_removals_recent": observed,
-        "expected_removals_recent": expected,
+        "observed_removals_baseline": test.observed_a,
+        "expected_removals_baseline": test.expected_a,
     }
-    origin = most_common_jurisdiction(frame.country[base], frame.eu[base], frame.inhope[base])
-    destination = most_common_jurisdiction(
-        frame.country[recent], frame.eu[recent], frame.inhope[recent]
-    )
-    for place, figures in ((origin, before), (destination, after)):
-        place.update(median_hours=figures["median_hours"], within_24h=figures["within_24h"])
+    origin, destination = (_jurisdiction(frame, rows) for rows in (base, recent))
+    for place, summary in ((origin, before), (destination, after)):
+        place.update(median_hours=summary["median_hours"], within_24h=summary["within_24h"])
     return Candidate(
         kind="removal_slowdown",
         subject=name,
@@ -122,6 +130,14 @@ def _test(
     )
 
 
+def _jurisdiction(frame: TicketFrame, rows: np.ndarray) -> dict:
+    flags = [
+        np.array([_FLAG[int(v)] for v in column[rows]], dtype=object)
+        for column in (frame.eu, frame.inhope)
+    ]
+    return most_common_jurisdiction(frame.country.values()[rows], *flags)
+
+
 def _median_grew(before: dict, after: dict, config: DriftConfig) -> bool:
     if before["median_hours"] is None:
         return False
@@ -130,8 +146,14 @@ def _median_grew(before: dict, after: dict, config: DriftConfig) -> bool:
         before["median_hours"] + config.slowdown_min_median_hours,
     )
     if after["median_hours"] is None:
-        return after["follow_up_hours"] >= threshold
+        return (after["follow_up_hours"] or 0.0) >= threshold
     return after["median_hours"] >= threshold
+
+
+def _within_fell(before: dict, after: dict, config: DriftConfig) -> bool:
+    if before["within_24h"] is None or after["within_24h"] is None:
+        return False
+    return before["within_24h"] - after["within_24h"] >= config.slowdown_min_within_24h_drop
 
 
 def _public(summary: dict) -> dict:

@@ -21,7 +21,7 @@ def _scenario(db_url: str) -> None:
         [ticket("Example Reseller Ltd", "NL", t) for t in baseline_times(40)]
         + [ticket("Example Reseller Ltd", "AE", t) for t in recent_times(25)]
         + [ticket(HOSTILE, "NL", t) for t in baseline_times(40)]
-        + [ticket(HOSTILE, "RU", t) for t in recent_times(25)],
+        + [ticket(HOSTILE, "HK", t) for t in recent_times(25)],
     )
     engine.dispose()
 
@@ -82,7 +82,7 @@ def test_drift_text_output_is_safe_with_hostile_provider_names(sqlite_cli):
     text = sqlite_cli("drift", "--as-of", "2026-10-01").stdout
     assert text.startswith("drift as of 2026-10-01T00:00:00Z: 3 flag(s)")
     assert "\x1b" not in text and "\u202e" not in text
-    assert "Evil[2J Host <script>alert(1)</script> moved its hosting from NL to RU" in text
+    assert "Evil[2J Host <script>alert(1)</script> moved its hosting from NL to HK" in text
     listed = sqlite_cli("drift", "list").stdout
     assert listed.startswith("3 open flag(s)") and "\x1b" not in listed
 

@@ -18,7 +18,7 @@ import pytest
 from monitor.drift import detect
 from monitor.drift_config import DriftConfig
 from monitor.drift_frame import HostingFrame, Windows, zones
-from monitor.drift_slowdown import RemovalFrame
+from monitor.ticket_frame import Categorical, TicketFrame
 
 AS_OF = datetime(2026, 10, 1, tzinfo=UTC)
 DAY = 86400.0
@@ -28,19 +28,19 @@ JURISDICTION = {
     "FR": (True, True),
     "US": (False, True),
     "AE": (False, False),
-    "RU": (False, False),
+    "HK": (False, False),
     "XX": (None, None),
 }
 # Stable providers: (countries, their shares); some are mixed, one always outside.
 STABLE = [
     (("NL",), (1.0,)),
     (("DE", "US"), (0.9, 0.1)),
-    (("FR", "RU"), (0.8, 0.2)),
+    (("FR", "HK"), (0.8, 0.2)),
     (("AE",), (1.0,)),
     (("NL", "XX"), (0.9, 0.1)),
     (("DE", "AE"), (0.7, 0.3)),
     (("NL",), (1.0,)),
-    (("RU", "NL"), (0.6, 0.4)),
+    (("HK", "NL"), (0.6, 0.4)),
 ]
 
 
@@ -96,7 +96,7 @@ class Generator:
                 scale_hours=self.rng.uniform(4, 48),
             )
 
-    def frames(self) -> tuple[HostingFrame, RemovalFrame]:
+    def frames(self) -> tuple[HostingFrame, TicketFrame]:
         c = {
             key: np.array(values, dtype=object if key in ("provider", "country", "url") else float)
             for key, values in self.columns.items()
@@ -121,14 +121,24 @@ class Generator:
         )
         as_of = self.windows.as_of.timestamp()
         follow_up = (as_of - c["reported"]) / 3600
-        removals = RemovalFrame(
-            provider=c["provider"],
-            start=c["reported"],
-            duration=np.minimum(c["hours"], follow_up),
+        providers, provider_codes = np.unique(c["provider"].astype(str), return_inverse=True)
+        countries, country_codes = np.unique(c["country"].astype(str), return_inverse=True)
+        flag = {True: 1, False: 0, None: -1}
+        removals = TicketFrame(
+            as_of=self.windows.as_of,
+            known_at=None,
+            start=None,
+            end=None,
+            clock_start=(c["reported"] * 1e6).astype(np.int64),
+            duration_hours=np.minimum(c["hours"], follow_up),
             event=c["hours"] <= follow_up,
-            country=country,
-            eu=eu,
-            inhope=inhope,
+            removed_before_notice=np.zeros(n, bool),
+            provider=Categorical(provider_codes.astype(np.int32), providers.astype(object)),
+            country=Categorical(country_codes.astype(np.int32), countries.astype(object)),
+            asn=np.full(n, -1, np.int64),
+            eu=np.array([flag[v] for v in eu], np.int8),
+            inhope=np.array([flag[v] for v in inhope], np.int8),
+            cdn=np.zeros(n, np.int8),
         )
         return hosting, removals
 
@@ -210,7 +220,7 @@ def test_a_rising_share_outside_is_caught_in_almost_every_run():
         for i in range(30):  # many small providers: no single one has enough notices
             g.provider(
                 f"Small {i}",
-                ["NL", "RU"],
+                ["NL", "HK"],
                 [0.95, 0.05],
                 per_day=0.3,
                 scale_hours=10,
@@ -218,7 +228,7 @@ def test_a_rising_share_outside_is_caught_in_almost_every_run():
             )
             g.provider(
                 f"Small {i}",
-                ["NL", "RU"],
+                ["NL", "HK"],
                 [0.4, 0.6],
                 per_day=0.3,
                 scale_hours=10,

@@ -25,8 +25,7 @@ JURISDICTION = {
     "DE": (True, True),
     "FR": (True, True),
     "AE": (False, False),
-    "RU": (False, False),
-    "KZ": (False, False),
+    "HK": (False, False),
     "US": (False, True),
     "XX": (None, None),
     "SC": (False, None),
@@ -36,8 +35,7 @@ NETWORKS = {
     "DE": ("Hetzner Online GmbH", 24940),
     "FR": ("OVH SAS", 16276),
     "AE": ("IQWeb FZ-LLC", 42692),
-    "RU": ("JSC Example Hosting", 64444),
-    "KZ": ("Example KZ Hosting", 65001),
+    "HK": ("Example HK Hosting", 64444),
     "US": ("Example US Hosting", 65002),
     "XX": (None, None),
     "SC": ("Offshore Example", 65003),
@@ -142,13 +140,20 @@ def test_reseller_moving_from_dutch_to_emirati_upstream_is_relocated(engine):
     result = run_drift(engine, as_of=AS_OF)
     flags = flags_by(result)
     flag = flags[("provider_relocated", reseller)]
-    assert flag["from"] == {"country": "NL", "eu": True, "inhope": True, "share_outside": 0.0}
-    assert (
-        flag["to"]["country"] == "AE"
-        and flag["to"]["eu"] is False
-        and flag["to"]["inhope"] is False
-    )
-    assert flag["to"]["share_outside"] == pytest.approx(25 / 28)
+    assert flag["from"] == {
+        "country": "NL",
+        "eu": True,
+        "inhope": True,
+        "share_outside": 0.0,
+        "inhope_confidence": "confirmed",
+    }
+    assert flag["to"] == {
+        "country": "AE",
+        "eu": False,
+        "inhope": False,
+        "share_outside": pytest.approx(25 / 28),
+        "inhope_confidence": "likely",
+    }
     assert flag["window"] == {"from": "2026-09-01T00:00:00Z", "to": "2026-10-01T00:00:00Z"}
     evidence = flag["evidence"]
     assert evidence["tickets"] == 28
@@ -164,7 +169,12 @@ def test_reseller_moving_from_dutch_to_emirati_upstream_is_relocated(engine):
     assert flag["detail"].startswith(
         "Example Reseller Ltd moved its hosting from NL to AE: 25 of 28 notices"
     )
-    assert flag["detail"].endswith(").") and "\n" not in flag["detail"]
+    # AE's "no INHOPE hotline" is a `likely` row of the reference table: the flag says so.
+    assert flag["detail"].endswith(
+        f"(adjusted p = {evidence['p_adjusted']:.2g}); the INHOPE status of AE is likely, "
+        "not confirmed: check it before acting."
+    )
+    assert evidence["inhope_check_needed"] is True and "\n" not in flag["detail"]
     # One flag per phenomenon: the reseller's shift is reported as the relocation only,
     # and the stable providers raise nothing.
     assert ("jurisdiction_shift", reseller) not in flags
@@ -178,11 +188,11 @@ def test_urls_rehosted_outside_are_one_flag_per_provider_pair(engine):
         for i, t in enumerate(baseline_times(12))
     ]
     moved = [
-        ticket("Offshore Host", "RU", t, url_hash=url(f"u{i}"))
+        ticket("Offshore Host", "HK", t, url_hash=url(f"u{i}"))
         for i, t in enumerate(recent_times(5))
     ]
     moved += [
-        ticket("Other Offshore", "KZ", t, url_hash=url(f"u{i}"))
+        ticket("Other Offshore", "AE", t, url_hash=url(f"u{i}"))
         for i, t in zip(range(5, 7), recent_times(2), strict=True)
     ]
     stayed = [
@@ -202,12 +212,14 @@ def test_urls_rehosted_outside_are_one_flag_per_provider_pair(engine):
         "eu": True,
         "inhope": True,
         "provider": "Dutch Host",
+        "inhope_confidence": "confirmed",
     }
     assert offshore["to"] == {
-        "country": "RU",
+        "country": "HK",
         "eu": False,
         "inhope": False,
         "provider": "Offshore Host",
+        "inhope_confidence": "likely",
     }
     assert offshore["subject"] == "Offshore Host"
     assert offshore["detail"].startswith(
@@ -238,8 +250,8 @@ def test_an_older_report_inside_counts_for_url_relocation_within_the_lookback(en
         [
             ticket("Dutch Host", "NL", long_ago, url_hash=url("old")),
             ticket("Dutch Host", "NL", too_old, url_hash=url("ancient")),
-            ticket("Offshore Host", "RU", RECENT_FROM + timedelta(days=3), url_hash=url("old")),
-            ticket("Offshore Host", "RU", RECENT_FROM + timedelta(days=4), url_hash=url("ancient")),
+            ticket("Offshore Host", "HK", RECENT_FROM + timedelta(days=3), url_hash=url("old")),
+            ticket("Offshore Host", "HK", RECENT_FROM + timedelta(days=4), url_hash=url("ancient")),
         ],
     )
     (flag,) = run_drift(engine, as_of=AS_OF)["flags"]

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from lifelines.statistics import logrank_test as lifelines_logrank
 from scipy import stats
 
-from monitor.drift_slowdown import logrank
 from monitor.drift_stats import adjust_pvalues, one_sided_from_chi2, two_proportion_test
+from monitor.survival import logrank_test
 
 
 @given(
@@ -85,14 +85,25 @@ def _survival_sample(rng, n, scale, censor_share=0.3):
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_logrank_equals_lifelines_with_ties_and_censoring(seed):
+def test_one_sided_logrank_p_points_at_the_slower_recent_window(seed):
+    # The slowdown test reads the project's log-rank (baseline = group A) one-sidedly:
+    # half of lifelines' two-sided p when recent removals are slower, else the rest.
     rng = np.random.default_rng(seed)
     d0, e0 = _survival_sample(rng, rng.integers(5, 80), 20)
     d1, e1 = _survival_sample(rng, rng.integers(5, 80), 20 * rng.uniform(0.5, 3))
-    statistic, observed, expected = logrank(d0, e0, d1, e1)
+    result = logrank_test(d0, e0, d1, e1)
     reference = lifelines_logrank(d0, d1, event_observed_A=e0, event_observed_B=e1)
-    assert statistic == pytest.approx(reference.test_statistic, rel=1e-9, abs=1e-12)
-    assert observed == e1.sum()
-    assert one_sided_from_chi2(statistic, observed < expected) * 2 == pytest.approx(
-        reference.p_value if observed < expected else 2 - reference.p_value, rel=1e-9
-    )
+    slower_now = result.observed_a > result.expected_a
+    one_sided = one_sided_from_chi2(result.statistic, worse=slower_now)
+    expected = reference.p_value / 2 if slower_now else 1 - reference.p_value / 2
+    assert one_sided == pytest.approx(expected, rel=1e-9)
+
+
+def test_recent_removals_taking_longer_read_as_slower():
+    fast, slow = np.arange(1.0, 21.0), np.arange(50.0, 70.0)
+    events = np.ones(20, bool)
+    result = logrank_test(fast, events, slow, events)
+    assert result.observed_a > result.expected_a
+    assert one_sided_from_chi2(result.statistic, worse=True) < 1e-6
+    reverse = logrank_test(slow, events, fast, events)
+    assert reverse.observed_a < reverse.expected_a

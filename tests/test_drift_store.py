@@ -183,7 +183,7 @@ def test_as_of_gives_the_flags_as_they_stood_then(engine):
     before = run_drift(engine, as_of=AS_OF, store=False)
     # Later reports (a re-report outside among them) are not known as of AS_OF.
     insert(engine, [ticket(RESELLER, "AE", AS_OF + timedelta(hours=h)) for h in range(1, 40)])
-    insert(engine, [ticket("Offshore", "RU", AS_OF + timedelta(hours=5), url_hash=url("late"))])
+    insert(engine, [ticket("Offshore", "HK", AS_OF + timedelta(hours=5), url_hash=url("late"))])
     # Notices still open at AS_OF and removed later count as open at AS_OF.
     with engine.begin() as connection:
         connection.execute(
