@@ -1,0 +1,371 @@
+"""Provider scorecards: how fast each provider, network or country removes content.
+
+One row per group of notices whose clock started in the period, with the Kaplan-Meier
+figures of monitor.survival (content still online is censored, never "fast"):
+
+- `notices` all tickets of the row; `removed_before_notice` those whose content was gone
+  before the notice (kept out of the curve); `removed` and `open` split the rest into
+  removals by `as_of` and tickets still online (censored).
+- `median_hours`, `p90_hours` with the median's CI; `within_24h` / `within_72h` /
+  `within_7d` and the share within each configured norm, with 95 % CIs. A share is null
+  when the row's follow-up does not reach that many hours yet.
+- `low_volume`: fewer than `min_notices` tickets in the curve. Such rows carry their
+  (wide) CIs but no `rank`. `rank` orders the other rows by `within_24h` (higher first),
+  then by median (shorter first, none last), then by key.
+- `asn`, `country`, `eu`, `inhope`: the most common known value among the row's tickets
+  (ties: the smallest ASN / country code, "no" before "yes"). `cdn_share`: share of the
+  row's notices of known CDN status that are fronted by a CDN.
+- `previous`: notices, median and within-24h share of the same key in the previous period
+  (as of the same `as_of`), or null.
+
+Grouping `provider` uses the canonical provider (unresolved tickets: the hotline's stated
+provider, else "unknown"); `network` the ASN; `country` the jurisdiction country.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy.engine import Engine
+
+from monitor import survival
+from monitor.norms import StatisticsConfig
+from monitor.periods import Period
+from monitor.ticket_frame import TicketFrame, load_frame, to_us
+from monitor.timeutil import as_utc, iso, utcnow
+
+GROUPINGS = ("provider", "network", "country")
+WITHIN = (("within_24h", 24.0), ("within_72h", 72.0), ("within_7d", 168.0))
+TOTAL_KEY = "all"
+_MAX_MODE_CELLS = 50_000_000
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """Per ticket a group number; per group a stable key and a display name."""
+
+    codes: np.ndarray
+    keys: list[str]
+    names: list[str]
+
+
+def _ranks(labels) -> np.ndarray:
+    """Rank of each label in sorted order (None last), to break ties by label."""
+    order = sorted(range(len(labels)), key=lambda i: (labels[i] is None, labels[i] or ""))
+    ranks = np.empty(len(labels), dtype=np.int64)
+    ranks[order] = np.arange(len(labels))
+    return ranks
+
+
+def _mode(groups: np.ndarray, values: np.ndarray, n_groups: int, n_values: int) -> np.ndarray:
+    """Per group the most common value in 0..n_values-1 (ties: smallest), -1 if none.
+
+    Negative values (unknown) are skipped.
+    """
+    known = values >= 0
+    if n_groups == 0 or n_values == 0 or not known.any():
+        return np.full(n_groups, -1)
+    if n_groups * n_values <= _MAX_MODE_CELLS:
+        counts = np.bincount(
+            groups[known] * n_values + values[known], minlength=n_groups * n_values
+        )
+        counts = counts.reshape(n_groups, n_values)
+        return np.where(counts.max(axis=1) > 0, counts.argmax(axis=1), -1)
+    pairs, counts = np.unique(
+        groups[known].astype(np.int64) * n_values + values[known], return_counts=True
+    )
+    group_of, value_of = pairs // n_values, pairs % n_values
+    order = np.lexsort((value_of, -counts, group_of))
+    first = np.concatenate(([True], group_of[order][1:] != group_of[order][:-1]))
+    result = np.full(n_groups, -1)
+    result[group_of[order][first]] = value_of[order][first]
+    return result
+
+
+def _country_name(code: str | None) -> str:
+    if code is None:
+        return "unknown"
+    from babel import Locale
+
+    return Locale("en").territories.get(code.upper(), code)
+
+
+class _Attributes:
+    """Ticket attributes recoded once per frame for modes and groupings."""
+
+    def __init__(self, frame: TicketFrame):
+        self.frame = frame
+        self.asn_values, self.asn_codes = np.unique(frame.asn, return_inverse=True)
+        known_asn = self.asn_values >= 0
+        # Unknown ASN (-1) becomes code -1, the rest rank by ASN.
+        shift = int((~known_asn).sum())
+        self.asn_codes = self.asn_codes.astype(np.int64) - shift
+        self.asn_values = self.asn_values[known_asn]
+        self.country_labels = frame.country.labels
+        country_rank = _ranks(list(self.country_labels))
+        is_none = np.array([label is None for label in self.country_labels], dtype=bool)
+        country_rank[is_none] = -1
+        self.country_codes = (
+            country_rank[frame.country.codes] if len(frame) else np.zeros(0, np.int64)
+        )
+        self.country_sorted = sorted(label for label in self.country_labels if label is not None)
+
+    def grouping(self, by: str) -> Grouping:
+        frame = self.frame
+        if by == "provider":
+            labels = [str(label) for label in frame.provider.labels]
+            return Grouping(frame.provider.codes, labels, labels)
+        if by == "country":
+            labels = list(self.country_labels)
+            keys = [label if label is not None else "unknown" for label in labels]
+            return Grouping(frame.country.codes, keys, [_country_name(label) for label in labels])
+        if by == "network":
+            return self._network_grouping()
+        raise ValueError(f"unknown grouping {by!r}; use one of {', '.join(GROUPINGS)}")
+
+    def _network_grouping(self) -> Grouping:
+        frame = self.frame
+        unknown = self.asn_codes < 0
+        n_known = len(self.asn_values)
+        codes = np.where(unknown, n_known, self.asn_codes)
+        keys = [f"AS{int(asn)}" for asn in self.asn_values] + ["unknown"]
+        names = list(keys[:-1]) + ["unknown"]
+        if len(frame.network.codes) == len(frame):
+            network_rank = _ranks(list(frame.network.labels))
+            sorted_labels = sorted(frame.network.labels, key=lambda v: (v is None, v or ""))
+            modal = _mode(codes, network_rank[frame.network.codes], n_known + 1, len(sorted_labels))
+            for index in range(n_known):
+                if modal[index] >= 0 and sorted_labels[modal[index]] is not None:
+                    names[index] = str(sorted_labels[modal[index]])
+        return Grouping(codes.astype(np.int64), keys, names)
+
+
+def _statistics(curves: survival.Curves, hours: list[float]) -> dict[str, np.ndarray]:
+    median, median_low, median_high = survival.quantile(curves, 0.5)
+    stats = {
+        "median": median,
+        "median_low": median_low,
+        "median_high": median_high,
+        "p90": survival.quantile(curves, 0.1)[0],
+        "subjects": curves.subjects,
+        "removals": curves.removals,
+    }
+    for t in hours:
+        stats[f"within:{t}"] = np.stack(survival.removed_within(curves, t))
+    return stats
+
+
+def _number(value) -> float | None:
+    value = float(value)
+    return None if np.isnan(value) else value
+
+
+def _interval(low, high) -> list[float | None]:
+    return [_number(low), _number(high)]
+
+
+class _PeriodFigures:
+    """Kaplan-Meier figures of one period's tickets, for any grouping of them."""
+
+    def __init__(self, frame: TicketFrame, period: Period, hours: list[float]):
+        clock = frame.clock_start
+        self.member = (clock >= to_us(period.start)) & (clock < to_us(period.end))
+        self.curve = self.member & frame.in_curve
+        self.durations = frame.duration_hours[self.curve]
+        self.events = frame.event[self.curve]
+        self.order = np.argsort(self.durations, kind="stable")
+        self.hours = hours
+        self.frame = frame
+
+    def by_group(self, codes: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
+        curves = survival.kaplan_meier(
+            self.durations, self.events, codes[self.curve], n_groups, duration_order=self.order
+        )
+        stats = _statistics(curves, self.hours)
+        stats["notices"] = np.bincount(codes[self.member], minlength=n_groups)
+        stats["before_notice"] = np.bincount(
+            codes[self.member & self.frame.removed_before_notice], minlength=n_groups
+        )
+        cdn = self.frame.cdn
+        stats["cdn_known"] = np.bincount(codes[self.member & (cdn >= 0)], minlength=n_groups)
+        stats["cdn_yes"] = np.bincount(codes[self.member & (cdn == 1)], minlength=n_groups)
+        return stats
+
+
+def _row(stats: dict, i: int, config: StatisticsConfig, previous: dict | None) -> dict:
+    notices = int(stats["notices"][i])
+    within = {name: stats[f"within:{hours}"][:, i] for name, hours in WITHIN}
+    row = {
+        "notices": notices,
+        "removed": int(stats["removals"][i]),
+        "open": int(stats["subjects"][i] - stats["removals"][i]),
+        "removed_before_notice": int(stats["before_notice"][i]),
+        "median_hours": _number(stats["median"][i]),
+        "median_hours_ci": _interval(stats["median_low"][i], stats["median_high"][i]),
+        "p90_hours": _number(stats["p90"][i]),
+    }
+    for name, _hours in WITHIN:
+        row[name] = _number(within[name][0])
+        row[f"{name}_ci"] = _interval(within[name][1], within[name][2])
+    row["norms"] = {
+        norm.key: {
+            "share": _number(stats[f"within:{norm.hours}"][0, i]),
+            "ci": _interval(
+                stats[f"within:{norm.hours}"][1, i], stats[f"within:{norm.hours}"][2, i]
+            ),
+        }
+        for norm in config.norms
+    }
+    known = int(stats["cdn_known"][i])
+    row["cdn_share"] = float(stats["cdn_yes"][i] / known) if known else None
+    row["low_volume"] = bool(stats["subjects"][i] < config.min_notices)
+    row["rank"] = None
+    row["previous"] = None
+    if previous is not None and previous["notices"][i] > 0:
+        row["previous"] = {
+            "notices": int(previous["notices"][i]),
+            "median_hours": _number(previous["median"][i]),
+            "within_24h": _number(previous["within:24.0"][0, i]),
+        }
+    return row
+
+
+def _assign_ranks(rows: list[dict]) -> None:
+    ranked = [row for row in rows if not row["low_volume"]]
+
+    def order(row: dict):
+        share, median = row["within_24h"], row["median_hours"]
+        return (
+            -(share if share is not None else -1.0),
+            median if median is not None else float("inf"),
+            row["key"],
+        )
+
+    for position, row in enumerate(sorted(ranked, key=order), start=1):
+        row["rank"] = position
+
+
+def _hours(config: StatisticsConfig) -> list[float]:
+    return sorted({hours for _name, hours in WITHIN} | {norm.hours for norm in config.norms})
+
+
+def scorecards_from_frame(
+    frame: TicketFrame,
+    *,
+    period: Period,
+    groupings=GROUPINGS,
+    config: StatisticsConfig | None = None,
+) -> dict[str, dict]:
+    """Scorecards of several groupings of one loaded frame (the curves' sort is shared)."""
+    config = config or StatisticsConfig()
+    hours = _hours(config)
+    previous_period = period.previous()
+    current = _PeriodFigures(frame, period, hours)
+    before = _PeriodFigures(frame, previous_period, hours)
+    attributes = _Attributes(frame)
+    one_group = np.zeros(len(frame), dtype=np.int64)
+    totals_now, totals_before = current.by_group(one_group, 1), before.by_group(one_group, 1)
+    totals = {
+        "name": TOTAL_KEY,
+        "key": TOTAL_KEY,
+        "asn": None,
+        "country": None,
+        "eu": None,
+        "inhope": None,
+    }
+    totals.update(_row(totals_now, 0, config, totals_before))
+    generated_at = iso(utcnow())
+    results = {}
+    for by in groupings:
+        grouping = attributes.grouping(by)
+        n_groups = len(grouping.keys)
+        now = current.by_group(grouping.codes, n_groups)
+        then = before.by_group(grouping.codes, n_groups)
+        member_codes = grouping.codes[current.member]
+        asn = _mode(
+            member_codes, attributes.asn_codes[current.member], n_groups, len(attributes.asn_values)
+        )
+        country = _mode(
+            member_codes,
+            attributes.country_codes[current.member],
+            n_groups,
+            len(attributes.country_sorted),
+        )
+        eu = _mode(member_codes, frame.eu[current.member].astype(np.int64), n_groups, 2)
+        inhope = _mode(member_codes, frame.inhope[current.member].astype(np.int64), n_groups, 2)
+        rows = []
+        for i in np.flatnonzero(now["notices"] > 0):
+            row = {
+                "name": grouping.names[i],
+                "key": grouping.keys[i],
+                "asn": int(attributes.asn_values[asn[i]])
+                if asn[i] >= 0 and by != "country"
+                else None,
+                "country": attributes.country_sorted[country[i]] if country[i] >= 0 else None,
+                "eu": bool(eu[i]) if eu[i] >= 0 else None,
+                "inhope": bool(inhope[i]) if inhope[i] >= 0 else None,
+            }
+            row.update(_row(now, i, config, then))
+            rows.append(row)
+        rows.sort(key=lambda row: (-row["notices"], row["name"], row["key"]))
+        _assign_ranks(rows)
+        results[by] = {
+            "period": period.to_json(),
+            "as_of": iso(frame.as_of),
+            "known_at": iso(frame.known_at),
+            "by": by,
+            "generated_at": generated_at,
+            "snapshot_id": None,
+            "min_notices": config.min_notices,
+            "norms": [norm.to_json() for norm in config.norms],
+            "previous_period": previous_period.to_json(),
+            "rows": rows,
+            "totals": dict(totals),
+        }
+    return results
+
+
+def compute_scorecards(
+    engine: Engine,
+    *,
+    period: Period,
+    as_of: datetime | None = None,
+    groupings=GROUPINGS,
+    known_at: datetime | None = None,
+    config: StatisticsConfig | None = None,
+) -> dict[str, dict]:
+    """Scorecards of `period` per grouping as at `as_of` (default: known_at, else now)."""
+    unknown = set(groupings) - set(GROUPINGS)
+    if unknown:
+        raise ValueError(f"unknown grouping(s) {sorted(unknown)}; use {', '.join(GROUPINGS)}")
+    as_of = (
+        as_utc(as_of)
+        if as_of is not None
+        else (as_utc(known_at) if known_at is not None else utcnow())
+    )
+    frame = load_frame(
+        engine,
+        as_of=as_of,
+        known_at=known_at,
+        start=period.previous().start,
+        end=period.end,
+        columns=("network",) if "network" in groupings else (),
+    )
+    return scorecards_from_frame(frame, period=period, groupings=groupings, config=config)
+
+
+def compute_scorecard(
+    engine: Engine,
+    *,
+    period: Period,
+    as_of: datetime | None = None,
+    by: str = "provider",
+    known_at: datetime | None = None,
+    config: StatisticsConfig | None = None,
+) -> dict:
+    """The scorecard JSON (INTERFACE.md section 3, with the extra keys) of one grouping."""
+    return compute_scorecards(
+        engine, period=period, as_of=as_of, groupings=(by,), known_at=known_at, config=config
+    )[by]
