@@ -45,10 +45,10 @@ def special_purpose(ip: str) -> str | None:
         return "shared address space (carrier-grade NAT)"
     if any(address.version == net.version and address in net for net in _DOCUMENTATION):
         return "documentation address"
-    if address.is_private:
-        return "private address"
     if address.is_reserved:
         return "reserved address"
+    if address.is_private:
+        return "private address"
     if not address.is_global:
         return "special-purpose address"
     return None

@@ -45,9 +45,11 @@ _TOP64 = 1 << 63
 class _Rejects:
     count: int = 0
     listed: list[dict] = field(default_factory=list)
+    by_file: dict[str, int] = field(default_factory=dict)
 
     def add(self, origin: str, line: int, reason: str) -> None:
         self.count += 1
+        self.by_file[origin] = self.by_file.get(origin, 0) + 1
         if len(self.listed) < MAX_ERRORS_LISTED:
             self.listed.append({"file": origin, "line": line, "reason": reason})
 
@@ -79,8 +81,12 @@ def _local_copy(location: str, client: httpx.Client | None):
                     with target.open("wb") as out:
                         for block in response.iter_bytes():
                             out.write(block)
+            except httpx.HTTPStatusError as exc:
+                raise ReferenceDataError(
+                    f"{_display(location)}: download failed: HTTP {exc.response.status_code}") from None
             except httpx.HTTPError as exc:
-                raise ReferenceDataError(f"{_display(location)}: download failed: {exc}") from exc
+                # The message of a transport error may carry the full URL (and a token in it).
+                raise ReferenceDataError(f"{_display(location)}: download failed: {type(exc).__name__}") from None
             yield target
     finally:
         if own:
@@ -245,13 +251,9 @@ def _import(engine, v4_loc, v6_loc, names_loc, v4_path, v6_path, names_path, dat
                                    _pfx2as_rows(v6_path, 6, source_id, _display(str(v6_loc)), rejects))
         count_names = insert_rows(connection, "as_name", ("source_id", "asn", "name", "country", "rir"),
                                   _asname_rows(names_path, source_id, _display(str(names_loc)), rejects))
-        total = count_v4 + count_v6 + count_names
-        if count_v4 == 0 or rejects.count > MAX_REJECTED_SHARE * (total + rejects.count):
-            first = rejects.listed[0]["reason"] if rejects.listed else "no prefixes"
-            raise ReferenceDataError(
-                f"refusing the prefix table: {rejects.count} bad lines of {total + rejects.count} "
-                f"(first: {first}); nothing was imported"
-            )
+        for location, good in ((v4_loc, count_v4), (v6_loc, count_v6), (names_loc, count_names)):
+            if location is not None:
+                _refuse_if_unusable(_display(str(location)), good, rejects)
         connection.execute(
             SOURCE.update().where(SOURCE.c.id == source_id).values(
                 prefixes_v4=count_v4, prefixes_v6=count_v6, as_names=count_names, rejected_lines=rejects.count
@@ -266,6 +268,17 @@ def _import(engine, v4_loc, v6_loc, names_loc, v4_path, v6_path, names_path, dat
                 SOURCE.update().where(SOURCE.c.id.in_(old)).values(retired_at=now))
         current = dict(connection.execute(sa.select(SOURCE).where(SOURCE.c.id == source_id)).mappings().one())
     return _summary(current, rejects, unchanged=False, retired=len(old))
+
+
+def _refuse_if_unusable(origin: str, good: int, rejects: _Rejects) -> None:
+    """Raise when a file is mostly not what it claims to be (the transaction then rolls back)."""
+    bad = rejects.by_file.get(origin, 0)
+    if good == 0 or bad > MAX_REJECTED_SHARE * (good + bad):
+        first = next((e["reason"] for e in rejects.listed if e["file"] == origin), "no usable line")
+        raise ReferenceDataError(
+            f"refusing the prefix table: {bad} of {good + bad} lines of {origin} are bad "
+            f"(first: {first}); nothing was imported"
+        )
 
 
 def _summary(source: dict, rejects: _Rejects, *, unchanged: bool, retired: int = 0) -> dict:

@@ -194,7 +194,7 @@ def load_prefix_table(engine: Engine) -> tuple[PrefixTable, dict[int, tuple]] | 
     with _cache_lock:
         _cache.clear()  # one version per database is enough to keep
         _cache[key] = (table, names)
-    return table, names
+        return _cache[key]
 
 
 class PrefixTableResolver:

@@ -1,0 +1,82 @@
+"""Addresses and the embedded offline resolver (geoip2fast's bundled GeoLite2 data)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from providers.addresses import canonical_ip, ipv4_to_uint, ipv6_to_halves, special_purpose
+from providers.embedded import EmbeddedResolver, data_date
+
+
+@pytest.mark.parametrize(
+    ("ip", "reason"),
+    [
+        ("10.1.2.3", "private address"),
+        ("192.168.0.10", "private address"),
+        ("172.16.5.4", "private address"),
+        ("fd12:3456::1", "private address"),
+        ("127.0.0.1", "loopback address"),
+        ("::1", "loopback address"),
+        ("169.254.1.1", "link-local address"),
+        ("fe80::1", "link-local address"),
+        ("224.0.0.251", "multicast address"),
+        ("ff02::1", "multicast address"),
+        ("100.64.1.1", "shared address space (carrier-grade NAT)"),
+        ("192.0.2.7", "documentation address"),
+        ("2001:db8::1", "documentation address"),
+        ("0.0.0.0", "unspecified address"),
+        ("240.0.0.1", "reserved address"),
+        ("5.79.64.1", None),
+        ("2a01:4f8::1", None),
+    ],
+)
+def test_special_purpose_addresses_are_named_not_located(ip, reason):
+    assert special_purpose(ip) == reason
+
+
+def test_canonical_ip_compresses_and_unmaps_ipv4():
+    assert canonical_ip("::ffff:5.79.64.1") == "5.79.64.1"
+    assert canonical_ip("2A01:04F8:0000::0001") == "2a01:4f8::1"
+    assert canonical_ip("[2a01:4f8::1]") == "2a01:4f8::1"
+    assert canonical_ip("not an ip") is None
+
+
+def test_integer_conversion_matches_ipaddress():
+    v4 = ["0.0.0.0", "5.79.64.1", "255.255.255.255"]
+    assert ipv4_to_uint(v4).tolist() == [int(ipaddress.ip_address(ip)) for ip in v4]
+    v6 = ["2a01:4f8::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe"]
+    hi, lo = ipv6_to_halves(v6)
+    assert [(h << 64) | low for h, low in zip(hi.tolist(), lo.tolist(), strict=True)] == [
+        int(ipaddress.ip_address(ip)) for ip in v6
+    ]
+
+
+@pytest.mark.parametrize(
+    ("ip", "country", "network"),
+    [
+        ("5.79.64.1", "NL", "LeaseWeb Netherlands B.V."),  # LeaseWeb Amsterdam
+        ("85.17.0.1", "NL", "LeaseWeb Netherlands B.V."),
+        ("88.198.0.1", "DE", "Hetzner Online GmbH"),  # Hetzner
+        ("2a01:4f8::1", "DE", "Hetzner Online GmbH"),  # Hetzner over IPv6
+        ("45.148.164.1", "AE", "IQWeb FZ-LLC"),  # IQWeb, Dubai
+        ("104.16.0.1", "US", "CLOUDFLARENET"),
+    ],
+)
+def test_known_real_ips_resolve_to_their_network_and_country(ip, country, network):
+    result = EmbeddedResolver().resolve([ip])[ip]
+    assert (result.geo_country, result.network) == (country, network)
+    assert result.asn is None  # the embedded data carries no AS number
+    assert ipaddress.ip_address(ip) in ipaddress.ip_network(result.prefix)
+
+
+def test_embedded_data_version_names_the_dataset_and_its_date():
+    version = EmbeddedResolver().data_version()
+    assert version.startswith("geoip2fast-") and "GeoLite2" in version
+    assert data_date() == f"{version[-8:-4]}-{version[-4:-2]}-{version[-2:]}"
+
+
+def test_addresses_outside_the_data_are_left_out():
+    # 2001:db8:: is documentation space: geoip2fast has no network for it.
+    assert EmbeddedResolver().resolve(["2001:db8::1"]) == {}
