@@ -87,6 +87,8 @@ def merge_ip(
     text += "".join(f" {source}@{versions[source]}" for source in used if source in versions)
     if operator:
         text += f" cdn={operator.replace(' ', '-')}"
+    if results.get(ONLINE) is not None and results[ONLINE].status == "error":
+        text += f" {ONLINE}=failed"
     return IpFacts(asn, network, prefix, geo, registered, operator, cdn, text.strip() or "ip=no-data")
 
 

@@ -105,6 +105,13 @@ def resolve_pending(
         special = {ip: special_purpose(ip) for ip in set(ips.values()) if ip}
         lookup = sorted(ip for ip, why in special.items() if why is None)
         per_source = {r.name: _results(engine, r, versions[r.name], lookup, now, summary) for r in active}
+        unavailable = next((r.unavailable for r in active if getattr(r, "unavailable", None)), None)
+        if unavailable:
+            # Answers already fetched are stored (and reused next time); this chunk stays pending.
+            raise ResolverUnavailable(
+                f"online resolver gave up: {unavailable}; {done} tickets were resolved, "
+                f"{total - done} stay pending (run again later, or without --online)"
+            )
         as_name = table.as_name if table else (lambda asn: None)
         merger.facts = {
             ip: merge_ip({name: got.get(ip, NOT_FOUND) for name, got in per_source.items()}, versions, as_name, why)
@@ -124,12 +131,6 @@ def resolve_pending(
         done += len(rows)
         if progress:
             progress(done, total)
-        unavailable = next((getattr(r, "unavailable", None) for r in active if getattr(r, "unavailable", None)), None)
-        if unavailable:
-            raise ResolverUnavailable(
-                f"online resolver gave up: {unavailable}; {done} tickets were resolved, "
-                f"{total - done} stay pending (run again later, or without --online)"
-            )
     return _finish(summary, started)
 
 
@@ -188,10 +189,10 @@ def _results(engine: Engine, resolver: Resolver, version: str, ips: list[str], n
     rows = []
     for ip in missing:
         result = fresh.get(ip, NOT_FOUND)
-        if result.status == STATUS_ERROR:
+        known[ip] = result
+        if result.status == STATUS_ERROR:  # not stored: the next run asks again
             summary["online_failed"] += 1
             continue
-        known[ip] = result
         rows.append((ip, resolver.name, version, result.status, *(getattr(result, f) for f in RESULT_FIELDS)))
     if rows:
         with engine.begin() as connection:
