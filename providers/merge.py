@@ -106,7 +106,7 @@ class TicketMerger:
                stated_country: str | None, reported_at: datetime) -> dict:
         """The resolution columns for one ticket (`ip` canonical or None)."""
         facts = self.facts.get(ip) if ip else None
-        facts = facts or IpFacts(sources="ip=none" if not ip else "ip=no-data")
+        facts = facts or IpFacts(sources="ip=no-data" if ip else "ip=none")
         stated = normalise_country(stated_country)
         country, origin = _first((facts.geo_country, "geo"), (facts.registered_country, "registered"),
                                  (stated, "stated"))

@@ -119,8 +119,11 @@ def resolve_pending(
         }
         updates = []
         for ticket_id, raw_ip, hostname, stated_provider, stated_country, reported_at in rows:
-            values = merger.values(ips.get(raw_ip) if raw_ip else None, hostname, stated_provider,
-                                   stated_country, reported_at)
+            ip = ips.get(raw_ip) if raw_ip else None
+            if raw_ip and ip is None:
+                ip = raw_ip  # unreadable address (not from ingest): no facts, said so in the sources
+                merger.facts.setdefault(ip, IpFacts(sources="ip=invalid"))
+            values = merger.values(ip, hostname, stated_provider, stated_country, reported_at)
             updates.append((ticket_id, *(values[column] for column, _ in UPDATE_COLUMNS[1:])))
             _count(summary, raw_ip, values)
         with engine.begin() as connection:
