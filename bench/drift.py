@@ -62,6 +62,7 @@ def generate(tickets: int, providers: int, seed: int = 7):
         rng.random(tickets) < 0.1, rng.integers(0, 2, tickets), rng.integers(2, providers, tickets)
     )
     home = rng.choice(len(COUNTRIES), providers, p=[0.3, 0.25, 0.2, 0.1, 0.1, 0.05])
+    home[:2] = 0  # the planted providers start in NL
     hours = rng.exponential(rng.uniform(4, 48, providers)[provider])
     never = rng.random(tickets) < 0.05
     recent = offsets > (DAYS - 30) * 86400

@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from monitor.drift_config import DriftConfig, load_drift_config
-from monitor.drift_flags import KINDS, Candidate
+from monitor.drift_flags import KINDS
 from monitor.drift_frame import HostingFrame, Windows, load_hosting_frame
 from monitor.drift_hosting import hosting_candidates, url_candidates
 from monitor.drift_slowdown import load_removal_frame, slowdown_candidates
@@ -38,24 +38,16 @@ def detect(hosting: HostingFrame, removals, windows: Windows, config: DriftConfi
     tested = hosting_candidates(hosting, windows, config)
     if removals is not None:
         tested += slowdown_candidates(removals, windows, config)
-    raised = _significant(tested, config) + url_candidates(hosting, windows, config)
-    raised.sort(key=lambda c: (KINDS.index(c.kind), c.subject, str(c.key)))
-    return [candidate.to_flag(windows) for candidate in raised]
-
-
-def _significant(tested: list[Candidate], config: DriftConfig) -> list[Candidate]:
-    adjusted = adjust_pvalues([c.p_value for c in tested], config.correction)
-    raised = []
-    for candidate, p_adjusted in zip(tested, adjusted.tolist(), strict=True):
-        candidate.evidence.update(
-            p_adjusted=p_adjusted,
-            correction=config.correction,
-            alpha=config.alpha,
-            family_size=len(tested),
-        )
-        if candidate.effect_ok and p_adjusted <= config.alpha:
-            raised.append(candidate)
-    return raised
+    adjusted = adjust_pvalues([c.p_value for c in tested], config.correction).tolist()
+    family = {"correction": config.correction, "alpha": config.alpha, "family_size": len(tested)}
+    raised = [
+        (candidate, {"p_adjusted": p_adjusted, **family})
+        for candidate, p_adjusted in zip(tested, adjusted, strict=True)
+        if candidate.effect_ok and p_adjusted <= config.alpha
+    ]
+    raised += [(candidate, None) for candidate in url_candidates(hosting, windows, config)]
+    raised.sort(key=lambda pair: (KINDS.index(pair[0].kind), pair[0].subject))
+    return [candidate.to_flag(windows, figures) for candidate, figures in raised]
 
 
 HOSTING_KINDS = ("provider_relocated", "url_relocated", "jurisdiction_shift")

@@ -20,35 +20,45 @@ UNKNOWN_PROVIDERS = frozenset({"", "unknown"})
 
 
 @dataclass
+class Finding:
+    """What a raised candidate reports: identity key, from/to, evidence, the sentence."""
+
+    key: tuple
+    origin: dict
+    destination: dict
+    evidence: dict
+    describe: Callable[[dict], str]
+
+
+@dataclass
 class Candidate:
     """A possible flag: raised when its effect gates hold and, for a test, its adjusted p <= alpha.
 
     `p_value` is None for observations that are not a statistical test (`url_relocated`);
     those are raised on their gates alone and stay out of the multiple-testing family.
-    `describe(evidence)` writes the one-sentence detail once `p_adjusted` is known.
+    `find()` assembles the evidence; it is only called for raised candidates, since a
+    run tests every provider but raises few flags.
     """
 
     kind: str
     subject: str
-    key: tuple
-    origin: dict
-    destination: dict
-    evidence: dict
     p_value: float | None
     effect_ok: bool
-    describe: Callable[[dict], str]
+    find: Callable[[], Finding]
 
-    def to_flag(self, windows: Windows) -> dict:
+    def to_flag(self, windows: Windows, test_figures: dict | None = None) -> dict:
         """The contract's flag object (`key` is the identity, used by the store)."""
+        finding = self.find()
+        evidence = {**finding.evidence, **(test_figures or {})}
         return {
             "kind": self.kind,
             "subject": self.subject,
-            "detail": self.describe(self.evidence),
-            "from": self.origin,
-            "to": self.destination,
+            "detail": finding.describe(evidence),
+            "from": finding.origin,
+            "to": finding.destination,
             "window": window_json(windows.recent_from, windows.as_of),
-            "evidence": self.evidence,
-            "key": self.key,
+            "evidence": evidence,
+            "key": finding.key,
         }
 
 

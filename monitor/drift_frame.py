@@ -119,7 +119,13 @@ def zones(eu: np.ndarray, inhope: np.ndarray, cdn: np.ndarray | None = None) -> 
 def load_hosting_frame(engine: Engine, windows: Windows, config: DriftConfig) -> HostingFrame:
     """Tickets reported in the windows, plus earlier reports of URLs re-hosted outside recently."""
     t = TICKET.c
-    selected = [t[name] for name in COLUMNS]
+    # An unresolved ticket is named by its hotline-stated provider, as in the scorecard.
+    selected = [
+        sa.func.coalesce(t.provider, t.stated_provider).label("provider")
+        if name == "provider"
+        else t[name]
+        for name in COLUMNS
+    ]
     in_windows = sa.select(*selected).where(
         t.reported_at >= windows.baseline_from, t.reported_at <= windows.as_of
     )

@@ -31,6 +31,7 @@ from monitor.drift_config import DriftConfig
 from monitor.drift_flags import (
     ALL,
     Candidate,
+    Finding,
     display,
     is_named_provider,
     most_common_jurisdiction,
@@ -54,51 +55,98 @@ def hosting_candidates(
     base_from, recent_from, as_of = (
         w.timestamp() for w in (windows.baseline_from, windows.recent_from, windows.as_of)
     )
-    period = np.full(len(frame), -1, dtype=np.int8)
+    period = np.full(len(frame), -1, dtype=np.int64)
     period[(frame.reported >= base_from) & (frame.reported < recent_from)] = 0
     period[(frame.reported >= recent_from) & (frame.reported <= as_of)] = 1
-    in_windows = np.flatnonzero(period >= 0)
+    rows = np.flatnonzero(period >= 0)
+    cell = period[rows] * 3 + frame.zone[rows]  # (period, zone) of each ticket
 
     candidates = []
-    overall = _Subject(frame, in_windows, period)
-    if (candidate := _test(ALL, overall, windows, config)) is not None:
+    overall = np.bincount(cell, minlength=6).reshape(2, 3)
+    if (candidate := _test(ALL, overall, lambda: rows, frame, period, windows, config)) is not None:
         candidates.append(candidate)
 
-    named = in_windows[
-        np.fromiter(
-            (is_named_provider(p) for p in frame.provider[in_windows]), bool, in_windows.size
-        )
-    ]
-    if named.size:
-        names, codes = np.unique(frame.provider[named].astype(str), return_inverse=True)
-        order = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[order], np.arange(names.size + 1))
-        for index, name in enumerate(names.tolist()):
-            members = named[order[bounds[index] : bounds[index + 1]]]
-            if (
-                candidate := _test(name, _Subject(frame, members, period), windows, config)
-            ) is not None:
-                candidates.append(candidate)
+    providers = frame.provider[rows]
+    missing = providers == None  # noqa: E711 - elementwise on an object array
+    labels, codes = np.unique(np.where(missing, "", providers).astype(str), return_inverse=True)
+    counts = np.bincount(codes * 6 + cell, minlength=labels.size * 6).reshape(-1, 2, 3)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(labels.size + 1))
+    for index, label in enumerate(labels.tolist()):
+        if not is_named_provider(label):
+            continue
+
+        def members(index=index) -> np.ndarray:
+            return rows[order[bounds[index] : bounds[index + 1]]]
+
+        candidate = _test(label, counts[index], members, frame, period, windows, config)
+        if candidate is not None:
+            candidates.append(candidate)
     return candidates
 
 
-class _Subject:
-    """One subject's tickets in the windows, split by period and zone."""
+def _test(subject: str, counts, members, frame, period, windows, config) -> Candidate | None:
+    """The subject's z-test from its (period, zone) counts; evidence only when asked for."""
+    n_base = int(counts[0, INSIDE] + counts[0, OUTSIDE])
+    n_recent = int(counts[1, INSIDE] + counts[1, OUTSIDE])
+    if n_base < config.min_tickets or n_recent < config.min_tickets:
+        return None
+    out_base, out_recent = int(counts[0, OUTSIDE]), int(counts[1, OUTSIDE])
+    z, p = two_proportion_test(out_base, n_base, out_recent, n_recent)
+    share_base, share_recent = out_base / n_base, out_recent / n_recent
+    rose_enough = share_recent - share_base >= config.shift_min_effect
+    relocated = (
+        subject != ALL
+        and rose_enough
+        and 1 - share_base > config.relocation_majority
+        and share_recent > config.relocation_majority
+    )
 
-    def __init__(self, frame: HostingFrame, rows: np.ndarray, period: np.ndarray):
+    def find() -> Finding:
+        data = _Subject(frame, members(), period, counts)
+        outside_rows = data.pick(1, OUTSIDE)
+        refs, truncated = ticket_refs(
+            frame.source[outside_rows], frame.ticket_id[outside_rows], config.evidence_max_items
+        )
+        evidence = {
+            "tickets": int(counts[1].sum()),
+            "baseline": data.window_counts(0, windows.baseline_from, windows.recent_from),
+            "recent": data.window_counts(1, windows.recent_from, windows.as_of),
+            "test": TEST_NAME,
+            "statistic": z,
+            "p_value": p,
+            "outside_tickets": refs,
+            "outside_tickets_truncated": truncated,
+        }
+        origin = data.jurisdiction(data.pick(0, INSIDE) if relocated else data.pick(0))
+        destination = data.jurisdiction(outside_rows)
+        origin["share_outside"], destination["share_outside"] = share_base, share_recent
+        if relocated:
+            key = ("provider_relocated", subject, origin["country"], destination["country"])
+            return Finding(
+                key,
+                origin,
+                destination,
+                evidence,
+                _relocated_sentence(subject, origin, destination),
+            )
+        return Finding(
+            ("jurisdiction_shift", subject), origin, destination, evidence, _shift_sentence(subject)
+        )
+
+    kind = "provider_relocated" if relocated else "jurisdiction_shift"
+    return Candidate(kind, subject, p, rose_enough, find)
+
+
+class _Subject:
+    """One subject's tickets in the windows, split by period and zone, for the evidence."""
+
+    def __init__(self, frame: HostingFrame, rows: np.ndarray, period: np.ndarray, counts):
         self.frame = frame
         self.rows = rows
         self.period = period[rows]
         self.zone = frame.zone[rows]
-        counts = np.bincount(self.period * 3 + self.zone, minlength=6).reshape(2, 3)
         self.counts = counts  # [period][zone]
-
-    def known(self, period: int) -> int:
-        return int(self.counts[period, INSIDE] + self.counts[period, OUTSIDE])
-
-    def share_outside(self, period: int) -> float | None:
-        known = self.known(period)
-        return self.counts[period, OUTSIDE] / known if known else None
 
     def pick(self, period: int, zone: int | None = None) -> np.ndarray:
         mask = self.period == period
@@ -106,14 +154,19 @@ class _Subject:
             mask &= self.zone == zone
         return self.rows[mask]
 
+    def jurisdiction(self, rows: np.ndarray) -> dict:
+        frame = self.frame
+        return most_common_jurisdiction(frame.country[rows], frame.eu[rows], frame.inhope[rows])
+
     def window_counts(self, period: int, start, end) -> dict:
+        inside, outside = int(self.counts[period, INSIDE]), int(self.counts[period, OUTSIDE])
         return {
             **window_json(start, end),
             "tickets": int(self.counts[period].sum()),
-            "inside": int(self.counts[period, INSIDE]),
-            "outside": int(self.counts[period, OUTSIDE]),
+            "inside": inside,
+            "outside": outside,
             "unknown": int(self.counts[period, UNKNOWN]),
-            "share_outside": self.share_outside(period),
+            "share_outside": outside / (inside + outside) if inside + outside else None,
             "countries": top_counts(self.frame.country[self.pick(period)]),
             "networks": top_counts(_network_labels(self.frame, self.pick(period)), limit=5),
         }
@@ -125,68 +178,6 @@ def _network_labels(frame: HostingFrame, rows: np.ndarray) -> list[str | None]:
         None if network is None and asn is None else f"{network or 'unknown'} (AS{asn or '?'})"
         for network, asn in zip(frame.network[rows].tolist(), frame.asn[rows].tolist(), strict=True)
     ]
-
-
-def _test(subject: str, data: _Subject, windows: Windows, config: DriftConfig) -> Candidate | None:
-    n_base, n_recent = data.known(0), data.known(1)
-    if n_base < config.min_tickets or n_recent < config.min_tickets:
-        return None
-    out_base, out_recent = int(data.counts[0, OUTSIDE]), int(data.counts[1, OUTSIDE])
-    z, p = two_proportion_test(out_base, n_base, out_recent, n_recent)
-    share_base, share_recent = out_base / n_base, out_recent / n_recent
-    rose_enough = share_recent - share_base >= config.shift_min_effect
-    relocated = (
-        subject != ALL
-        and rose_enough
-        and 1 - share_base > config.relocation_majority
-        and share_recent > config.relocation_majority
-    )
-    frame = data.frame
-    outside_rows = data.pick(1, OUTSIDE)
-    refs, truncated = ticket_refs(
-        frame.source[outside_rows], frame.ticket_id[outside_rows], config.evidence_max_items
-    )
-    evidence = {
-        "tickets": int(data.counts[1].sum()),
-        "baseline": data.window_counts(0, windows.baseline_from, windows.recent_from),
-        "recent": data.window_counts(1, windows.recent_from, windows.as_of),
-        "test": TEST_NAME,
-        "statistic": z,
-        "p_value": p,
-        "outside_tickets": refs,
-        "outside_tickets_truncated": truncated,
-    }
-    origin_rows = data.pick(0, INSIDE) if relocated else data.pick(0)
-    origin = most_common_jurisdiction(
-        frame.country[origin_rows], frame.eu[origin_rows], frame.inhope[origin_rows]
-    )
-    destination = most_common_jurisdiction(
-        frame.country[outside_rows], frame.eu[outside_rows], frame.inhope[outside_rows]
-    )
-    origin["share_outside"], destination["share_outside"] = share_base, share_recent
-    if relocated:
-        return Candidate(
-            kind="provider_relocated",
-            subject=subject,
-            key=("provider_relocated", subject, origin["country"], destination["country"]),
-            origin=origin,
-            destination=destination,
-            evidence=evidence,
-            p_value=p,
-            effect_ok=True,
-            describe=_relocated_sentence(subject, origin, destination),
-        )
-    return Candidate(
-        kind="jurisdiction_shift",
-        subject=subject,
-        key=("jurisdiction_shift", subject),
-        origin=origin,
-        destination=destination,
-        evidence=evidence,
-        p_value=p,
-        effect_ok=rose_enough,
-        describe=_shift_sentence(subject),
-    )
 
 
 def _relocated_sentence(subject: str, origin: dict, destination: dict):
@@ -297,19 +288,14 @@ def url_candidates(frame: HostingFrame, windows: Windows, config: DriftConfig) -
             "re_reports_truncated": truncated,
         }
         subject = to_provider if isinstance(to_provider, str) and to_provider else "unknown"
-        candidates.append(
-            Candidate(
-                kind="url_relocated",
-                subject=subject,
-                key=("url_relocated", from_provider, to_provider),
-                origin=origin,
-                destination=destination,
-                evidence=evidence,
-                p_value=None,
-                effect_ok=True,
-                describe=_url_sentence(origin, destination),
-            )
+        finding = Finding(
+            ("url_relocated", from_provider, to_provider),
+            origin,
+            destination,
+            evidence,
+            _url_sentence(origin, destination),
         )
+        candidates.append(Candidate("url_relocated", subject, None, True, lambda f=finding: f))
     return candidates
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from monitor.drift_config import DriftConfig
 from monitor.drift_flags import (
     Candidate,
+    Finding,
     display,
     is_named_provider,
     most_common_jurisdiction,
@@ -100,42 +101,40 @@ def _test(name, frame: TicketFrame, members, figures, windows: Windows, config) 
         frame.duration_hours[recent],
         frame.event[recent],
     )
-    # Group A is the baseline: fewer removals than expected there means it was the faster one.
+    # Group A is the baseline: more removals than expected there means it was the faster one.
     slower_now = test.observed_a > test.expected_a
     p = one_sided_from_chi2(test.statistic, worse=slower_now)
     effect_ok = _median_grew(before, after, config) or _within_fell(before, after, config)
-    evidence = {
-        "tickets": after["tickets"],
-        "baseline": {**window_json(windows.baseline_from, windows.recent_from), **_public(before)},
-        "recent": {**window_json(windows.recent_from, windows.as_of), **_public(after)},
-        "test": TEST_NAME,
-        "statistic": test.statistic,
-        "p_value": p,
-        "observed_removals_baseline": test.observed_a,
-        "expected_removals_baseline": test.expected_a,
-    }
-    origin, destination = (_jurisdiction(frame, rows) for rows in (base, recent))
-    for place, summary in ((origin, before), (destination, after)):
-        place.update(median_hours=summary["median_hours"], within_24h=summary["within_24h"])
-    return Candidate(
-        kind="removal_slowdown",
-        subject=name,
-        key=("removal_slowdown", name),
-        origin=origin,
-        destination=destination,
-        evidence=evidence,
-        p_value=p,
-        effect_ok=effect_ok,
-        describe=_sentence(name),
-    )
+
+    def find() -> Finding:
+        evidence = {
+            "tickets": after["tickets"],
+            "baseline": {
+                **window_json(windows.baseline_from, windows.recent_from),
+                **_public(before),
+            },
+            "recent": {**window_json(windows.recent_from, windows.as_of), **_public(after)},
+            "test": TEST_NAME,
+            "statistic": test.statistic,
+            "p_value": p,
+            "observed_removals_baseline": test.observed_a,
+            "expected_removals_baseline": test.expected_a,
+        }
+        origin, destination = (_jurisdiction(frame, rows) for rows in (base, recent))
+        for place, summary in ((origin, before), (destination, after)):
+            place.update(median_hours=summary["median_hours"], within_24h=summary["within_24h"])
+        return Finding(("removal_slowdown", name), origin, destination, evidence, _sentence(name))
+
+    return Candidate("removal_slowdown", name, p, effect_ok, find)
 
 
 def _jurisdiction(frame: TicketFrame, rows: np.ndarray) -> dict:
+    country = frame.country.labels[frame.country.codes[rows]]
     flags = [
         np.array([_FLAG[int(v)] for v in column[rows]], dtype=object)
         for column in (frame.eu, frame.inhope)
     ]
-    return most_common_jurisdiction(frame.country.values()[rows], *flags)
+    return most_common_jurisdiction(country, *flags)
 
 
 def _median_grew(before: dict, after: dict, config: DriftConfig) -> bool:
