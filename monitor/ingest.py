@@ -90,11 +90,11 @@ class IngestSummary:
 
 
 class _Batch:
-    """Rows waiting to be written, with their redacted raw text for late rejections."""
+    """Rows waiting to be written, with their raw rows for late rejections."""
 
     def __init__(self) -> None:
         self.records: list[tuple[int, dict]] = []
-        self.raw: dict[int, str] = {}
+        self.raw: dict[int, dict] = {}
         self.bad: list[tuple[int, str, str]] = []
 
 
@@ -168,9 +168,9 @@ def ingest_rows(
                     {"key": "monitor.ingest:" + options.source},
                 )
             writer = TicketWriter(connection, options.source, run_id, learnt_at)
-            for batch in _batches(rows, rules, options, origin, unknown, summary, progress):
+            for batch in _batches(rows, rules, options, origin, unknown, summary, progress, header is not None):
                 counts = writer.write(batch.records)
-                bad = batch.bad + [(line, batch.raw[line], reason) for line, reason in counts.rejected]
+                bad = batch.bad + [(line, redact_row(batch.raw[line]), reason) for line, reason in counts.rejected]
                 writer.quarantine(origin, bad)
                 summary.inserted += counts.inserted
                 summary.updated += counts.updated
@@ -208,6 +208,7 @@ def _batches(
     unknown: set[str],
     summary: IngestSummary,
     progress: Progress | None,
+    header_known: bool,
 ) -> Iterator[_Batch]:
     batch = _Batch()
     for line, row in rows:
@@ -215,15 +216,15 @@ def _batches(
         if isinstance(row, BadLine):
             batch.bad.append((line, json.dumps({"line": redact_text(row.raw)}), row.reason))
         else:
-            if URL_COLUMN in row and not options.hash_urls:
-                raise _url_refused(origin)
-            unknown.update(key for key in row if key not in INPUT_COLUMNS and key != URL_COLUMN)
-            raw = redact_row(row)
+            if not header_known:  # JSON Lines: every object may bring its own keys
+                if URL_COLUMN in row and not options.hash_urls:
+                    raise _url_refused(origin)
+                unknown.update(key for key in row if key not in INPUT_COLUMNS and key != URL_COLUMN)
             try:
                 batch.records.append((line, validate_row(row, rules)))
-                batch.raw[line] = raw
+                batch.raw[line] = row
             except RowRejected as exc:
-                batch.bad.append((line, raw, str(exc)))
+                batch.bad.append((line, redact_row(row), str(exc)))
         if len(batch.records) + len(batch.bad) >= options.batch_size:
             yield batch
             if progress:
