@@ -9,9 +9,11 @@ stage sets them.
 from __future__ import annotations
 
 import hashlib
+import math
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 import numpy as np
 import sqlalchemy as sa
@@ -210,6 +212,27 @@ def expected(spec: Spec, as_of: datetime) -> dict:
     }
 
 
+def exact_quantile(durations, events, q: float) -> float:
+    """Smallest event time with S(t) <= q, Kaplan-Meier in exact fractions; inf if never.
+
+    Decides the cases where a curve lands exactly on the level (2 of 4 removed: S = 0.5)
+    and float rounding in lifelines could go either way.
+    """
+    pairs = sorted(zip(durations, events, strict=True))
+    level = Fraction(q).limit_denominator(1000)
+    s, at_risk, i = Fraction(1), len(pairs), 0
+    while i < len(pairs):
+        t = pairs[i][0]
+        same = [e for d, e in pairs if d == t]
+        if sum(same):
+            s *= Fraction(at_risk - sum(same), at_risk)
+            if s <= level:
+                return t
+        at_risk -= len(same)
+        i += len(same)
+    return math.inf
+
+
 def lifelines_figures(durations, events) -> dict:
     """Median (+CI), p90 and shares within 24/72/168 h from lifelines; None where undefined."""
     from lifelines import KaplanMeierFitter
@@ -221,14 +244,20 @@ def lifelines_figures(durations, events) -> dict:
         kmf = KaplanMeierFitter().fit(durations, events)
         bands = kmf.confidence_interval_survival_function_
         ci = median_survival_times(bands)
+        median, p90 = kmf.median_survival_time_, kmf.percentile(0.1)
 
     def finite(value):
         return None if np.isinf(value) or np.isnan(value) else float(value)
 
+    curve = kmf.survival_function_.iloc[:, 0].to_numpy()
+    if np.any(np.abs(curve - 0.5) < 1e-9):
+        median = exact_quantile(durations, events, 0.5)
+    if np.any(np.abs(curve - 0.1) < 1e-9):
+        p90 = exact_quantile(durations, events, 0.1)
     out = {
-        "median_hours": finite(kmf.median_survival_time_),
+        "median_hours": finite(median),
         "median_hours_ci": [finite(ci.iloc[0, 0]), finite(ci.iloc[0, 1])],
-        "p90_hours": finite(kmf.percentile(0.1)),
+        "p90_hours": finite(p90),
     }
     for name, t in (("within_24h", 24.0), ("within_72h", 72.0), ("within_7d", 168.0)):
         s = float(kmf.predict(t))

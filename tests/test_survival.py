@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor import survival
+from tests.survival_data import exact_quantile
 
 lifelines = pytest.importorskip("lifelines")
 from lifelines import KaplanMeierFitter  # noqa: E402
@@ -26,25 +26,6 @@ from lifelines.utils import median_survival_times  # noqa: E402
 
 TOL = 1e-9
 QUERY_HOURS = (24.0, 72.0, 168.0)
-
-
-def exact_quantile(durations, events, q: float) -> float:
-    """Smallest event time with S(t) <= q, Kaplan-Meier in exact fractions; inf if never."""
-    pairs = sorted(zip(durations, events, strict=True))
-    s = Fraction(1)
-    at_risk = len(pairs)
-    i = 0
-    while i < len(pairs):
-        t = pairs[i][0]
-        same = [e for d, e in pairs if d == t]
-        deaths = sum(same)
-        if deaths:
-            s *= Fraction(at_risk - deaths, at_risk)
-            if s <= Fraction(q).limit_denominator(1000):
-                return t
-        at_risk -= len(same)
-        i += len(same)
-    return math.inf
 
 
 def reference(durations, events) -> dict:
@@ -227,6 +208,18 @@ def test_shared_duration_order_gives_the_same_curves():
     a = survival.kaplan_meier(durations, events, groups, 9)
     b = survival.kaplan_meier(durations, events, groups, 9, duration_order=order)
     assert np.array_equal(a.survival, b.survival) and np.array_equal(a.bounds, b.bounds)
+
+
+def test_a_groups_figures_do_not_depend_on_the_other_groups():
+    # Bit for bit: a provider's figures are the same alone and among 300 others.
+    rng = np.random.default_rng(12)
+    durations, events, groups = generated(rng, 20000, 300)
+    together = survival.kaplan_meier(durations, events, groups, 300)
+    mine = groups == 137
+    alone = survival.kaplan_meier(durations[mine], events[mine])
+    steps = slice(together.bounds[137], together.bounds[138])
+    for name in ("time", "survival", "variance", "lower", "upper"):
+        assert np.array_equal(getattr(together, name)[steps], getattr(alone, name)), name
 
 
 group_data = st.lists(
