@@ -11,21 +11,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor.drift_config import DriftConfig
-from monitor.models import Ticket
+from monitor.ticket_frame import TicketQuery, read_snapshot
 
 INSIDE, OUTSIDE, UNKNOWN = 0, 1, 2
 """Zones: hotlines can act (EU or INHOPE), cannot (neither), or we do not know."""
 
-TICKET = Ticket.__table__
 COLUMNS = (
+    "reported_at",
     "source",
     "ticket_id",
     "url_hash",
-    "reported_at",
     "provider",
     "network",
     "asn",
@@ -71,9 +69,11 @@ class HostingFrame:
         return self.reported.size
 
     @classmethod
-    def from_columns(cls, columns: dict[str, list], *, cdn_as_unknown: bool = True) -> HostingFrame:
-        """Build from lists named as in COLUMNS (`reported_at` as aware datetimes)."""
-        n = len(columns["reported_at"])
+    def from_columns(
+        cls, columns: dict[str, list], reported: np.ndarray, *, cdn_as_unknown: bool = True
+    ) -> HostingFrame:
+        """Build from lists named as in COLUMNS and report times in epoch seconds."""
+        n = reported.size
 
         def obj(name):
             values = columns.get(name)
@@ -87,9 +87,7 @@ class HostingFrame:
             source=obj("source"),
             ticket_id=obj("ticket_id"),
             url_hash=obj("url_hash"),
-            reported=np.fromiter(
-                (t.timestamp() for t in columns["reported_at"]), dtype=float, count=n
-            ),
+            reported=reported,
             provider=obj("provider"),
             network=obj("network"),
             asn=obj("asn"),
@@ -117,42 +115,41 @@ def zones(eu: np.ndarray, inhope: np.ndarray, cdn: np.ndarray | None = None) -> 
 
 
 def load_hosting_frame(engine: Engine, windows: Windows, config: DriftConfig) -> HostingFrame:
-    """Tickets reported in the windows, plus earlier reports of URLs re-hosted outside recently."""
-    t = TICKET.c
-    # An unresolved ticket is named by its hotline-stated provider, as in the scorecard.
-    selected = [
-        sa.func.coalesce(t.provider, t.stated_provider).label("provider")
-        if name == "provider"
-        else t[name]
-        for name in COLUMNS
-    ]
-    in_windows = sa.select(*selected).where(
-        t.reported_at >= windows.baseline_from, t.reported_at <= windows.as_of
+    """Tickets reported in the windows, plus earlier reports of URLs re-hosted outside recently.
+
+    Read through the driver's cursors in one snapshot, like `ticket_frame.load_frame`
+    (no ORM row or datetime object per ticket). An unresolved ticket is named by its
+    hotline-stated provider, as in the scorecard.
+    """
+    query = TicketQuery(engine.dialect, (), None)
+    select = (
+        f"SELECT {query.time_text('reported_at')}, source, ticket_id, url_hash, "
+        "coalesce(provider, stated_provider), network, asn, country, eu, inhope, cdn FROM ticket"
     )
-    outside_recently = (
-        sa.select(t.url_hash)
-        .where(
-            t.reported_at >= windows.recent_from,
-            t.reported_at <= windows.as_of,
-            t.eu.is_(False),
-            t.inhope.is_(False),
-        )
-        .distinct()
-        .subquery()
-    )
-    lookback_from = windows.recent_from - timedelta(days=config.url_lookback_days)
+    in_windows = f"{select} WHERE reported_at >= :baseline_from AND reported_at <= :as_of"
     earlier = (
-        sa.select(*selected)
-        .join(outside_recently, outside_recently.c.url_hash == t.url_hash)
-        .where(t.reported_at >= lookback_from, t.reported_at < windows.baseline_from)
+        f"{select} WHERE reported_at >= :lookback_from AND reported_at < :baseline_from "
+        "AND url_hash IN (SELECT url_hash FROM ticket WHERE reported_at >= :recent_from "
+        "AND reported_at <= :as_of AND NOT eu AND NOT inhope)"
     )
-    columns: dict[str, list] = {name: [] for name in COLUMNS}
-    with engine.connect() as connection:
-        for query in (in_windows, earlier):
-            result = connection.execution_options(stream_results=True, yield_per=20000).execute(
-                query
-            )
-            for rows in result.partitions():
-                for name, values in zip(COLUMNS, zip(*rows, strict=True), strict=True):
-                    columns[name].extend(values)
-    return HostingFrame.from_columns(columns, cdn_as_unknown=config.cdn_as_unknown)
+    times = {
+        "baseline_from": windows.baseline_from,
+        "recent_from": windows.recent_from,
+        "as_of": windows.as_of,
+        "lookback_from": windows.recent_from - timedelta(days=config.url_lookback_days),
+    }
+    columns: list[list] = [[] for _ in range(len(COLUMNS))]
+    with read_snapshot(engine) as reader:
+        for sql in (in_windows, earlier):
+            values = {
+                name: query.bind_time(value) for name, value in times.items() if f":{name}" in sql
+            }
+            for rows in reader.chunks(*query.compile(sql, values)):
+                for column, part in zip(columns, zip(*rows, strict=True), strict=True):
+                    column.extend(part)
+    reported = np.array(columns[0], dtype="datetime64[us]").astype(np.int64) / 1e6
+    return HostingFrame.from_columns(
+        dict(zip(COLUMNS[1:], columns[1:], strict=True)),
+        reported,
+        cdn_as_unknown=config.cdn_as_unknown,
+    )
