@@ -83,6 +83,7 @@ def test_drift_text_output_is_safe_with_hostile_provider_names(sqlite_cli):
     assert text.startswith("drift as of 2026-10-01T00:00:00Z: 3 flag(s)")
     assert "\x1b" not in text and "\u202e" not in text
     assert "Evil[2J Host <script>alert(1)</script> moved its hosting from NL to HK" in text
+    assert text.count("not confirmed: check it before acting.") == 3  # details are not cut
     listed = sqlite_cli("drift", "list").stdout
     assert listed.startswith("3 open flag(s)") and "\x1b" not in listed
 

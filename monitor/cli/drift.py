@@ -90,7 +90,7 @@ def _print_flags(flags: list[dict]) -> None:
         typer.echo(
             f"\n{flag['id']}  {flag['status']:<12}  {flag['kind']:<18}  {_safe(flag['subject'])}"
         )
-        typer.echo(f"  {_safe(flag['detail'])}")
+        typer.echo(f"  {_safe(flag['detail'], limit=2000)}")
         acknowledgement = flag.get("acknowledgement")
         if acknowledgement:
             typer.echo(
@@ -99,10 +99,10 @@ def _print_flags(flags: list[dict]) -> None:
             )
 
 
-def _safe(text: object) -> str:
+def _safe(text: object, limit: int = 200) -> str:
     from monitor.drift_flags import display
 
-    return display(text, limit=200)
+    return display(text, limit=limit)
 
 
 def _login() -> str:
