@@ -24,7 +24,7 @@ from monitor.drift_hosting import hosting_candidates, url_candidates
 from monitor.drift_slowdown import load_removal_frame, slowdown_candidates
 from monitor.drift_stats import adjust_pvalues
 from monitor.drift_store import key_digest, store_flags
-from monitor.timeutil import iso, utcnow
+from monitor.timeutil import as_utc, iso, utcnow
 from providers.jurisdictions import Jurisdictions
 
 
@@ -71,7 +71,7 @@ def _note_inhope_confidence(
         if (
             flag["kind"] in HOSTING_KINDS
             and destination.get("country")
-            and (destination.get("inhope_confidence") != "confirmed")
+            and destination.get("inhope_confidence") != "confirmed"
         ):
             confidence = destination.get("inhope_confidence") or "unknown"
             flag["evidence"]["inhope_check_needed"] = True
@@ -96,7 +96,7 @@ def run_drift(
     (open/acknowledged) comes from the flag store. With `store=False` nothing is written
     and flags carry no id or status.
     """
-    as_of = as_of or utcnow()
+    as_of = as_utc(as_of) if as_of else utcnow()
     config = config or load_drift_config()
     windows = Windows.ending(as_of, config)
     flags = detect(

@@ -48,6 +48,16 @@ class Windows:
         recent_from = as_of - timedelta(days=config.recent_days)
         return cls(recent_from - timedelta(days=config.baseline_days), recent_from, as_of)
 
+    def period_of(self, seconds: np.ndarray) -> np.ndarray:
+        """Per time (epoch seconds): 0 in the baseline, 1 in the recent window, -1 outside both."""
+        base_from, recent_from, as_of = (
+            w.timestamp() for w in (self.baseline_from, self.recent_from, self.as_of)
+        )
+        period = np.full(seconds.shape, -1, dtype=np.int64)
+        period[(seconds >= base_from) & (seconds < recent_from)] = 0
+        period[(seconds >= recent_from) & (seconds <= as_of)] = 1
+        return period
+
 
 @dataclass
 class HostingFrame:

@@ -52,12 +52,7 @@ def hosting_candidates(
     frame: HostingFrame, windows: Windows, config: DriftConfig
 ) -> list[Candidate]:
     """One tested candidate per subject with enough known-jurisdiction notices in both windows."""
-    base_from, recent_from, as_of = (
-        w.timestamp() for w in (windows.baseline_from, windows.recent_from, windows.as_of)
-    )
-    period = np.full(len(frame), -1, dtype=np.int64)
-    period[(frame.reported >= base_from) & (frame.reported < recent_from)] = 0
-    period[(frame.reported >= recent_from) & (frame.reported <= as_of)] = 1
+    period = windows.period_of(frame.reported)
     rows = np.flatnonzero(period >= 0)
     cell = period[rows] * 3 + frame.zone[rows]  # (period, zone) of each ticket
 
@@ -221,13 +216,9 @@ def _days(window: dict) -> int:
 
 def url_candidates(frame: HostingFrame, windows: Windows, config: DriftConfig) -> list[Candidate]:
     """One candidate per (from provider, to provider) of url_hashes that left the EU/INHOPE."""
-    recent_from, as_of = windows.recent_from.timestamp(), windows.as_of.timestamp()
     has_hash = frame.url_hash != None  # noqa: E711 - object array
     moved_out = np.flatnonzero(
-        has_hash
-        & (frame.zone == OUTSIDE)
-        & (frame.reported >= recent_from)
-        & (frame.reported <= as_of)
+        has_hash & (frame.zone == OUTSIDE) & (windows.period_of(frame.reported) == 1)
     )
     if not moved_out.size:
         return []

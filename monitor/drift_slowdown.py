@@ -49,13 +49,7 @@ def slowdown_candidates(
     frame: TicketFrame, windows: Windows, config: DriftConfig
 ) -> list[Candidate]:
     """One log-rank-tested candidate per provider with enough notices in both windows."""
-    start = frame.clock_start_seconds
-    base_from, recent_from, as_of = (
-        w.timestamp() for w in (windows.baseline_from, windows.recent_from, windows.as_of)
-    )
-    period = np.full(len(frame), -1, dtype=np.int64)
-    period[(start >= base_from) & (start < recent_from)] = 0
-    period[(start >= recent_from) & (start <= as_of)] = 1
+    period = windows.period_of(frame.clock_start_seconds)
     labels = frame.provider.labels
     named = np.fromiter((is_named_provider(label) for label in labels), bool, labels.size)
     rows = np.flatnonzero((period >= 0) & frame.in_curve)
