@@ -43,6 +43,7 @@ COMMAND_MODULES = (
     "monitor.cli.resolution",
     "monitor.cli.drift",
     "monitor.cli.schedule",
+    "monitor.cli.statistics",
 )
 
 

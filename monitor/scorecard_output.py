@@ -1,0 +1,142 @@
+"""The scorecard as CSV and as a terminal table (HTML and PDF are rendered by `reports`).
+
+CSV has one column per key of a JSON row, flattened: a CI `[lo, hi]` becomes
+`<key>_lower` and `<key>_upper`, a norm `n` becomes `norm_n`, `norm_n_ci_lower`,
+`norm_n_ci_upper`, and `previous` becomes `previous_notices`, `previous_median_hours`,
+`previous_within_24h`. The totals row comes last with key `all`. Provider names are
+hostile input: a text cell that a spreadsheet would run as a formula is prefixed with `'`,
+and the terminal table never interprets markup in them.
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import TextIO
+
+PREVIOUS_KEYS = ("notices", "median_hours", "within_24h")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def flatten_row(row: dict, norm_keys: list[str]) -> dict:
+    """One JSON row (or the totals) as flat CSV columns, in the JSON key order."""
+    flat: dict = {}
+    for key, value in row.items():
+        if key == "norms":
+            for norm in norm_keys:
+                entry = value.get(norm, {"share": None, "ci": [None, None]})
+                flat[f"norm_{norm}"] = entry["share"]
+                flat[f"norm_{norm}_ci_lower"], flat[f"norm_{norm}_ci_upper"] = entry["ci"]
+        elif key == "previous":
+            for name in PREVIOUS_KEYS:
+                flat[f"previous_{name}"] = None if value is None else value[name]
+        elif isinstance(value, list):
+            flat[f"{key}_lower"], flat[f"{key}_upper"] = value
+        else:
+            flat[key] = value
+    return flat
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def csv_columns(scorecard: dict) -> list[str]:
+    """The CSV header of a scorecard."""
+    norm_keys = [norm["key"] for norm in scorecard["norms"]]
+    return list(flatten_row(scorecard["totals"], norm_keys))
+
+
+def write_csv(scorecard: dict, out: TextIO) -> int:
+    """Rows then the totals row as CSV; returns the number of data rows written."""
+    norm_keys = [norm["key"] for norm in scorecard["norms"]]
+    columns = csv_columns(scorecard)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    rows = [*scorecard["rows"], scorecard["totals"]]
+    for row in rows:
+        flat = flatten_row(row, norm_keys)
+        writer.writerow([_cell(flat.get(column)) for column in columns])
+    return len(rows)
+
+
+def _hours(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def _share_ci(value: float | None, ci: list) -> str:
+    if value is None:
+        return "-"
+    low, high = ci
+    return f"{_share(value)} ({_share(low)}-{_share(high)})"
+
+
+def _median(row: dict) -> str:
+    low, high = row["median_hours_ci"]
+    if row["median_hours"] is None:
+        return "not reached"
+    return (
+        f"{_hours(row['median_hours'])} ({_hours(low)}-{'open' if high is None else _hours(high)})"
+    )
+
+
+def print_table(scorecard: dict, console=None) -> None:
+    """The scorecard as a terminal table (rich), low-volume rows marked and unranked."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    if console is None:
+        terminal = Console()
+        # A pipe or file gets the whole table on one line per row.
+        console = Console(width=terminal.width if terminal.is_terminal else 250, highlight=False)
+    longest = max((len(str(row["name"])) for row in scorecard["rows"]), default=10)
+    period = scorecard["period"]
+    title = f"Scorecard {period['label']} by {scorecard['by']}, as of {scorecard['as_of']}" + (
+        f", known at {scorecard['known_at']}" if scorecard.get("known_at") else ""
+    )
+    table = Table(title=Text(title), title_justify="left")
+    for header in ("rank", "name", "country", "notices", "open", "median h (95% CI)", "p90 h"):
+        if header == "name":
+            table.add_column(header, overflow="fold", min_width=min(longest, 40))
+        else:
+            table.add_column(header, justify="left" if header == "country" else "right")
+    for norm in scorecard["norms"]:
+        table.add_column(Text(f"within {norm['label']}"), justify="right")
+    table.add_column("within 7 days", justify="right")
+    for row in [*scorecard["rows"], scorecard["totals"]]:
+        is_total = row is scorecard["totals"]
+        rank = "" if is_total else ("low vol." if row["low_volume"] else str(row["rank"]))
+        cells = [
+            rank,
+            Text("all notices" if is_total else str(row["name"])),
+            Text(row["country"] or "-"),
+            str(row["notices"]),
+            str(row["open"]),
+            _median(row),
+            _hours(row["p90_hours"]),
+        ]
+        for norm in scorecard["norms"]:
+            entry = row["norms"][norm["key"]]
+            cells.append(_share_ci(entry["share"], entry["ci"]))
+        cells.append(_share(row["within_7d"]))
+        table.add_row(*cells, end_section=not is_total and row is scorecard["rows"][-1])
+    console.print(table)
+    console.print(
+        f"Kaplan-Meier, content still online censored at its last check or the as-of time; "
+        f"rows under {scorecard['min_notices']} notices are low volume (wide CIs, not ranked). "
+        f"Snapshot: {scorecard.get('snapshot_id') or 'not stored'}.",
+        markup=False,
+    )
