@@ -167,6 +167,9 @@ def ingest_rows(
                     sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
                     {"key": "monitor.ingest:" + options.source},
                 )
+                # Rows this transaction inserts are invisible to the planner's statistics, so on
+                # a young table it would seq-scan for every batch's key lookup (quadratic time).
+                connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
             writer = TicketWriter(connection, options.source, run_id, learnt_at)
             for batch in _batches(rows, rules, options, origin, unknown, summary, progress, header is not None):
                 counts = writer.write(batch.records)

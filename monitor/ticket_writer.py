@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from monitor.models import TRACKED_FIELDS, QuarantinedRow, Ticket, TicketEvent, UTCDateTime
@@ -64,11 +65,16 @@ class TicketWriter:
         columns = [TICKET.c.id, TICKET.c.ticket_id, *(TICKET.c[name] for name in TRACKED_FIELDS)]
         found: dict[str, dict] = {}
         unique = list(dict.fromkeys(ticket_ids))
-        for start in range(0, len(unique), _KEY_CHUNK):
-            chunk = unique[start : start + _KEY_CHUNK]
-            query = sa.select(*columns).where(
-                TICKET.c.source == self.source, TICKET.c.ticket_id.in_(chunk)
-            )
+        postgres = self.connection.dialect.name == "postgresql"
+        # PostgreSQL: one array parameter per batch (= ANY) plans once; SQLite: IN-lists in chunks.
+        chunk_size = max(len(unique), 1) if postgres else _KEY_CHUNK
+        for start in range(0, len(unique), chunk_size):
+            chunk = unique[start : start + chunk_size]
+            if postgres:
+                match = TICKET.c.ticket_id == sa.func.any(sa.bindparam("ids", chunk, type_=ARRAY(sa.String)))
+            else:
+                match = TICKET.c.ticket_id.in_(chunk)
+            query = sa.select(*columns).where(TICKET.c.source == self.source, match)
             for row in self.connection.execute(query).mappings():
                 found[row["ticket_id"]] = dict(row)
         return found
@@ -175,10 +181,21 @@ class TicketWriter:
         return native
 
     def _executemany(self, table: str, columns: Sequence[str], rows: Iterable[dict]) -> None:
+        if self.connection.dialect.name == "postgresql":
+            self._copy(table, columns, rows)
+            return
         marks = ", ".join([self._mark] * len(columns))
         self.connection.exec_driver_sql(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", self._native_rows(columns, rows)
         )
+
+    def _copy(self, table: str, columns: Sequence[str], rows: Iterable[dict]) -> None:
+        """PostgreSQL: COPY the rows in, inside the caller's transaction (no round trip per row)."""
+        driver_connection = self.connection.connection.driver_connection
+        with driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for values in self._native_rows(columns, rows):
+                    copy.write_row(values)
 
     def quarantine(self, origin: str, rows: Sequence[tuple[int, str, str]]) -> None:
         """Store bad rows: (line, redacted raw JSON, reason); one already kept is not repeated."""
