@@ -28,6 +28,7 @@ OPEN = "open"
 ACKNOWLEDGED = "acknowledged"
 ID_LENGTH = 16
 MIN_ID_PREFIX = 6
+STORE_ATTEMPTS = 3
 
 
 class DriftFlag(SQLModel, table=True):
@@ -78,16 +79,17 @@ def store_flags(
 
     Each flag dict carries the contract keys plus `key` (from `key_digest`). Figures of a
     stored flag are replaced only by a run with the same or a later `as_of`, so re-deriving
-    an old date never overwrites newer evidence. Concurrent runs that insert the same new
-    flag are retried once and then meet the stored row.
+    an old date never overwrites newer evidence. A run that loses the race to insert the
+    same new flag as a concurrent run (a primary-key conflict) starts again and then
+    meets the stored row.
     """
     now = now or utcnow()
-    for attempt in (1, 2):
+    for attempt in range(1, STORE_ATTEMPTS + 1):
         try:
             with engine.begin() as connection:
                 return [_store_one(connection, flag, as_of, now) for flag in flags]
         except IntegrityError:
-            if attempt == 2:
+            if attempt == STORE_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
 

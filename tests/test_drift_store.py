@@ -198,3 +198,27 @@ def test_as_of_gives_the_flags_as_they_stood_then(engine):
         ("removal_slowdown", "Slow Starter"),
     }
     assert "id" not in before["flags"][0] and _stored(engine) == []
+
+
+def test_concurrent_runs_store_each_flag_once(engine):
+    import threading
+
+    _reseller_moves(engine)
+    results, errors = [], []
+    barrier = threading.Barrier(4)
+
+    def run():
+        try:
+            barrier.wait()
+            results.append(run_drift(engine, as_of=AS_OF))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len({tuple(f["id"] for f in result["flags"]) for result in results}) == 1
+    assert len(_stored(engine)) == len(results[0]["flags"]) == 2
