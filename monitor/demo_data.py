@@ -95,7 +95,7 @@ def generate_rows(tickets: int, seed: int, now: datetime, start: datetime | None
     choice = rng.choice(len(weights), size=tickets, p=weights / weights.sum())
     reported = np.sort(rng.uniform(t0, t1, size=tickets))
     notice_delay = rng.lognormal(np.log(1.5 * 3600), 0.8, size=tickets)
-    notified = reported + notice_delay
+    notified = np.minimum(reported + notice_delay, now.timestamp() - 60)  # a notice is never in the future
     ips, stated, country = [], [], []
     medians = np.empty(tickets)
     never = np.empty(tickets)
