@@ -53,8 +53,14 @@ def pull(
     token = _token(token_env)
     options = IngestOptions(source=source, format="jsonl", timezone=timezone, hash_urls=hash_urls)
     summary = IngestSummary()
-    with FeedClient(url, token=token, transport=transport, sleep=sleep, timeout=timeout,
-                    max_attempts=max_attempts) as client:
+    with FeedClient(
+        url,
+        token=token,
+        transport=transport,
+        sleep=sleep,
+        timeout=timeout,
+        max_attempts=max_attempts,
+    ) as client:
         feed = feed_label(client.base)
         with engine.connect() as connection:
             cursor = load_cursor(connection, source, feed)
@@ -69,7 +75,8 @@ def pull(
             except MalformedPage as exc:
                 _quarantine_page(engine, options, request, exc)
                 raise FeedError(
-                    f"feed {feed_label(request)}: {exc}; kept in quarantine, the next pull retries this page"
+                    f"feed {feed_label(request)}: {exc}; kept in quarantine, "
+                    "the next pull retries this page"
                 ) from None
             summary.add(_ingest_page(engine, options, page))
             pages += 1
@@ -79,11 +86,22 @@ def pull(
             if page.next_url is None or page.next_url == request:
                 break
             request = page.next_url
-    log.info("feed %s (%s): %d page(s), %d item(s), %d quarantined", feed, source, pages,
-             summary.read, summary.quarantined)
-    return {"feed": feed, "source": source, "pages": pages, "more": more,
-            **summary.to_json(), "cursor": {"next": cursor.next_url and feed_label(cursor.next_url),
-                                            "since": cursor.since}}
+    log.info(
+        "feed %s (%s): %d page(s), %d item(s), %d quarantined",
+        feed,
+        source,
+        pages,
+        summary.read,
+        summary.quarantined,
+    )
+    return {
+        "feed": feed,
+        "source": source,
+        "pages": pages,
+        "more": more,
+        **summary.to_json(),
+        "cursor": {"next": cursor.next_url and feed_label(cursor.next_url), "since": cursor.since},
+    }
 
 
 def _token(token_env: str | None) -> str | None:
@@ -119,12 +137,18 @@ def _origin(url: str) -> str:
 
 
 def _ingest_page(engine: Engine, options: IngestOptions, page: Page) -> IngestSummary:
-    return ingest_rows(engine, _items(page), options, origin=_origin(page.url), fmt="feed",
-                       sha256=page.sha256)
+    return ingest_rows(
+        engine, _items(page), options, origin=_origin(page.url), fmt="feed", sha256=page.sha256
+    )
 
 
 def _quarantine_page(engine: Engine, options: IngestOptions, url: str, exc: MalformedPage) -> None:
     """Keep an unreadable page as one quarantined row, so nothing the feed sent is lost unseen."""
     raw = exc.text[:MAX_QUARANTINED_PAGE_CHARS]
-    ingest_rows(engine, [(1, BadLine(raw, f"malformed feed page: {exc}"))], options,
-                origin=_origin(url), fmt="feed")
+    ingest_rows(
+        engine,
+        [(1, BadLine(raw, f"malformed feed page: {exc}"))],
+        options,
+        origin=_origin(url),
+        fmt="feed",
+    )

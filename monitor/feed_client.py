@@ -31,7 +31,7 @@ USER_AGENT = "takedown-monitor feed client"
 
 
 class MalformedPage(FeedError):
-    """The feed answered 200 with a body that is not a page; `text` keeps the body for quarantine."""
+    """A 200 answer whose body is not a page; `text` keeps the body for quarantine."""
 
     def __init__(self, message: str, text: str):
         super().__init__(message)
@@ -50,7 +50,7 @@ class Page:
 
 
 def feed_label(url: str | httpx.URL) -> str:
-    """The URL as `host/path?query` for messages and records: no scheme, credentials or secret params."""
+    """`host/path?query` for messages and records: no scheme, credentials or secret params."""
     parsed = httpx.URL(str(url))
     params = [
         (name, "***" if any(word in name.lower() for word in SENSITIVE_PARAMS) else value)
@@ -62,7 +62,7 @@ def feed_label(url: str | httpx.URL) -> str:
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds asked for by a `Retry-After` header (delta-seconds or HTTP-date), None if absent/unreadable."""
+    """Seconds asked for by `Retry-After` (delta-seconds or HTTP-date); None if absent or bad."""
     if not value:
         return None
     text = value.strip()
@@ -96,12 +96,15 @@ class FeedClient:
         if self.base.scheme not in ("http", "https") or not self.base.host:
             raise FeedError(f"feed URL must be http(s)://host/...: got {feed_label(base_url)!r}")
         if self.base.userinfo:
-            raise FeedError("feed URL must not carry credentials: give the token in an environment variable")
+            raise FeedError(
+                "feed URL must not carry credentials: give the token in an environment variable"
+            )
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._client = httpx.Client(headers=headers, timeout=timeout, transport=transport,
-                                    follow_redirects=False)
+        self._client = httpx.Client(
+            headers=headers, timeout=timeout, transport=transport, follow_redirects=False
+        )
         self._sleep = sleep
         self.max_attempts = max_attempts
         self.backoff = backoff
@@ -123,7 +126,7 @@ class FeedClient:
         return str(self.base.copy_merge_params({"since": since})) if since else str(self.base)
 
     def fetch(self, url: str) -> Page:
-        """One page, retried on 429/5xx/timeouts/broken or malformed answers; FeedError when it gives up."""
+        """One page, retried on 429/5xx, timeouts, broken or malformed answers, else FeedError."""
         label = feed_label(url)
         for attempt in range(1, self.max_attempts + 1):
             last = attempt == self.max_attempts
@@ -191,10 +194,15 @@ class FeedClient:
 
     def _same_feed(self, current: str, link: str) -> str:
         target = httpx.URL(current).join(link)
-        if (target.scheme, target.host, target.port) != (self.base.scheme, self.base.host, self.base.port):
+        if (target.scheme, target.host, target.port) != (
+            self.base.scheme,
+            self.base.host,
+            self.base.port,
+        ):
             # Following it would hand the bearer token to another server.
             raise FeedError(
-                f"feed {feed_label(self.base)}: refusing a next link to another server ({target.host})"
+                f"feed {feed_label(self.base)}: "
+                f"refusing a next link to another server ({target.host})"
             )
         if target.userinfo:
             raise FeedError(f"feed {feed_label(self.base)}: refusing a next link with credentials")
@@ -203,7 +211,13 @@ class FeedClient:
 
 def _refusal(label: str, status: int) -> str:
     if status in (401, 403):
-        return f"feed {label}: HTTP {status}: the feed refused the token (check the token environment variable)"
+        return (
+            f"feed {label}: HTTP {status}: the feed refused the token "
+            "(check the token environment variable)"
+        )
     if 300 <= status < 400:
-        return f"feed {label}: HTTP {status}: redirects are not followed (the token would go along); use the final URL"
+        return (
+            f"feed {label}: HTTP {status}: redirects are not followed "
+            "(the token would go along); use the final URL"
+        )
     return f"feed {label}: HTTP {status}"

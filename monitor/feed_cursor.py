@@ -56,7 +56,12 @@ def load_cursor(connection: Connection, source: str, feed: str) -> Cursor:
 
 def save_cursor(connection: Connection, source: str, feed: str, cursor: Cursor) -> None:
     """Insert or replace the cursor of a feed (inside the caller's transaction)."""
-    values = {"next_url": cursor.next_url, "since": cursor.since, "pages": cursor.pages, "updated_at": utcnow()}
+    values = {
+        "next_url": cursor.next_url,
+        "since": cursor.since,
+        "pages": cursor.pages,
+        "updated_at": utcnow(),
+    }
     updated = connection.execute(
         sa.update(CURSOR).where(CURSOR.c.source == source, CURSOR.c.feed == feed).values(**values)
     )

@@ -22,13 +22,20 @@ QUARANTINE = QuarantinedRow.__table__
 
 
 def purge_quarantine(engine: Engine, *, older_than_days: int, now: datetime | None = None) -> int:
-    """Delete quarantine rows created more than `older_than_days` days before `now`; return how many."""
-    if isinstance(older_than_days, bool) or not isinstance(older_than_days, int) or older_than_days < 1:
+    """Delete quarantine rows created over `older_than_days` days before `now`; return how many."""
+    if (
+        isinstance(older_than_days, bool)
+        or not isinstance(older_than_days, int)
+        or older_than_days < 1
+    ):
         raise ConfigurationError(
-            f"retention: older_than_days must be a whole number of days, at least 1 (got {older_than_days!r})"
+            "retention: older_than_days must be a whole number of days, at least 1 "
+            f"(got {older_than_days!r})"
         )
     cutoff = (now or utcnow()) - timedelta(days=older_than_days)
     with engine.begin() as connection:
-        deleted = connection.execute(sa.delete(QUARANTINE).where(QUARANTINE.c.created_at < cutoff)).rowcount
+        deleted = connection.execute(
+            sa.delete(QUARANTINE).where(QUARANTINE.c.created_at < cutoff)
+        ).rowcount
     log.info("retention: purged %d quarantine row(s) created before %s", deleted, iso(cutoff))
     return deleted

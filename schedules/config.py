@@ -23,23 +23,42 @@ from schedules.cron import cron_trigger
 
 DEFAULT_SCHEDULE = Path(__file__).with_name("default_schedule.toml")
 ENV_VAR = "MONITOR_SCHEDULE"
-JOB_NAMES = ("pull", "refresh-networks", "resolve", "metrics", "drift", "quarterly-reports", "retention")
+JOB_NAMES = (
+    "pull",
+    "refresh-networks",
+    "resolve",
+    "metrics",
+    "drift",
+    "quarterly-reports",
+    "retention",
+)
 """Every job, in pipeline order: jobs due in the same minute run in this order."""
 
 _NUMBER = (int, float)
 _COMMON = {"enabled": bool, "cron": str, "misfire_grace": str}
 _OPTIONS: dict[str, dict[str, type | tuple]] = {
     "pull": {"feeds": list},
-    "refresh-networks": {"pfx2as_v4": str, "pfx2as_v6": str, "asnames": str, "download_dir": str,
-                         "timeout": _NUMBER},
+    "refresh-networks": {
+        "pfx2as_v4": str,
+        "pfx2as_v6": str,
+        "asnames": str,
+        "download_dir": str,
+        "timeout": _NUMBER,
+    },
     "resolve": {"online": bool},
     "metrics": {"periods": list, "by": list},
     "drift": {},
     "quarterly-reports": {"out_dir": str, "lang": str},
     "retention": {"older_than_days": int},
 }
-_FEED_KEYS: dict[str, type | tuple] = {"url": str, "source": str, "token_env": str, "hash_urls": bool,
-                                       "timezone": str, "max_pages": int}
+_FEED_KEYS: dict[str, type | tuple] = {
+    "url": str,
+    "source": str,
+    "token_env": str,
+    "hash_urls": bool,
+    "timezone": str,
+    "max_pages": int,
+}
 _PERIOD = re.compile(r"^(quarter-to-date|previous-quarter|last-[1-9]\d*d)$")
 SCORECARD_BY = ("provider", "network", "country")
 
@@ -72,7 +91,7 @@ class ScheduleConfig:
         return self.jobs[name]
 
     def trigger(self, name: str) -> CronTrigger:
-        """The job's trigger; its pipeline position is its second, so same-minute jobs keep their order."""
+        """The job's trigger; its pipeline position is its second: same-minute jobs keep order."""
         return cron_trigger(self.job(name).cron, self.timezone, second=JOB_NAMES.index(name))
 
 
@@ -100,11 +119,15 @@ def _read(path: Path) -> dict:
 def _merge(base: dict, override: dict, source: str) -> None:
     unknown = set(override) - {"scheduler", "jobs"}
     if unknown:
-        raise ConfigurationError(f"{source}: unknown section(s) {sorted(unknown)}; use [scheduler] and [jobs.NAME]")
+        raise ConfigurationError(
+            f"{source}: unknown section(s) {sorted(unknown)}; use [scheduler] and [jobs.NAME]"
+        )
     base["scheduler"].update(_table(override.get("scheduler", {}), f"{source}: [scheduler]"))
     for name, settings in _table(override.get("jobs", {}), f"{source}: [jobs]").items():
         if name not in JOB_NAMES:
-            raise ConfigurationError(f"{source}: unknown job [jobs.{name}]; jobs are: {', '.join(JOB_NAMES)}")
+            raise ConfigurationError(
+                f"{source}: unknown job [jobs.{name}]; jobs are: {', '.join(JOB_NAMES)}"
+            )
         base["jobs"][name].update(_table(settings, f"{source}: [jobs.{name}]"))
 
 
@@ -116,20 +139,32 @@ def _table(value: object, where: str) -> dict:
 
 def _build(raw: dict, source: str) -> ScheduleConfig:
     scheduler = raw["scheduler"]
-    _check_keys(scheduler, {"timezone": str, "standby_poll": str, "lock_check": str}, f"{source}: [scheduler]")
+    _check_keys(
+        scheduler,
+        {"timezone": str, "standby_poll": str, "lock_check": str},
+        f"{source}: [scheduler]",
+    )
     timezone = scheduler["timezone"]
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigurationError(f"{source}: [scheduler] timezone {timezone!r} is not an IANA zone name") from None
+        raise ConfigurationError(
+            f"{source}: [scheduler] timezone {timezone!r} is not an IANA zone name"
+        ) from None
     jobs = {name: _job(name, raw["jobs"][name], source, timezone) for name in JOB_NAMES}
     try:
-        standby_poll, lock_check = (parse_duration(scheduler[key]).total_seconds()
-                                    for key in ("standby_poll", "lock_check"))
+        standby_poll, lock_check = (
+            parse_duration(scheduler[key]).total_seconds() for key in ("standby_poll", "lock_check")
+        )
     except ConfigurationError as exc:
         raise ConfigurationError(f"{source}: [scheduler] {exc}") from None
-    return ScheduleConfig(source=source, timezone=timezone, standby_poll=standby_poll, lock_check=lock_check,
-                          jobs=jobs)
+    return ScheduleConfig(
+        source=source,
+        timezone=timezone,
+        standby_poll=standby_poll,
+        lock_check=lock_check,
+        jobs=jobs,
+    )
 
 
 def _check_keys(table: dict, spec: dict, where: str) -> None:
@@ -147,19 +182,35 @@ def _job(name: str, settings: dict, source: str, timezone: str) -> JobConfig:
     _check_keys(settings, {**_COMMON, **_OPTIONS[name]}, where)
     options = {key: value for key, value in settings.items() if key not in _COMMON}
     if name == "pull":
-        options["feeds"] = [_feed(feed, f"{where} feeds[{n}]") for n, feed in enumerate(options["feeds"])]
+        options["feeds"] = [
+            _feed(feed, f"{where} feeds[{n}]") for n, feed in enumerate(options["feeds"])
+        ]
     if name == "metrics":
-        _check_list(options["periods"], _PERIOD.match, "periods", where,
-                    "quarter-to-date, previous-quarter or last-<N>d")
-        _check_list(options["by"], lambda value: value in SCORECARD_BY, "by", where, ", ".join(SCORECARD_BY))
+        _check_list(
+            options["periods"],
+            _PERIOD.match,
+            "periods",
+            where,
+            "quarter-to-date, previous-quarter or last-<N>d",
+        )
+        _check_list(
+            options["by"], lambda value: value in SCORECARD_BY, "by", where, ", ".join(SCORECARD_BY)
+        )
     grace = settings["misfire_grace"].strip().lower()
     try:
-        cron_trigger(settings["cron"], timezone)  # refuse a bad expression now, not when the scheduler starts
+        cron_trigger(
+            settings["cron"], timezone
+        )  # refuse a bad expression now, not when the scheduler starts
         seconds = None if grace == "none" else max(1, int(parse_duration(grace).total_seconds()))
     except ConfigurationError as exc:
         raise ConfigurationError(f"{where}: {exc}") from None
-    return JobConfig(name=name, enabled=settings["enabled"], cron=settings["cron"], misfire_grace=seconds,
-                     options=options)
+    return JobConfig(
+        name=name,
+        enabled=settings["enabled"],
+        cron=settings["cron"],
+        misfire_grace=seconds,
+        options=options,
+    )
 
 
 def _feed(feed: object, where: str) -> dict:
@@ -167,11 +218,19 @@ def _feed(feed: object, where: str) -> dict:
     _check_keys(table, _FEED_KEYS, where)
     if not table.get("url"):
         raise ConfigurationError(f"{where}: url is required")
-    return {"source": "default", "token_env": "MONITOR_FEED_TOKEN", "hash_urls": False, "timezone": None,
-            "max_pages": 1000, **table}
+    return {
+        "source": "default",
+        "token_env": "MONITOR_FEED_TOKEN",
+        "hash_urls": False,
+        "timezone": None,
+        "max_pages": 1000,
+        **table,
+    }
 
 
 def _check_list(values: list, accept, key: str, where: str, allowed: str) -> None:
     bad = [value for value in values if not isinstance(value, str) or not accept(value)]
     if bad or not values:
-        raise ConfigurationError(f"{where}: {key} must be a non-empty list of {allowed}; got {values!r}")
+        raise ConfigurationError(
+            f"{where}: {key} must be a non-empty list of {allowed}; got {values!r}"
+        )

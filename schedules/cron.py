@@ -26,7 +26,7 @@ def _day_number(token: str, expr: str) -> int:
 
 
 def cron_days(field: str, expr: str = "") -> str:
-    """A cron day-of-week field (Sunday = 0 or 7) as an explicit list of day names for APScheduler."""
+    """A cron day-of-week field (Sunday = 0 or 7) as a list of day names for APScheduler."""
     if field.strip() == "*":
         return "*"
     days: set[int] = set()
@@ -62,7 +62,14 @@ def cron_trigger(expr: str, timezone: str, *, second: int = 0) -> CronTrigger:
         )
     sec, minute, hour, day, month, weekdays = fields
     try:
-        return CronTrigger(second=sec, minute=minute, hour=hour, day=day, month=month,
-                           day_of_week=cron_days(weekdays, expr), timezone=timezone)
+        return CronTrigger(
+            second=sec,
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=cron_days(weekdays, expr),
+            timezone=timezone,
+        )
     except ValueError as exc:
         raise ConfigurationError(f"cron {expr!r}: {exc}") from None

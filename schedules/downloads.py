@@ -31,8 +31,10 @@ class Fetched:
 
 
 def latest_from_creation_log(text: str, log_url: str) -> str:
-    """The URL of the newest file in a CAIDA `pfx2as-creation.log` (`seq<TAB>timestamp<TAB>path`)."""
-    entries = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    """The newest file's URL in a CAIDA `pfx2as-creation.log` (`seq<TAB>timestamp<TAB>path`)."""
+    entries = [
+        line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")
+    ]
     entries = [fields for fields in entries if len(fields) >= 3 and fields[1].strip().isdigit()]
     if not entries:
         raise ResolverUnavailable(f"{feed_label(log_url)}: no files listed in the creation log")
@@ -40,8 +42,13 @@ def latest_from_creation_log(text: str, log_url: str) -> str:
     return str(httpx.URL(log_url).join(newest[2].strip()))
 
 
-def fetch_newer(urls: dict[str, str], folder: Path, *, timeout: float = 120.0,
-                transport: httpx.BaseTransport | None = None) -> dict[str, Fetched]:
+def fetch_newer(
+    urls: dict[str, str],
+    folder: Path,
+    *,
+    timeout: float = 120.0,
+    transport: httpx.BaseTransport | None = None,
+) -> dict[str, Fetched]:
     """Bring each named URL's file up to date in `folder`; empty URLs are left out."""
     folder.mkdir(parents=True, exist_ok=True)
     state_path = folder / STATE_FILE
@@ -67,7 +74,9 @@ def _get(client: httpx.Client, url: str) -> httpx.Response:
     return response
 
 
-def _fetch(client: httpx.Client, url: str, folder: Path, known: dict | None) -> tuple[Fetched, dict]:
+def _fetch(
+    client: httpx.Client, url: str, folder: Path, known: dict | None
+) -> tuple[Fetched, dict]:
     name = httpx.URL(url).path.rstrip("/").rsplit("/", 1)[-1] or "download"
     target = folder / name
     headers = {}
@@ -86,6 +95,10 @@ def _fetch(client: httpx.Client, url: str, folder: Path, known: dict | None) -> 
             for chunk in response.iter_bytes():
                 handle.write(chunk)
         os.replace(partial, target)
-        record = {"url": url, "file": name, "etag": response.headers.get("ETag"),
-                  "last_modified": response.headers.get("Last-Modified")}
+        record = {
+            "url": url,
+            "file": name,
+            "etag": response.headers.get("ETag"),
+            "last_modified": response.headers.get("Last-Modified"),
+        }
     return Fetched(target, True), record

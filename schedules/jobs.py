@@ -17,8 +17,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from monitor.feed import DEFAULT_TOKEN_ENV
 from monitor.demo_data import previous_quarter_start, quarter_start
+from monitor.feed import DEFAULT_TOKEN_ENV
 from monitor.timeutil import iso, utcnow
 from schedules.config import ScheduleConfig
 from schedules.runs import finish_run, redact_error, start_run
@@ -64,10 +64,20 @@ def period_bounds(name: str, now: datetime) -> tuple[datetime, datetime, str]:
 def pull(engine: Engine, options: dict, now: datetime) -> JobResult:
     """Pull every configured hotline feed; one failing feed does not stop the others."""
     if not options["feeds"]:
-        return JobResult("skipped", note="no feed configured ([[jobs.pull.feeds]] in the schedule file)")
+        return JobResult(
+            "skipped", note="no feed configured ([[jobs.pull.feeds]] in the schedule file)"
+        )
     from monitor.feed import pull as pull_feed
 
-    totals = {"feeds": 0, "pages": 0, "read": 0, "inserted": 0, "updated": 0, "unchanged": 0, "quarantined": 0}
+    totals = {
+        "feeds": 0,
+        "pages": 0,
+        "read": 0,
+        "inserted": 0,
+        "updated": 0,
+        "unchanged": 0,
+        "quarantined": 0,
+    }
     failures = []
     for feed in options["feeds"]:
         settings = {key: value for key, value in feed.items() if key != "url"}
@@ -80,30 +90,43 @@ def pull(engine: Engine, options: dict, now: datetime) -> JobResult:
         for key in totals.keys() - {"feeds"}:
             totals[key] += result[key]
     if failures:
-        raise JobFailed(f"{len(failures)} of {len(options['feeds'])} feed(s) failed: " + "; ".join(failures),
-                        totals)
+        raise JobFailed(
+            f"{len(failures)} of {len(options['feeds'])} feed(s) failed: " + "; ".join(failures),
+            totals,
+        )
     return JobResult(counts=totals)
 
 
 def refresh_networks(engine: Engine, options: dict, now: datetime) -> JobResult:
     """Download newer RouteViews pfx2as and AS-names files and import them."""
     if not options["pfx2as_v4"] or not options["asnames"]:
-        return JobResult("skipped", note="pfx2as_v4 and asnames URLs must both be set in [jobs.refresh-networks]")
+        return JobResult(
+            "skipped", note="pfx2as_v4 and asnames URLs must both be set in [jobs.refresh-networks]"
+        )
     from providers import refresh_prefix_table
-
     from schedules.downloads import fetch_newer
 
     fetched = fetch_newer(
-        {"pfx2as_v4": options["pfx2as_v4"], "pfx2as_v6": options["pfx2as_v6"], "asnames": options["asnames"]},
+        {
+            "pfx2as_v4": options["pfx2as_v4"],
+            "pfx2as_v6": options["pfx2as_v6"],
+            "asnames": options["asnames"],
+        },
         Path(options["download_dir"]),
         timeout=float(options["timeout"]),
     )
     if not any(item.changed for item in fetched.values()):
         return JobResult("skipped", note="no new network data since the last import")
     v6 = fetched.get("pfx2as_v6")
-    counts = refresh_prefix_table(engine, str(fetched["pfx2as_v4"].path), str(v6.path) if v6 else None,
-                                  str(fetched["asnames"].path))
-    return JobResult(counts={"files": {key: item.path.name for key, item in fetched.items()}, **counts})
+    counts = refresh_prefix_table(
+        engine,
+        str(fetched["pfx2as_v4"].path),
+        str(v6.path) if v6 else None,
+        str(fetched["asnames"].path),
+    )
+    return JobResult(
+        counts={"files": {key: item.path.name for key, item in fetched.items()}, **counts}
+    )
 
 
 def resolve(engine: Engine, options: dict, now: datetime) -> JobResult:
@@ -121,8 +144,9 @@ def metrics(engine: Engine, options: dict, now: datetime) -> JobResult:
     for period in options["periods"]:
         start, end, label = period_bounds(period, now)
         for by in options["by"]:
-            snapshot = store_scorecard_snapshot(engine, period_from=start, period_to=end, as_of=now, by=by,
-                                                label=label)
+            snapshot = store_scorecard_snapshot(
+                engine, period_from=start, period_to=end, as_of=now, by=by, label=label
+            )
             snapshots.append({"period": label, "by": by, "id": snapshot})
     return JobResult(counts={"as_of": iso(now), "snapshots": snapshots})
 
@@ -145,9 +169,17 @@ def quarterly_reports(engine: Engine, options: dict, now: datetime) -> JobResult
     closed = previous_quarter_start(quarter_start(now))
     label = quarter_label(closed)
     out_dir = Path(options["out_dir"]) / label
-    files = write_quarterly_reports(engine, period_label=label, out_dir=out_dir, as_of=now, lang=options["lang"])
-    return JobResult(counts={"period": label, "as_of": iso(now), "out_dir": str(out_dir),
-                             "files": [Path(path).name for path in files]})
+    files = write_quarterly_reports(
+        engine, period_label=label, out_dir=out_dir, as_of=now, lang=options["lang"]
+    )
+    return JobResult(
+        counts={
+            "period": label,
+            "as_of": iso(now),
+            "out_dir": str(out_dir),
+            "files": [Path(path).name for path in files],
+        }
+    )
 
 
 def retention(engine: Engine, options: dict, now: datetime) -> JobResult:
@@ -169,15 +201,24 @@ JOBS: dict[str, Callable[[Engine, dict, datetime], JobResult]] = {
 }
 
 
-def run_job(engine: Engine, config: ScheduleConfig, name: str, *, trigger: str = "run-once",
-            force: bool = False) -> dict:
-    """Run one job now and record the run (start, end, outcome, counts, redacted error); never raises
+def run_job(
+    engine: Engine,
+    config: ScheduleConfig,
+    name: str,
+    *,
+    trigger: str = "run-once",
+    force: bool = False,
+) -> dict:
+    """Run one job now and record it (start, end, outcome, counts, redacted error); never raises
     for a failing job: the failure is in the returned record and in `job_run`."""
     job = config.job(name)
     now = utcnow()
     run_id = start_run(engine, name, trigger, now)
     if not job.enabled and not force:
-        result, error = JobResult("skipped", note=f"disabled in the schedule ({config.source})"), None
+        result, error = (
+            JobResult("skipped", note=f"disabled in the schedule ({config.source})"),
+            None,
+        )
     else:
         try:
             result, error = JOBS[name](engine, job.options, now), None
@@ -186,7 +227,9 @@ def run_job(engine: Engine, config: ScheduleConfig, name: str, *, trigger: str =
             result = JobResult("failed", counts)
             error = redact_error(f"{type(exc).__name__}: {exc}", _secrets(config))
             log.error("job %s failed: %s", name, error)
-    record = finish_run(engine, run_id, result.outcome, result.counts, error=error, note=result.note)
+    record = finish_run(
+        engine, run_id, result.outcome, result.counts, error=error, note=result.note
+    )
     if result.outcome != "failed":
         log.info("job %s: %s %s", name, result.outcome, result.note or record["counts"])
     return record
@@ -194,5 +237,7 @@ def run_job(engine: Engine, config: ScheduleConfig, name: str, *, trigger: str =
 
 def _secrets(config: ScheduleConfig) -> list[str]:
     """The feed tokens in this process's environment: never to appear in a stored error."""
-    names = {DEFAULT_TOKEN_ENV} | {feed["token_env"] for feed in config.job("pull").options["feeds"]}
+    names = {DEFAULT_TOKEN_ENV} | {
+        feed["token_env"] for feed in config.job("pull").options["feeds"]
+    }
     return [os.environ[name] for name in names if os.environ.get(name)]

@@ -37,7 +37,8 @@ class PostgresLeaderLock:
         connection = self.engine.connect()
         try:
             taken = connection.execute(
-                sa.text("SELECT pg_try_advisory_lock(hashtext(:key || current_schema()))"), {"key": LOCK_KEY}
+                sa.text("SELECT pg_try_advisory_lock(hashtext(:key || current_schema()))"),
+                {"key": LOCK_KEY},
             ).scalar_one()
             connection.commit()
         except Exception:
@@ -68,7 +69,8 @@ class PostgresLeaderLock:
             return
         try:
             self.connection.execute(
-                sa.text("SELECT pg_advisory_unlock(hashtext(:key || current_schema()))"), {"key": LOCK_KEY}
+                sa.text("SELECT pg_advisory_unlock(hashtext(:key || current_schema()))"),
+                {"key": LOCK_KEY},
             )
         except Exception:  # noqa: BLE001 - closing the session below frees it anyway
             pass
@@ -108,8 +110,12 @@ def leader_lock(engine: Engine) -> PostgresLeaderLock | FileLeaderLock:
         return PostgresLeaderLock(engine)
     database = engine.url.database
     if not database or database == ":memory:":
-        raise ConfigurationError("the scheduler needs a database file or PostgreSQL, not an in-memory database")
-    return FileLeaderLock(Path(database).expanduser().resolve().with_name(Path(database).name + ".scheduler.lock"))
+        raise ConfigurationError(
+            "the scheduler needs a database file or PostgreSQL, not an in-memory database"
+        )
+    return FileLeaderLock(
+        Path(database).expanduser().resolve().with_name(Path(database).name + ".scheduler.lock")
+    )
 
 
 def scheduler_running(engine: Engine) -> bool:

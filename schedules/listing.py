@@ -31,16 +31,25 @@ def list_jobs(engine: Engine, config: ScheduleConfig) -> dict:
         elif stored.get(name) is not None:
             next_run, planned_by = datetime.fromtimestamp(stored[name], UTC), "job store"
         else:
-            next_run, planned_by = config.trigger(name).get_next_fire_time(None, now), "schedule file"
-        jobs.append({
-            "job": name,
-            "enabled": job.enabled,
-            "cron": job.cron,
-            "misfire_grace_seconds": job.misfire_grace,
-            "next_run": iso(next_run),
-            "next_run_from": planned_by,
-            "last_run": last[name] if last[name]["id"] is not None else None,
-            "last_ok_at": last[name]["last_ok_at"],
-        })
-    return {"schedule": config.source, "timezone": config.timezone,
-            "scheduler_running": scheduler_running(engine), "jobs": jobs}
+            next_run, planned_by = (
+                config.trigger(name).get_next_fire_time(None, now),
+                "schedule file",
+            )
+        jobs.append(
+            {
+                "job": name,
+                "enabled": job.enabled,
+                "cron": job.cron,
+                "misfire_grace_seconds": job.misfire_grace,
+                "next_run": iso(next_run),
+                "next_run_from": planned_by,
+                "last_run": last[name] if last[name]["id"] is not None else None,
+                "last_ok_at": last[name]["last_ok_at"],
+            }
+        )
+    return {
+        "schedule": config.source,
+        "timezone": config.timezone,
+        "scheduler_running": scheduler_running(engine),
+        "jobs": jobs,
+    }

@@ -30,7 +30,9 @@ class JobRun(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: str = Field(max_length=16, description="running, ok, failed, skipped")
     counts: str = Field(default="{}", description="JSON object of what the stage reported")
-    error: str | None = Field(default=None, description="redacted: no tokens, no credentials, no URLs")
+    error: str | None = Field(
+        default=None, description="redacted: no tokens, no credentials, no URLs"
+    )
     note: str | None = Field(default=None, description="why a run was skipped, in words")
 
 

@@ -55,7 +55,8 @@ def build_scheduler(engine: Engine, config: ScheduleConfig) -> BackgroundSchedul
     def on_not_run(event: JobEvent) -> None:
         if event.code == EVENT_JOB_MISSED:
             grace = config.job(event.job_id).misfire_grace
-            note = f"missed its slot at {event.scheduled_run_time:%Y-%m-%d %H:%M %Z} (more than {grace} s late)"
+            slot = f"{event.scheduled_run_time:%Y-%m-%d %H:%M %Z}"
+            note = f"missed its slot at {slot} (more than {grace} s late)"
         else:
             note = "not started: the previous run of this job was still going"
         try:
@@ -76,12 +77,23 @@ def sync_jobs(scheduler: BackgroundScheduler, config: ScheduleConfig) -> list[st
             scheduler.remove_job(job.id)
     for name in enabled:
         trigger = config.trigger(name)
-        settings = {"misfire_grace_time": config.job(name).misfire_grace, "coalesce": True, "max_instances": 1}
+        settings = {
+            "misfire_grace_time": config.job(name).misfire_grace,
+            "coalesce": True,
+            "max_instances": 1,
+        }
         stored = scheduler.get_job(name)
         if stored is not None and stored.next_run_time and repr(stored.trigger) == repr(trigger):
             settings["next_run_time"] = stored.next_run_time
-        scheduler.add_job(JOB_FUNCTION, trigger, args=[name], id=name, name=name, replace_existing=True,
-                          **settings)
+        scheduler.add_job(
+            JOB_FUNCTION,
+            trigger,
+            args=[name],
+            id=name,
+            name=name,
+            replace_existing=True,
+            **settings,
+        )
     return enabled
 
 
@@ -91,7 +103,10 @@ def run_scheduler(engine: Engine, config: ScheduleConfig, stop: threading.Event)
     lock = leader_lock(engine)
     while not stop.is_set():
         if not lock.try_acquire():
-            log.info("standby: another scheduler holds the lock; checking again in %.0f s", config.standby_poll)
+            log.info(
+                "standby: another scheduler holds the lock; checking again in %.0f s",
+                config.standby_poll,
+            )
             stop.wait(config.standby_poll)
             continue
         try:

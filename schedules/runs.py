@@ -26,7 +26,9 @@ RUN = JobRun.__table__
 MAX_ERROR_CHARS = 2000
 SECRET = "[redacted]"
 _BEARER = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{6,}")
-_KEY_VALUE = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)(\s*[=:]\s*)[^\s,;&'\")\]}]+")
+_KEY_VALUE = re.compile(
+    r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)(\s*[=:]\s*)[^\s,;&'\")\]}]+"
+)
 
 
 def runner_name() -> str:
@@ -35,7 +37,7 @@ def runner_name() -> str:
 
 
 def redact_error(text: str, secrets: Iterable[str] = ()) -> str:
-    """Error text safe to store and show: secrets, tokens, credentials and URLs removed; bounded length."""
+    """Error text safe to store and show: secrets, tokens, credentials and URLs removed; bounded."""
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, SECRET)
@@ -50,18 +52,35 @@ def start_run(engine: Engine, job: str, trigger: str, started_at: datetime) -> i
     with engine.begin() as connection:
         return connection.execute(
             sa.insert(RUN).returning(RUN.c.id),
-            {"job": job, "trigger": trigger, "runner": runner_name(), "started_at": started_at,
-             "outcome": "running", "counts": "{}"},
+            {
+                "job": job,
+                "trigger": trigger,
+                "runner": runner_name(),
+                "started_at": started_at,
+                "outcome": "running",
+                "counts": "{}",
+            },
         ).scalar_one()
 
 
-def finish_run(engine: Engine, run_id: int, outcome: str, counts: dict, error: str | None = None,
-               note: str | None = None) -> dict:
+def finish_run(
+    engine: Engine,
+    run_id: int,
+    outcome: str,
+    counts: dict,
+    error: str | None = None,
+    note: str | None = None,
+) -> dict:
     """Record how a run ended; returns the run as `schedule list` shows it."""
     with engine.begin() as connection:
         connection.execute(
-            sa.update(RUN).where(RUN.c.id == run_id).values(
-                finished_at=utcnow(), outcome=outcome, error=error, note=note,
+            sa.update(RUN)
+            .where(RUN.c.id == run_id)
+            .values(
+                finished_at=utcnow(),
+                outcome=outcome,
+                error=error,
+                note=note,
                 counts=json.dumps(counts, ensure_ascii=False, default=str),
             )
         )
@@ -76,26 +95,38 @@ def record_skip(engine: Engine, job: str, note: str) -> dict:
 
 
 def interrupt_stale_runs(engine: Engine) -> int:
-    """Close scheduled runs left `running` by a scheduler that died; called by the one taking over."""
+    """Close scheduled runs left `running` by a scheduler that died (called on taking over)."""
     with engine.begin() as connection:
         return connection.execute(
-            sa.update(RUN).where(RUN.c.outcome == "running", RUN.c.trigger == "schedule").values(
-                outcome="failed", finished_at=utcnow(),
+            sa.update(RUN)
+            .where(RUN.c.outcome == "running", RUN.c.trigger == "schedule")
+            .values(
+                outcome="failed",
+                finished_at=utcnow(),
                 error="interrupted: the scheduler running it stopped before the job finished",
             )
         ).rowcount
 
 
 def job_status(engine: Engine) -> list[dict]:
-    """The last run of every job (None fields for a job that never ran), and when it last went well."""
+    """The last run of every job (None fields if it never ran), and when it last went well."""
     status = []
     with engine.connect() as connection:
         for job in JOB_NAMES:
-            last = connection.execute(
-                sa.select(RUN).where(RUN.c.job == job).order_by(RUN.c.started_at.desc(), RUN.c.id.desc()).limit(1)
-            ).mappings().first()
+            last = (
+                connection.execute(
+                    sa.select(RUN)
+                    .where(RUN.c.job == job)
+                    .order_by(RUN.c.started_at.desc(), RUN.c.id.desc())
+                    .limit(1)
+                )
+                .mappings()
+                .first()
+            )
             last_ok = connection.scalar(
-                sa.select(sa.func.max(RUN.c.finished_at)).where(RUN.c.job == job, RUN.c.outcome == "ok")
+                sa.select(sa.func.max(RUN.c.finished_at)).where(
+                    RUN.c.job == job, RUN.c.outcome == "ok"
+                )
             )
             entry = _public(last) if last else {key: None for key in _PUBLIC_KEYS}
             entry.update(job=job, last_ok_at=iso(last_ok))
@@ -112,7 +143,18 @@ def recent_runs(engine: Engine, *, job: str | None = None, limit: int = 50) -> l
         return [_public(row) for row in connection.execute(query).mappings()]
 
 
-_PUBLIC_KEYS = ("id", "job", "trigger", "runner", "started_at", "finished_at", "outcome", "counts", "error", "note")
+_PUBLIC_KEYS = (
+    "id",
+    "job",
+    "trigger",
+    "runner",
+    "started_at",
+    "finished_at",
+    "outcome",
+    "counts",
+    "error",
+    "note",
+)
 
 
 def _public(row) -> dict:
@@ -120,4 +162,3 @@ def _public(row) -> dict:
     entry["started_at"], entry["finished_at"] = iso(row["started_at"]), iso(row["finished_at"])
     entry["counts"] = json.loads(row["counts"] or "{}")
     return entry
-

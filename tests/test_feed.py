@@ -1,4 +1,4 @@
-"""The hotline feed: pagination, retries, cursor, quarantine, token hygiene (no network: MockTransport)."""
+"""The hotline feed: pages, retries, cursor, quarantine, token hygiene (MockTransport only)."""
 
 from __future__ import annotations
 
@@ -69,8 +69,14 @@ class FakeHotline:
             status, headers = action
             return httpx.Response(status, headers=headers, text="busy")
         if index >= len(self.pages):
-            return httpx.Response(200, json={"tickets": [], "next": None,
-                                             "since": f"mark-{index - 1}" if self.with_since else None})
+            return httpx.Response(
+                200,
+                json={
+                    "tickets": [],
+                    "next": None,
+                    "since": f"mark-{index - 1}" if self.with_since else None,
+                },
+            )
         body = {
             "tickets": self.pages[index],
             "next": f"/api/tickets?page={index + 1}" if index + 1 < len(self.pages) else None,
@@ -80,7 +86,9 @@ class FakeHotline:
         return httpx.Response(200, json=body)
 
     def pages_requested(self) -> list[str]:
-        return [r.url.params.get("page") or r.url.params.get("since") or "start" for r in self.requests]
+        return [
+            r.url.params.get("page") or r.url.params.get("since") or "start" for r in self.requests
+        ]
 
 
 @pytest.fixture
@@ -91,12 +99,16 @@ def token(monkeypatch):
 
 def _pull(engine, api: FakeHotline, sleeps: list | None = None, **options) -> dict:
     sleeps = [] if sleeps is None else sleeps
-    return pull(engine, BASE, source="hl", transport=api.transport(), sleep=sleeps.append, **options)
+    return pull(
+        engine, BASE, source="hl", transport=api.transport(), sleep=sleeps.append, **options
+    )
 
 
 def _count(engine, table, *where) -> int:
     with engine.connect() as connection:
-        return connection.scalar(sa.select(sa.func.count()).select_from(table.__table__).where(*where))
+        return connection.scalar(
+            sa.select(sa.func.count()).select_from(table.__table__).where(*where)
+        )
 
 
 def _dump(engine) -> str:
@@ -104,35 +116,50 @@ def _dump(engine) -> str:
     with engine.connect() as connection:
         parts = []
         for table in (Ticket, TicketEvent, IngestRun, QuarantinedRow, FeedCursor):
-            parts += [json.dumps(list(row), default=str) for row in connection.execute(sa.select(table.__table__))]
+            parts += [
+                json.dumps(list(row), default=str)
+                for row in connection.execute(sa.select(table.__table__))
+            ]
     return "\n".join(parts)
 
 
 def test_every_valid_item_ingested_once_through_429_500_timeout_and_a_malformed_page(engine, token):
-    api = FakeHotline([
-        [ticket(1), ticket(2), ticket(3)],
-        [ticket(4), "not an object", ticket(5, url_hash=""), ticket(6)],
-        [ticket(7), ticket(8)],
-    ])
+    api = FakeHotline(
+        [
+            [ticket(1), ticket(2), ticket(3)],
+            [ticket(4), "not an object", ticket(5, url_hash=""), ticket(6)],
+            [ticket(7), ticket(8)],
+        ]
+    )
     api.fail(1, (429, {"Retry-After": "7"}), (500, {}), "timeout")
     api.fail(2, b"<html>gateway hiccup</html>")
     sleeps: list[float] = []
 
     result = _pull(engine, api, sleeps)
 
-    # Retry-After honoured, then exponential backoff (2 s doubling) for the 500, the timeout, the bad page.
+    # Retry-After honoured, then backoff doubling from 2 s for the 500, the timeout, the bad page.
     assert sleeps == [7.0, 4.0, 8.0, 2.0]
     assert api.pages_requested() == ["start", "1", "1", "1", "1", "2", "2"]
-    assert (result["pages"], result["read"], result["inserted"], result["quarantined"]) == (3, 9, 7, 2)
+    assert (result["pages"], result["read"], result["inserted"], result["quarantined"]) == (
+        3,
+        9,
+        7,
+        2,
+    )
     assert _count(engine, Ticket) == 7
     assert _count(engine, TicketEvent, TicketEvent.__table__.c.field == "first_seen") == 7
     with engine.connect() as connection:
         bad = connection.execute(
-            sa.select(QuarantinedRow.__table__.c.line, QuarantinedRow.__table__.c.reason,
-                      QuarantinedRow.__table__.c.origin).order_by("line")
+            sa.select(
+                QuarantinedRow.__table__.c.line,
+                QuarantinedRow.__table__.c.reason,
+                QuarantinedRow.__table__.c.origin,
+            ).order_by("line")
         ).all()
     assert [(line, reason) for line, reason, _ in bad] == [
-        (2, "not a JSON object"), (3, "missing required field: url_hash")]
+        (2, "not a JSON object"),
+        (3, "missing required field: url_hash"),
+    ]
     assert bad[0].origin == "feed hotline.example/api/tickets?page=1"
 
     # A second pull re-asks only for the last page (no high-water mark) and changes nothing.
@@ -146,12 +173,18 @@ def test_a_stopped_pull_resumes_from_the_stored_cursor(engine, token):
     api = FakeHotline([[ticket(1), ticket(2)], [ticket(3)], [ticket(4)]])
     api.fail(1, *[(503, {})] * 5)
 
-    with pytest.raises(FeedError, match=r"feed hotline.example/api/tickets\?page=1: HTTP 503 after 5 attempts"):
+    with pytest.raises(
+        FeedError, match=r"feed hotline.example/api/tickets\?page=1: HTTP 503 after 5 attempts"
+    ):
         _pull(engine, api)
     assert _count(engine, Ticket) == 2
     with engine.connect() as connection:
         stored = connection.execute(sa.select(FeedCursor.__table__)).one()
-    assert (stored.source, stored.feed, stored.next_url) == ("hl", "hotline.example/api/tickets", BASE + "?page=1")
+    assert (stored.source, stored.feed, stored.next_url) == (
+        "hl",
+        "hotline.example/api/tickets",
+        BASE + "?page=1",
+    )
 
     api.requests.clear()
     result = _pull(engine, api)
@@ -164,7 +197,9 @@ def test_a_page_that_stays_malformed_is_quarantined_once_and_the_pull_resumes_th
     api.fail(1, *[b'{"tickets": [ {"ticket_id": "T2", '] * 10)
 
     for _ in range(2):
-        with pytest.raises(FeedError, match="page is not valid JSON .*kept in quarantine, the next pull retries"):
+        with pytest.raises(
+            FeedError, match="page is not valid JSON .*kept in quarantine, the next pull retries"
+        ):
             _pull(engine, api, max_attempts=3)
     assert _count(engine, Ticket) == 1
     with engine.connect() as connection:
@@ -226,22 +261,32 @@ def test_a_refused_token_fails_with_a_message_that_names_no_secret(engine, monke
 def test_a_next_link_to_another_server_is_refused_before_the_token_goes_there(engine, token):
     def handler(request: httpx.Request) -> httpx.Response:
         assert request.url.host == "hotline.example", "the token must never reach another host"
-        return httpx.Response(200, json={"tickets": [ticket(1)], "next": "https://evil.example/steal"})
+        return httpx.Response(
+            200, json={"tickets": [ticket(1)], "next": "https://evil.example/steal"}
+        )
 
     with pytest.raises(FeedError, match=r"refusing a next link to another server \(evil.example\)"):
-        pull(engine, BASE, source="hl", transport=httpx.MockTransport(handler), sleep=lambda s: None)
+        pull(
+            engine, BASE, source="hl", transport=httpx.MockTransport(handler), sleep=lambda s: None
+        )
     assert _count(engine, Ticket) == 0
 
 
 def test_credentials_in_the_feed_url_are_refused(engine, token):
     with pytest.raises(FeedError, match="must not carry credentials"):
-        pull(engine, "https://user:pw@hotline.example/api", transport=httpx.MockTransport(lambda r: None))
+        pull(
+            engine,
+            "https://user:pw@hotline.example/api",
+            transport=httpx.MockTransport(lambda r: None),
+        )
 
 
 def test_a_retry_after_beyond_the_limit_stops_the_pull_with_a_reason(engine, token):
     api = FakeHotline([[ticket(1)], [ticket(2)]])
     api.fail(1, (429, {"Retry-After": "3600"}))
-    with pytest.raises(FeedError, match="HTTP 429 and asked to wait 3600 s, more than the 300 s limit"):
+    with pytest.raises(
+        FeedError, match="HTTP 429 and asked to wait 3600 s, more than the 300 s limit"
+    ):
         _pull(engine, api)
     assert _count(engine, Ticket) == 1
 

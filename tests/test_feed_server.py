@@ -1,4 +1,4 @@
-"""A real hotline API on 127.0.0.1 (for the CLI and the scheduled jobs), and `monitor pull` against it."""
+"""A real hotline API on 127.0.0.1 (for the CLI and the scheduled jobs); `monitor pull` on it."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def item(number: int, **overrides) -> dict:
 
 
 class LoopbackHotline:
-    """Serves `/api/tickets?page=N` (bearer token required) and static files with ETags, on 127.0.0.1."""
+    """Serves `/api/tickets?page=N` (bearer token required) and static files with ETags."""
 
     def __init__(self, pages: list[list]):
         self.pages = pages
@@ -72,7 +72,9 @@ class LoopbackHotline:
             return 401, b'{"error": "token"}', {"Content-Type": "application/json"}
         page = int(parse_qs(parts.query).get("page", ["0"])[0])
         next_link = f"/api/tickets?page={page + 1}" if page + 1 < len(self.pages) else None
-        body = json.dumps({"tickets": self.pages[page] if page < len(self.pages) else [], "next": next_link})
+        body = json.dumps(
+            {"tickets": self.pages[page] if page < len(self.pages) else [], "next": next_link}
+        )
         return 200, body.encode(), {"Content-Type": "application/json"}
 
     def __enter__(self) -> LoopbackHotline:
@@ -86,7 +88,9 @@ class LoopbackHotline:
 
 @pytest.fixture
 def hotline():
-    with LoopbackHotline([[item(1), item(2)], [item(3), "junk", item(4, reported_at="yesterday")]]) as server:
+    with LoopbackHotline(
+        [[item(1), item(2)], [item(3), "junk", item(4, reported_at="yesterday")]]
+    ) as server:
         yield server
 
 
@@ -95,24 +99,39 @@ def test_monitor_pull_ingests_a_real_feed_and_resumes(cli, hotline, monkeypatch)
     url = hotline.base + "/api/tickets"
     result = cli("pull", url, "--source", "loop", "--token-env", "HOTLINE_TOKEN", "--json")
     summary = json.loads(result.stdout)
-    assert (summary["pages"], summary["read"], summary["inserted"], summary["quarantined"]) == (2, 5, 3, 2)
+    assert (summary["pages"], summary["read"], summary["inserted"], summary["quarantined"]) == (
+        2,
+        5,
+        3,
+        2,
+    )
     assert [error["reason"] for error in summary["errors"]] == [
-        "not a JSON object", "reported_at: unparseable timestamp 'yesterday'"]
+        "not a JSON object",
+        "reported_at: unparseable timestamp 'yesterday'",
+    ]
     assert summary["feed"] == f"127.0.0.1:{hotline.server.server_port}/api/tickets"
     assert TOKEN not in result.output
 
     hotline.pages[1].append(item(5))
     again = cli("pull", url, "--source", "loop", "--token-env", "HOTLINE_TOKEN")
-    assert again.stdout.startswith(f"127.0.0.1:{hotline.server.server_port}/api/tickets: 1 page(s), read 4: "
-                                   "inserted 1, updated 0, unchanged 1, quarantined 2")
+    assert again.stdout.startswith(
+        f"127.0.0.1:{hotline.server.server_port}/api/tickets: 1 page(s), read 4: "
+        "inserted 1, updated 0, unchanged 1, quarantined 2"
+    )
     assert [path for _, path, _ in hotline.log] == [
-        "/api/tickets", "/api/tickets?page=1", "/api/tickets?page=1"]
+        "/api/tickets",
+        "/api/tickets?page=1",
+        "/api/tickets?page=1",
+    ]
 
 
 def test_monitor_pull_without_the_token_explains_the_refusal(cli, hotline, monkeypatch):
     monkeypatch.delenv("MONITOR_FEED_TOKEN", raising=False)
     result = cli("pull", hotline.base + "/api/tickets", ok=False)
     assert result.exit_code == 2
-    assert "HTTP 401: the feed refused the token (check the token environment variable)" in result.output
+    assert (
+        "HTTP 401: the feed refused the token (check the token environment variable)"
+        in result.output
+    )
     with sa.create_engine(cli.db_url).connect() as connection:
         assert connection.scalar(sa.select(sa.func.count()).select_from(Ticket.__table__)) == 0

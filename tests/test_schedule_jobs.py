@@ -53,7 +53,7 @@ token_env = "LOOP_TOKEN"
 
 
 def fake_stage(monkeypatch, module: str, name: str, function) -> None:
-    """Put `function` where the job imports the stage from (creating the module if it has not landed)."""
+    """Put `function` where the job imports the stage from (making the module if not landed)."""
     try:
         target = importlib.import_module(module)
     except ImportError:
@@ -68,13 +68,43 @@ class Stages:
     def __init__(self, monkeypatch):
         self.calls: list[tuple[str, dict]] = []
         self.fail: dict[str, Exception] = {}
-        fake_stage(monkeypatch, "providers", "resolve_pending", self._record("resolve", {"resolved": 4}))
-        fake_stage(monkeypatch, "providers", "refresh_prefix_table", self._record("refresh-networks", {"prefixes": 9}))
-        fake_stage(monkeypatch, "monitor.snapshots", "store_scorecard_snapshot", self._record("metrics", "snap"))
-        fake_stage(monkeypatch, "monitor.drift", "run_drift", self._record("drift", {"as_of": "x", "flags": [
-            {"kind": "provider_relocated"}, {"kind": "url_relocated"}, {"kind": "provider_relocated"}]}))
-        fake_stage(monkeypatch, "reports", "write_quarterly_reports",
-                   self._record("quarterly-reports", [Path("/r/scorecard.pdf"), Path("/r/briefing.pdf")]))
+        fake_stage(
+            monkeypatch, "providers", "resolve_pending", self._record("resolve", {"resolved": 4})
+        )
+        fake_stage(
+            monkeypatch,
+            "providers",
+            "refresh_prefix_table",
+            self._record("refresh-networks", {"prefixes": 9}),
+        )
+        fake_stage(
+            monkeypatch,
+            "monitor.snapshots",
+            "store_scorecard_snapshot",
+            self._record("metrics", "snap"),
+        )
+        fake_stage(
+            monkeypatch,
+            "monitor.drift",
+            "run_drift",
+            self._record(
+                "drift",
+                {
+                    "as_of": "x",
+                    "flags": [
+                        {"kind": "provider_relocated"},
+                        {"kind": "url_relocated"},
+                        {"kind": "provider_relocated"},
+                    ],
+                },
+            ),
+        )
+        fake_stage(
+            monkeypatch,
+            "reports",
+            "write_quarterly_reports",
+            self._record("quarterly-reports", [Path("/r/scorecard.pdf"), Path("/r/briefing.pdf")]),
+        )
 
     def _record(self, job: str, answer):
         def stage(*args, **kwargs):
@@ -112,26 +142,48 @@ def all_enabled(tmp_path, loopback, monkeypatch):
 
 def _runs(engine) -> list[dict]:
     with engine.connect() as connection:
-        return [dict(row) for row in connection.execute(
-            sa.select(JobRun.__table__).order_by(JobRun.__table__.c.id)).mappings()]
+        return [
+            dict(row)
+            for row in connection.execute(
+                sa.select(JobRun.__table__).order_by(JobRun.__table__.c.id)
+            ).mappings()
+        ]
 
 
-def test_run_once_works_for_every_job_and_passes_each_stage_its_options(engine, stages, all_enabled, tmp_path):
+def test_run_once_works_for_every_job_and_passes_each_stage_its_options(
+    engine, stages, all_enabled, tmp_path
+):
     records = {name: run_job(engine, all_enabled, name) for name in JOB_NAMES}
 
-    assert {name: record["outcome"] for name, record in records.items()} == dict.fromkeys(JOB_NAMES, "ok")
-    assert stages.jobs_called() == ["refresh-networks", "resolve", "metrics", "drift", "quarterly-reports"]
+    assert {name: record["outcome"] for name, record in records.items()} == dict.fromkeys(
+        JOB_NAMES, "ok"
+    )
+    assert stages.jobs_called() == [
+        "refresh-networks",
+        "resolve",
+        "metrics",
+        "drift",
+        "quarterly-reports",
+    ]
     calls = dict(stages.calls[:2])
     net = tmp_path / "net"
-    assert calls["refresh-networks"]["args"] == (str(net / "v4.pfx2as.gz"), None, str(net / "asnames.csv"))
+    assert calls["refresh-networks"]["args"] == (
+        str(net / "v4.pfx2as.gz"),
+        None,
+        str(net / "asnames.csv"),
+    )
     assert (net / "v4.pfx2as.gz").read_bytes() == b"192.0.2.0\t24\t64500\n"
     assert calls["resolve"] == {"args": (), "online": True}
 
     metrics = [kwargs for job, kwargs in stages.calls if job == "metrics"]
     assert [(m["label"], m["by"]) for m in metrics] == [
-        (label, by) for label in (records["metrics"]["counts"]["snapshots"][0]["period"], "last-30d")
-        for by in ("provider", "country")]
-    assert all(m["as_of"] == datetime.fromisoformat(records["metrics"]["counts"]["as_of"]) for m in metrics)
+        (label, by)
+        for label in (records["metrics"]["counts"]["snapshots"][0]["period"], "last-30d")
+        for by in ("provider", "country")
+    ]
+    assert all(
+        m["as_of"] == datetime.fromisoformat(records["metrics"]["counts"]["as_of"]) for m in metrics
+    )
     previous = metrics[0]
     assert previous["period_from"].day == 1 and previous["period_to"].day == 1
     assert records["drift"]["counts"]["flags"] == 3
@@ -141,14 +193,24 @@ def test_run_once_works_for_every_job_and_passes_each_stage_its_options(engine, 
     label = records["quarterly-reports"]["counts"]["period"]
     assert report["period_label"] == label and report["out_dir"] == tmp_path / "reports" / label
     assert report["lang"] == "nl" and records["quarterly-reports"]["counts"]["files"] == [
-        "scorecard.pdf", "briefing.pdf"]
+        "scorecard.pdf",
+        "briefing.pdf",
+    ]
 
-    assert records["pull"]["counts"] == {"feeds": 1, "pages": 2, "read": 3, "inserted": 3, "updated": 0,
-                                         "unchanged": 0, "quarantined": 0}
+    assert records["pull"]["counts"] == {
+        "feeds": 1,
+        "pages": 2,
+        "read": 3,
+        "inserted": 3,
+        "updated": 0,
+        "unchanged": 0,
+        "quarantined": 0,
+    }
     assert records["retention"]["counts"] == {"purged": 0, "older_than_days": 30}
     runs = _runs(engine)
     assert [(run["job"], run["trigger"], run["outcome"]) for run in runs] == [
-        (name, "run-once", "ok") for name in JOB_NAMES]
+        (name, "run-once", "ok") for name in JOB_NAMES
+    ]
     assert all(run["finished_at"] >= run["started_at"] for run in runs)
 
 
@@ -157,20 +219,30 @@ def test_refresh_networks_skips_when_nothing_is_new(engine, stages, all_enabled,
     second = run_job(engine, all_enabled, "refresh-networks")
     assert (first["outcome"], second["outcome"]) == ("ok", "skipped")
     assert second["note"] == "no new network data since the last import"
-    assert [status for _, path, status in loopback.log if path.startswith("/rv/")] == [200, 200, 304, 304]
+    assert [status for _, path, status in loopback.log if path.startswith("/rv/")] == [
+        200,
+        200,
+        304,
+        304,
+    ]
     loopback.files["/rv/asnames.csv"] += b"64501,OTHER,DE,ripe\n"
     assert run_job(engine, all_enabled, "refresh-networks")["outcome"] == "ok"
     assert len([job for job, _ in stages.calls if job == "refresh-networks"]) == 2
 
 
-def test_a_failing_job_is_recorded_with_a_redacted_error_and_the_next_run_clears_it(engine, stages, all_enabled):
+def test_a_failing_job_is_recorded_with_a_redacted_error_and_the_next_run_clears_it(
+    engine, stages, all_enabled
+):
     stages.fail["drift"] = RuntimeError(
-        f"could not reach postgresql://monitor:hunter2@db.internal/m (Bearer {TOKEN}; api_key=K-77-x)")
+        "could not reach postgresql://monitor:hunter2@db.internal/m "
+        f"(Bearer {TOKEN}; api_key=K-77-x)"
+    )
     failed = run_job(engine, all_enabled, "drift")
 
     assert failed["outcome"] == "failed"
-    assert failed["error"] == ("RuntimeError: could not reach [redacted: raw URL] "
-                               "(Bearer [redacted]; api_key=[redacted])")
+    assert failed["error"] == (
+        "RuntimeError: could not reach [redacted: raw URL] (Bearer [redacted]; api_key=[redacted])"
+    )
     stored = json.dumps(_runs(engine), default=str)
     for secret in ("hunter2", TOKEN, "K-77-x", "db.internal"):
         assert secret not in stored
@@ -191,17 +263,22 @@ def test_a_token_the_stage_puts_in_its_error_is_not_stored(engine, stages, all_e
     assert record["error"] == "ValueError: echoed header value [redacted]"
 
 
-def test_a_stage_that_has_not_landed_is_a_recorded_failure_not_a_crash(engine, all_enabled, monkeypatch):
+def test_a_stage_that_has_not_landed_is_a_recorded_failure_not_a_crash(
+    engine, all_enabled, monkeypatch
+):
     monkeypatch.setitem(sys.modules, "monitor.snapshots", None)
     record = run_job(engine, all_enabled, "metrics")
     assert record["outcome"] == "failed"
     assert record["error"].startswith("ModuleNotFoundError: import of monitor.snapshots halted")
 
 
-def test_one_failing_feed_does_not_stop_the_others_and_its_counts_are_kept(engine, tmp_path, loopback, monkeypatch):
+def test_one_failing_feed_does_not_stop_the_others_and_its_counts_are_kept(
+    engine, tmp_path, loopback, monkeypatch
+):
     monkeypatch.setenv("LOOP_TOKEN", TOKEN)
     path = tmp_path / "feeds.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [[jobs.pull.feeds]]
 url = "{loopback.base}/api/missing"
 source = "broken"
@@ -211,25 +288,37 @@ token_env = "LOOP_TOKEN"
 url = "{loopback.base}/api/tickets"
 source = "loop"
 token_env = "LOOP_TOKEN"
-""", "utf-8")
+""",
+        "utf-8",
+    )
     record = run_job(engine, load_config(path), "pull")
     assert record["outcome"] == "failed"
-    assert record["error"] == "JobFailed: 1 of 2 feed(s) failed: broken: FeedError: feed 127.0.0.1:" + \
-        f"{loopback.server.server_port}/api/missing: HTTP 404"
+    assert (
+        record["error"]
+        == "JobFailed: 1 of 2 feed(s) failed: broken: FeedError: feed 127.0.0.1:"
+        + f"{loopback.server.server_port}/api/missing: HTTP 404"
+    )
     assert record["counts"]["feeds"] == 1 and record["counts"]["inserted"] == 3
 
 
-def test_disabled_jobs_are_skipped_unless_forced_and_unconfigured_ones_say_why(engine, stages, monkeypatch):
+def test_disabled_jobs_are_skipped_unless_forced_and_unconfigured_ones_say_why(
+    engine, stages, monkeypatch
+):
     monkeypatch.delenv("MONITOR_SCHEDULE", raising=False)
     defaults = load_config()
     skipped = run_job(engine, defaults, "retention")
-    assert (skipped["outcome"], skipped["note"]) == ("skipped", "disabled in the schedule (defaults)")
+    assert (skipped["outcome"], skipped["note"]) == (
+        "skipped",
+        "disabled in the schedule (defaults)",
+    )
     assert run_job(engine, defaults, "retention", force=True)["outcome"] == "ok"
     nothing = run_job(engine, defaults, "pull")
     assert nothing["outcome"] == "skipped" and "no feed configured" in nothing["note"]
     net = run_job(engine, defaults, "refresh-networks", force=True)
     assert net["outcome"] == "skipped" and "asnames URLs must both be set" in net["note"]
-    with pytest.raises(ConfigurationError, match="unknown job 'metric'; jobs are: pull, refresh-networks"):
+    with pytest.raises(
+        ConfigurationError, match="unknown job 'metric'; jobs are: pull, refresh-networks"
+    ):
         run_job(engine, defaults, "metric")
 
 
@@ -245,14 +334,21 @@ def test_run_once_from_the_command_line(cli, stages, tmp_path):
 
     listing = cli("schedule", "list", "--config", path)
     lines = {line.split()[0]: line for line in listing.stdout.splitlines()[1:]}
-    assert "last " in lines["drift"] and lines["drift"].endswith("failed: RuntimeError: stage broke")
-    assert lines["retention"].split("; ")[-1].startswith("last ") and lines["retention"].endswith(" ok")
+    assert "last " in lines["drift"] and lines["drift"].endswith(
+        "failed: RuntimeError: stage broke"
+    )
+    assert lines["retention"].split("; ")[-1].startswith("last ") and lines["retention"].endswith(
+        " ok"
+    )
     assert lines["resolve"].endswith("never run") and "(schedule file)" in lines["resolve"]
     assert "disabled" in lines["refresh-networks"]
-    assert listing.stdout.splitlines()[0] == f"schedule: {path} (times in UTC); scheduler not running"
+    assert (
+        listing.stdout.splitlines()[0] == f"schedule: {path} (times in UTC); scheduler not running"
+    )
 
 
 # The real stages, once they have landed (skipped with the reason until then).
+
 
 def _real(module: str, name: str):
     try:

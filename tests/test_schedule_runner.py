@@ -35,7 +35,10 @@ def stages(monkeypatch) -> Stages:
     stages = Stages(monkeypatch)
     counts = dict.fromkeys(("pages", "read", "inserted", "updated", "unchanged", "quarantined"), 1)
     monkeypatch.setattr("monitor.feed.pull", lambda engine, url, **options: counts)
-    fetched = {"pfx2as_v4": Fetched(Path("v4.gz"), True), "asnames": Fetched(Path("names.csv"), True)}
+    fetched = {
+        "pfx2as_v4": Fetched(Path("v4.gz"), True),
+        "asnames": Fetched(Path("names.csv"), True),
+    }
     monkeypatch.setattr("schedules.downloads.fetch_newer", lambda urls, folder, timeout: fetched)
     return stages
 
@@ -49,8 +52,11 @@ def _schedule(tmp_path, jobs: str):
 def _every_job_nightly() -> str:
     """All seven jobs enabled, all due at 05:00 (the same minute), with a day's grace."""
     extra = {"refresh-networks": 'asnames = "https://data.example/asnames.csv"\n'}
-    jobs = "".join(f'\n[jobs.{name}]\nenabled = true\ncron = "0 5 * * *"\nmisfire_grace = "1d"\n'
-                   + extra.get(name, "") for name in JOB_NAMES)
+    jobs = "".join(
+        f'\n[jobs.{name}]\nenabled = true\ncron = "0 5 * * *"\nmisfire_grace = "1d"\n'
+        + extra.get(name, "")
+        for name in JOB_NAMES
+    )
     return jobs + '\n[[jobs.pull.feeds]]\nurl = "https://hotline.example/api"\nsource = "hl"\n'
 
 
@@ -59,7 +65,9 @@ class Running:
 
     def __init__(self, engine, config):
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=run_scheduler, args=(engine, config, self.stop), daemon=True)
+        self.thread = threading.Thread(
+            target=run_scheduler, args=(engine, config, self.stop), daemon=True
+        )
 
     def __enter__(self):
         self.thread.start()
@@ -88,7 +96,9 @@ def _runs(engine, *where):
 
 def _stored_next_runs(engine) -> dict:
     with engine.connect() as connection:
-        return dict(connection.execute(sa.text(f"SELECT id, next_run_time FROM {JOB_STORE_TABLE}")).all())
+        return dict(
+            connection.execute(sa.text(f"SELECT id, next_run_time FROM {JOB_STORE_TABLE}")).all()
+        )
 
 
 def _rewind(engine, config, days: float) -> None:
@@ -102,8 +112,9 @@ def _rewind(engine, config, days: float) -> None:
         store.update_job(job)
 
 
-def test_slots_missed_while_stopped_run_once_on_start_in_pipeline_order_and_a_failure_does_not_stop_them(
-        engine, stages, tmp_path):
+def test_slots_missed_while_stopped_run_once_on_start_in_order_and_a_failure_stops_nothing(
+    engine, stages, tmp_path
+):
     config = _schedule(tmp_path, _every_job_nightly())
     with Running(engine, config):
         _wait_for(lambda: len(_stored_next_runs(engine)) == len(JOB_NAMES), "the jobs to be stored")
@@ -112,13 +123,27 @@ def test_slots_missed_while_stopped_run_once_on_start_in_pipeline_order_and_a_fa
     _rewind(engine, config, days=3)  # three nightly slots of every job missed
     stages.fail["resolve"] = RuntimeError("resolver exploded")
     with Running(engine, config):
-        runs = _wait_for(lambda: (r := _runs(engine)) and len(r) >= len(JOB_NAMES)
-                         and all(x["outcome"] != "running" for x in r) and r, "the missed runs")
+        runs = _wait_for(
+            lambda: (
+                (r := _runs(engine))
+                and len(r) >= len(JOB_NAMES)
+                and all(x["outcome"] != "running" for x in r)
+                and r
+            ),
+            "the missed runs",
+        )
         time.sleep(1.5)  # a second run of any job would show up now
     runs = _runs(engine)
-    assert [run["job"] for run in runs] == list(JOB_NAMES), "each job once (coalesced), in pipeline order"
-    assert [stage for stage in stages.jobs_called()] == ["refresh-networks", "resolve", "metrics", "drift",
-                                                         "quarterly-reports"]
+    assert [run["job"] for run in runs] == list(JOB_NAMES), (
+        "each job once (coalesced), in pipeline order"
+    )
+    assert [stage for stage in stages.jobs_called()] == [
+        "refresh-networks",
+        "resolve",
+        "metrics",
+        "drift",
+        "quarterly-reports",
+    ]
     outcomes = {run["job"]: (run["outcome"], run["trigger"]) for run in runs}
     assert outcomes.pop("resolve") == ("failed", "schedule")
     assert set(outcomes.values()) == {("ok", "schedule")}
@@ -128,12 +153,18 @@ def test_slots_missed_while_stopped_run_once_on_start_in_pipeline_order_and_a_fa
     listing = list_jobs(engine, config)
     nexts = [job["next_run"] for job in listing["jobs"]]
     assert all(job["next_run_from"] == "job store" for job in listing["jobs"])
-    assert [n[-3:] for n in nexts] == [f"{s:02d}Z" for s in range(len(JOB_NAMES))] and len(set(n[:16] for n in nexts)) == 1
+    assert [n[-3:] for n in nexts] == [f"{s:02d}Z" for s in range(len(JOB_NAMES))] and len(
+        set(n[:16] for n in nexts)
+    ) == 1
     assert listing["scheduler_running"] is False
 
 
-def test_a_failing_job_is_retried_on_its_next_slot_while_the_others_keep_running(engine, stages, tmp_path):
-    config = _schedule(tmp_path, """
+def test_a_failing_job_is_retried_on_its_next_slot_while_the_others_keep_running(
+    engine, stages, tmp_path
+):
+    config = _schedule(
+        tmp_path,
+        """
 [jobs.pull]
 enabled = false
 [jobs.metrics]
@@ -144,7 +175,8 @@ enabled = false
 cron = "* * * * * *"
 [jobs.drift]
 cron = "* * * * * *"
-""")
+""",
+    )
     stages.fail["resolve"] = RuntimeError("first attempt fails")
 
     def heal(engine=engine):
@@ -157,12 +189,16 @@ cron = "* * * * * *"
         assert running.thread.is_alive()
     resolve = heal()
     assert resolve[0] == "failed" and resolve[-1] == "ok"
-    assert any(r["outcome"] == "ok" for r in _runs(engine, RUN.c.job == "drift")), "drift kept running meanwhile"
+    assert any(r["outcome"] == "ok" for r in _runs(engine, RUN.c.job == "drift")), (
+        "drift kept running meanwhile"
+    )
     assert _runs(engine, RUN.c.outcome == "running") == []
 
 
 def test_a_slot_missed_beyond_its_grace_is_recorded_as_skipped(engine, stages, tmp_path):
-    config = _schedule(tmp_path, """
+    config = _schedule(
+        tmp_path,
+        """
 [jobs.pull]
 enabled = false
 [jobs.resolve]
@@ -174,7 +210,8 @@ enabled = false
 [jobs.drift]
 cron = "0 0 1 1 *"
 misfire_grace = "1m"
-""")
+""",
+    )
     with Running(engine, config):
         _wait_for(lambda: "drift" in _stored_next_runs(engine), "the job to be stored")
     scheduler = BackgroundScheduler(timezone="UTC")
@@ -187,15 +224,21 @@ misfire_grace = "1m"
     with Running(engine, config):
         skipped = _wait_for(lambda: _runs(engine, RUN.c.job == "drift"), "the missed slot's record")
     assert [(r["outcome"], r["trigger"]) for r in skipped] == [("skipped", "schedule")]
-    assert skipped[0]["note"].startswith("missed its slot at ") and skipped[0]["note"].endswith("(more than 60 s late)")
+    assert skipped[0]["note"].startswith("missed its slot at ") and skipped[0]["note"].endswith(
+        "(more than 60 s late)"
+    )
     assert [job for job, _ in stages.calls] == []
 
 
-def test_a_changed_schedule_replaces_the_stored_slot_and_a_disabled_job_is_removed(engine, stages, tmp_path):
+def test_a_changed_schedule_replaces_the_stored_slot_and_a_disabled_job_is_removed(
+    engine, stages, tmp_path
+):
     first = _schedule(tmp_path, '\n[jobs.drift]\ncron = "0 5 * * *"\n')
     with Running(engine, first):
         _wait_for(lambda: "drift" in _stored_next_runs(engine), "the job to be stored")
-    second = _schedule(tmp_path, '\n[jobs.drift]\ncron = "0 7 * * *"\n[jobs.resolve]\nenabled = false\n')
+    second = _schedule(
+        tmp_path, '\n[jobs.drift]\ncron = "0 7 * * *"\n[jobs.resolve]\nenabled = false\n'
+    )
     with Running(engine, second):
         _wait_for(lambda: "resolve" not in _stored_next_runs(engine), "the disabled job's removal")
     drift = next(job for job in list_jobs(engine, second)["jobs"] if job["job"] == "drift")

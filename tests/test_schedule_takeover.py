@@ -1,4 +1,4 @@
-"""Two `monitor schedule run` processes on one database: one runs jobs, the other takes over when it dies."""
+"""Two `monitor schedule run` on one database: one runs jobs, the other takes over when it dies."""
 
 from __future__ import annotations
 
@@ -50,9 +50,21 @@ class Scheduler:
         self.log = config.with_name(f"{name}.log")
         env = {key: value for key, value in os.environ.items() if key != "MONITOR_SCHEDULE"}
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from monitor.cli import main; main()", "--db", db_url,
-             "schedule", "run", "--config", str(config)],
-            cwd=config.parent, env=env, stdout=subprocess.DEVNULL, stderr=self.log.open("w"),
+            [
+                sys.executable,
+                "-c",
+                "from monitor.cli import main; main()",
+                "--db",
+                db_url,
+                "schedule",
+                "run",
+                "--config",
+                str(config),
+            ],
+            cwd=config.parent,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log.open("w"),
         )
 
     @property
@@ -92,7 +104,9 @@ def schedule_file(tmp_path) -> Path:
     return path
 
 
-def test_only_one_scheduler_runs_jobs_and_the_standby_takes_over_when_it_is_killed(db_url, schedule_file):
+def test_only_one_scheduler_runs_jobs_and_the_standby_takes_over_when_it_is_killed(
+    db_url, schedule_file
+):
     engine = make_engine(db_url)
     first = Scheduler(db_url, schedule_file, "first")
     second = None
@@ -101,8 +115,11 @@ def test_only_one_scheduler_runs_jobs_and_the_standby_takes_over_when_it_is_kill
         assert scheduler_running(engine)
 
         second = Scheduler(db_url, schedule_file, "second")
-        _wait_for(lambda: "standby: another scheduler holds the lock" in second.output(),
-                  "the second scheduler to wait as a standby", [first, second])
+        _wait_for(
+            lambda: "standby: another scheduler holds the lock" in second.output(),
+            "the second scheduler to wait as a standby",
+            [first, second],
+        )
         runs_before = len(_runs_by(engine, first))
         time.sleep(3)
         assert _runs_by(engine, second) == [], "a standby never runs jobs"
@@ -110,18 +127,24 @@ def test_only_one_scheduler_runs_jobs_and_the_standby_takes_over_when_it_is_kill
 
         first.process.send_signal(signal.SIGKILL)
         first.process.wait(10)
-        taken_over = _wait_for(lambda: [r for r in _runs_by(engine, second) if r["outcome"] == "ok"],
-                               "the standby to take over", [first, second])
+        taken_over = _wait_for(
+            lambda: [r for r in _runs_by(engine, second) if r["outcome"] == "ok"],
+            "the standby to take over",
+            [first, second],
+        )
         assert taken_over[0]["job"] == "retention" and taken_over[0]["trigger"] == "schedule"
-        assert [r for r in _runs_by(engine, first) if r["outcome"] == "running"] == [], \
+        assert [r for r in _runs_by(engine, first) if r["outcome"] == "running"] == [], (
             "a run the killed scheduler left unfinished is closed by the one taking over"
+        )
 
         second.process.send_signal(signal.SIGTERM)
         assert second.process.wait(DEADLINE) == 0, second.output()
         assert "scheduler stopped" in second.output()
         assert not scheduler_running(engine), "a clean stop gives the lock back"
         with engine.connect() as connection:
-            assert connection.scalar(sa.select(sa.func.count()).where(RUN.c.outcome == "running")) == 0
+            assert (
+                connection.scalar(sa.select(sa.func.count()).where(RUN.c.outcome == "running")) == 0
+            )
     finally:
         for process in (first, second):
             if process is not None:

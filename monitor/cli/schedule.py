@@ -11,24 +11,32 @@ import typer
 
 from monitor.cli.common import print_json, state
 
-schedule_app = typer.Typer(help="Scheduled jobs: the pipeline running by itself (docs/scheduling.md).",
-                           no_args_is_help=True)
+schedule_app = typer.Typer(
+    help="Scheduled jobs: the pipeline running by itself (docs/scheduling.md).",
+    no_args_is_help=True,
+)
 
-_CONFIG_HELP = "Schedule file (TOML) over the shipped defaults (default: $MONITOR_SCHEDULE, else the defaults)."
+CONFIG_OPTION = typer.Option(
+    None,
+    "--config",
+    help="Schedule file (TOML) over the shipped defaults (default: $MONITOR_SCHEDULE).",
+)
 
 
 @schedule_app.command("run")
 def schedule_run(
     ctx: typer.Context,
-    config: Path | None = typer.Option(None, "--config", help=_CONFIG_HELP),
+    config: Path | None = CONFIG_OPTION,
 ) -> None:
-    """Run the scheduler in the foreground until SIGTERM/SIGINT (a second one waits as a standby)."""
+    """Run the scheduler in the foreground until SIGTERM/SIGINT (a second one waits, standby)."""
     from schedules import load_config, run_scheduler
 
     schedule = load_config(config)
     engine = state(ctx).engine()
     for name in ("schedules", "monitor.feed", "monitor.feed_client"):
-        logging.getLogger(name).setLevel(min(logging.getLogger(name).getEffectiveLevel(), logging.INFO))
+        logging.getLogger(name).setLevel(
+            min(logging.getLogger(name).getEffectiveLevel(), logging.INFO)
+        )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -38,7 +46,7 @@ def schedule_run(
 @schedule_app.command("list")
 def schedule_list(
     ctx: typer.Context,
-    config: Path | None = typer.Option(None, "--config", help=_CONFIG_HELP),
+    config: Path | None = CONFIG_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Show every job: schedule, next run, last run and its outcome."""
@@ -48,10 +56,14 @@ def schedule_list(
     if as_json:
         print_json(listing)
         return
-    typer.echo(f"schedule: {listing['schedule']} (times in {listing['timezone']}); scheduler "
-               + ("running" if listing["scheduler_running"] else "not running"))
+    typer.echo(
+        f"schedule: {listing['schedule']} (times in {listing['timezone']}); scheduler "
+        + ("running" if listing["scheduler_running"] else "not running")
+    )
     for job in listing["jobs"]:
-        next_run = "disabled" if not job["enabled"] else f"next {job['next_run']} ({job['next_run_from']})"
+        next_run = (
+            "disabled" if not job["enabled"] else f"next {job['next_run']} ({job['next_run_from']})"
+        )
         last = job["last_run"]
         if last is None:
             done = "never run"
@@ -66,9 +78,10 @@ def schedule_list(
 @schedule_app.command("run-once")
 def schedule_run_once(
     ctx: typer.Context,
-    job: str = typer.Argument(..., help="pull, refresh-networks, resolve, metrics, drift, quarterly-reports "
-                                        "or retention."),
-    config: Path | None = typer.Option(None, "--config", help=_CONFIG_HELP),
+    job: str = typer.Argument(
+        ..., help="pull, refresh-networks, resolve, metrics, drift, quarterly-reports or retention."
+    ),
+    config: Path | None = CONFIG_OPTION,
     force: bool = typer.Option(False, "--force", help="Run it even if the schedule disables it."),
     as_json: bool = typer.Option(False, "--json", help="Print the run record as JSON."),
 ) -> None:
@@ -80,8 +93,11 @@ def schedule_run_once(
         print_json(record)
     else:
         detail = record["error"] or record["note"]
-        typer.echo(f"{job}: {record['outcome']}" + (f": {detail}" if detail else "")
-                   + (f" {record['counts']}" if record["counts"] else ""))
+        typer.echo(
+            f"{job}: {record['outcome']}"
+            + (f": {detail}" if detail else "")
+            + (f" {record['counts']}" if record["counts"] else "")
+        )
     if record["outcome"] == "failed":
         raise typer.Exit(1)
 
@@ -89,24 +105,44 @@ def schedule_run_once(
 def pull(
     ctx: typer.Context,
     url: str = typer.Argument(..., help="The hotline ticket API's base URL (docs/feed-api.md)."),
-    source: str = typer.Option("default", help="Whose tickets these are; ticket_id is unique per source."),
-    token_env: str = typer.Option("MONITOR_FEED_TOKEN", help="Environment variable holding the bearer token."),
-    hash_urls: bool = typer.Option(False, "--hash-urls", help="Hash a `url` field (SHA-256) instead of refusing."),
-    timezone: str | None = typer.Option(None, help="Read timestamps without offset in this IANA zone."),
-    max_pages: int = typer.Option(1000, min=1, help="At most this many pages now; the next pull continues."),
+    source: str = typer.Option(
+        "default", help="Whose tickets these are; ticket_id is unique per source."
+    ),
+    token_env: str = typer.Option(
+        "MONITOR_FEED_TOKEN", help="Environment variable holding the bearer token."
+    ),
+    hash_urls: bool = typer.Option(
+        False, "--hash-urls", help="Hash a `url` field (SHA-256) instead of refusing."
+    ),
+    timezone: str | None = typer.Option(
+        None, help="Read timestamps without offset in this IANA zone."
+    ),
+    max_pages: int = typer.Option(
+        1000, min=1, help="At most this many pages now; the next pull continues."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Pull new ticket metadata from a hotline's API, resuming where the last pull stopped."""
     from monitor.feed import pull as pull_feed
 
-    result = pull_feed(state(ctx).engine(), url, source=source, token_env=token_env, hash_urls=hash_urls,
-                       timezone=timezone, max_pages=max_pages)
+    result = pull_feed(
+        state(ctx).engine(),
+        url,
+        source=source,
+        token_env=token_env,
+        hash_urls=hash_urls,
+        timezone=timezone,
+        max_pages=max_pages,
+    )
     if as_json:
         print_json(result)
         return
-    typer.echo(f"{result['feed']}: {result['pages']} page(s), read {result['read']}: inserted {result['inserted']}, "
-               f"updated {result['updated']}, unchanged {result['unchanged']}, quarantined {result['quarantined']}"
-               + (" (more pages waiting)" if result["more"] else ""))
+    typer.echo(
+        f"{result['feed']}: {result['pages']} page(s), read {result['read']}: "
+        f"inserted {result['inserted']}, updated {result['updated']}, "
+        f"unchanged {result['unchanged']}, quarantined {result['quarantined']}"
+        + (" (more pages waiting)" if result["more"] else "")
+    )
     for error in result["errors"][:20]:
         typer.echo(f"  {error['file']} item {error['line']}: {error['reason']}")
 
@@ -115,4 +151,3 @@ def register(app: typer.Typer) -> None:
     """Add the scheduler's and the feed's commands to the CLI."""
     app.add_typer(schedule_app, name="schedule")
     app.command()(pull)
-
