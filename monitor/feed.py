@@ -64,7 +64,7 @@ def pull(
         feed = feed_label(client.base)
         with engine.connect() as connection:
             cursor = load_cursor(connection, source, feed)
-        request = cursor.next_url or client.first_url(cursor.since)
+        request = client.start_url(cursor.next_url, cursor.since)
         pages, more = 0, False
         while True:
             if pages >= max_pages:

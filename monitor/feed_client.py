@@ -56,7 +56,8 @@ def feed_label(url: str | httpx.URL) -> str:
         (name, "***" if any(word in name.lower() for word in SENSITIVE_PARAMS) else value)
         for name, value in parsed.params.multi_items()
     ]
-    host = parsed.host + (f":{parsed.port}" if parsed.port else "")
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    host += f":{parsed.port}" if parsed.port else ""
     query = str(httpx.QueryParams(params))
     return f"{host}{parsed.path}" + (f"?{query}" if query else "")
 
@@ -121,8 +122,17 @@ class FeedClient:
         """Close the connection pool."""
         self._client.close()
 
-    def first_url(self, since: str | None) -> str:
-        """The base URL, with `since` when resuming from a high-water mark."""
+    def start_url(self, next_url: str | None, since: str | None) -> str:
+        """Where a pull starts: a stored `next` link on this feed's server, else the base URL
+        (with `since` when resuming from a high-water mark)."""
+        if next_url:
+            try:
+                return self._same_feed(str(self.base), next_url)
+            except FeedError:
+                log.warning(
+                    "feed %s: stored cursor is on another server; starting over",
+                    feed_label(self.base),
+                )
         return str(self.base.copy_merge_params({"since": since})) if since else str(self.base)
 
     def fetch(self, url: str) -> Page:

@@ -320,3 +320,21 @@ def test_retry_after_reads_seconds_and_http_dates():
     assert retry_after_seconds("120", now) == 120.0
     assert retry_after_seconds("Sun, 01 Mar 2026 12:00:30 GMT", now) == 30.0
     assert retry_after_seconds("soon", now) is None and retry_after_seconds(None) is None
+
+
+def test_a_stored_cursor_on_another_scheme_is_not_followed_with_the_token(engine, token):
+    api = FakeHotline([[ticket(1)], [ticket(2)]])
+    _pull(engine, api, max_pages=1)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(FeedCursor.__table__).values(
+                next_url="http://hotline.example/api/tickets?page=1"
+            )
+        )
+    api.requests.clear()
+    _pull(engine, api)
+    assert [str(r.url) for r in api.requests][0] == BASE, "starts over on the feed's own https URL"
+
+
+def test_feed_label_brackets_ipv6_hosts():
+    assert feed_label("http://[2001:db8::1]:8080/api") == "[2001:db8::1]:8080/api"
