@@ -55,6 +55,7 @@ RESELLER = "Example Reseller Ltd"
 RESELLER_BEFORE = PROVIDERS[0]  # LeaseWeb NL upstream, then ...
 RESELLER_AFTER = PROVIDERS[8]  # ... IQWeb AE upstream
 RESELLER_WEIGHT = 6.0
+RESELLER_MOVED_BEFORE_NOW = timedelta(days=25)
 
 
 def quarter_start(moment: datetime) -> datetime:
@@ -90,24 +91,25 @@ def generate_rows(tickets: int, seed: int, now: datetime, start: datetime | None
     rng = np.random.default_rng(seed)
     start = start or demo_window(now)[0]
     t0, t1 = start.timestamp(), (now - timedelta(hours=6)).timestamp()
-    midpoint = t0 + (t1 - t0) * 0.55
+    moved = max(t0 + (t1 - t0) * 0.5, (now - RESELLER_MOVED_BEFORE_NOW).timestamp())  # the reseller's move
     weights = np.array([p.weight for p in PROVIDERS] + [RESELLER_WEIGHT])
     choice = rng.choice(len(weights), size=tickets, p=weights / weights.sum())
     reported = np.sort(rng.uniform(t0, t1, size=tickets))
     notice_delay = rng.lognormal(np.log(1.5 * 3600), 0.8, size=tickets)
     notified = np.minimum(reported + notice_delay, now.timestamp() - 60)  # a notice is never in the future
-    ips, stated, country = [], [], []
+    ips, stated, country, hosted_in = [], [], [], []
     medians = np.empty(tickets)
     never = np.empty(tickets)
     sigmas = np.empty(tickets)
     for i, k in enumerate(choice):
         if k == len(PROVIDERS):  # the reseller, before and after its move
-            upstream = RESELLER_AFTER if reported[i] > midpoint else RESELLER_BEFORE
+            upstream = RESELLER_AFTER if reported[i] > moved else RESELLER_BEFORE
             stated.append(RESELLER)
         else:
             upstream = PROVIDERS[k]
             stated.append(upstream.stated)
         country.append(upstream.country if rng.random() < 0.3 else "")
+        hosted_in.append(upstream.country)
         medians[i], never[i], sigmas[i] = upstream.median_hours, upstream.never_share, upstream.sigma
         ips.append(upstream.prefix)
     hosts = {}
@@ -126,7 +128,7 @@ def generate_rows(tickets: int, seed: int, now: datetime, start: datetime | None
     checked = np.where(checked < notified, np.nan, checked)
     reported_s, notified_s, removed_s = _iso(reported), _iso(notified), _iso(removed)
     checked_s = [("" if np.isnan(c) else s) for c, s in zip(checked, _iso(np.nan_to_num(checked)), strict=True)]
-    relocated = _relocated_urls(rng, tickets, reported, midpoint)
+    relocated = _relocated_urls(rng, tickets, reported, moved, np.array(hosted_in))
     for i in range(tickets):
         host = f"h{rng.integers(1, 400)}.example.{('com', 'net', 'org')[i % 3]}" if i % 2 else ""
         yield {
@@ -143,18 +145,20 @@ def generate_rows(tickets: int, seed: int, now: datetime, start: datetime | None
         }
 
 
-def _relocated_urls(rng: np.random.Generator, tickets: int, reported: np.ndarray, midpoint: float) -> dict[int, str]:
-    """Give some late tickets the url_hash of an early one: the same URL re-reported."""
-    early = np.flatnonzero(reported < midpoint)
-    late = np.flatnonzero(reported >= midpoint)
-    pairs = min(len(early), len(late), max(1, tickets // 400))
+def _relocated_urls(rng: np.random.Generator, tickets: int, reported: np.ndarray, moved: float,
+                    hosted_in: np.ndarray) -> dict[int, str]:
+    """Give some recent tickets hosted outside the EU the url_hash of an earlier one hosted inside."""
+    inside = np.isin(hosted_in, ["NL", "DE", "FR", "BG", "LT"])
+    outside = np.isin(hosted_in, ["AE", "HK", "MD"])
+    early = np.flatnonzero((reported < moved) & inside)
+    late = np.flatnonzero((reported >= moved) & outside)
+    pairs = min(len(early), len(late), max(1, tickets // 1000))
     if not pairs:
         return {}
     chosen_early = rng.choice(early, size=pairs, replace=False)
     chosen_late = rng.choice(late, size=pairs, replace=False)
-    return {int(j): hashlib.sha256(f"demo-url-relocated-{int(i)}".encode()).hexdigest()
-            for i, j in zip(chosen_early, chosen_late, strict=True)} | {
-        int(i): hashlib.sha256(f"demo-url-relocated-{int(i)}".encode()).hexdigest() for i in chosen_early}
+    shared = {int(i): hashlib.sha256(f"demo-url-relocated-{int(i)}".encode()).hexdigest() for i in chosen_early}
+    return shared | {int(j): shared[int(i)] for i, j in zip(chosen_early, chosen_late, strict=True)}
 
 
 BAD_ROWS = (

@@ -35,7 +35,7 @@ def test_generated_rows_are_valid_and_providers_differ():
     assert {r["ip"].split(".")[0] for r in reseller[:50]} == {"5"}  # LeaseWeb NL upstream first ...
     assert {r["ip"].split(".")[0] for r in reseller[-50:]} == {"190"}  # ... IQWeb AE at the end
     hashes = [r["url_hash"] for r in rows]
-    assert len(hashes) - len(set(hashes)) >= 10  # some URLs re-reported
+    assert len(hashes) - len(set(hashes)) >= 5  # some URLs re-reported (inside the EU, then outside)
 
 
 def test_same_seed_same_data():
