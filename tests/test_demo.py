@@ -33,7 +33,7 @@ def test_generated_rows_are_valid_and_providers_differ():
     assert any(not r["provider"] for r in rows)  # origin unknown (behind a CDN)
     reseller = [r for r in rows if r["provider"] == "Example Reseller Ltd"]
     assert {r["ip"].split(".")[0] for r in reseller[:50]} == {"5"}  # LeaseWeb NL upstream first ...
-    assert {r["ip"].split(".")[0] for r in reseller[-50:]} == {"190"}  # ... IQWeb AE at the end
+    assert {r["ip"].split(".")[0] for r in reseller[-10:]} == {"190"}  # ... IQWeb AE in the last weeks
     hashes = [r["url_hash"] for r in rows]
     assert len(hashes) - len(set(hashes)) >= 5  # some URLs re-reported (inside the EU, then outside)
 
