@@ -82,3 +82,17 @@ def test_init_creates_the_schema(empty_db_url):
 
     result = Cli(empty_db_url)("init")
     assert "schema ready at revision" in result.stdout
+
+
+def test_status_shows_the_last_job_runs(cli, monkeypatch):
+    import monitor.drift
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("drift stage exploded")
+
+    monkeypatch.setattr(monitor.drift, "run_drift", broken)
+    cli("schedule", "run-once", "drift", ok=False)
+    facts = json.loads(cli("status", "--json").stdout)
+    drift = next(job for job in facts["jobs"] if job["job"] == "drift")
+    assert drift["outcome"] == "failed" and "drift stage exploded" in drift["error"]
+    assert "job drift: last run" in cli("status").stdout

@@ -114,8 +114,11 @@ def status(
 ) -> None:
     """Counts: tickets, open, unresolved, quarantined, last ingest."""
     from monitor.status import store_status
+    from schedules import job_status
 
-    facts = store_status(state(ctx).engine())
+    engine = state(ctx).engine()
+    facts = store_status(engine)
+    facts["jobs"] = job_status(engine)
     if as_json:
         print_json(facts)
         return
@@ -126,9 +129,10 @@ def status(
         "last ingest: none" if last is None
         else f"last ingest: #{last['id']} {last['origin']} ({last['source']}) at {last['finished_at']}"
     )
-    for key, value in facts.items():
-        if key not in ("tickets", "open", "unresolved", "quarantined", "failed_ingests", "last_ingest"):
-            typer.echo(f"{key.replace('_', ' ')}: {value}")
+    for job in facts["jobs"]:
+        if job.get("started_at"):
+            typer.echo(f"job {job['job']}: last run {job['started_at']} {job.get('outcome')}"
+                       + (f" ({job['error']})" if job.get("error") else ""))
 
 
 def demo(
