@@ -128,6 +128,9 @@ def _status(url: str, runs: int, queue) -> None:
     ]
     with engine.begin() as connection:
         connection.execute(sa.insert(JobRun.__table__), rows)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:  # what autovacuum does after a bulk insert
+            connection.exec_driver_sql("ANALYZE job_run")
     config = load_config()
     job_status(engine)  # warm the connection pool
     timings = {}

@@ -123,10 +123,12 @@ def job_status(engine: Engine) -> list[dict]:
                 .mappings()
                 .first()
             )
+            # Newest first along the (job, started_at) index: stops at the first ok run.
             last_ok = connection.scalar(
-                sa.select(sa.func.max(RUN.c.finished_at)).where(
-                    RUN.c.job == job, RUN.c.outcome == "ok"
-                )
+                sa.select(RUN.c.finished_at)
+                .where(RUN.c.job == job, RUN.c.outcome == "ok")
+                .order_by(RUN.c.started_at.desc(), RUN.c.id.desc())
+                .limit(1)
             )
             entry = _public(last) if last else {key: None for key in _PUBLIC_KEYS}
             entry.update(job=job, last_ok_at=iso(last_ok))
