@@ -17,8 +17,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from monitor.demo_data import previous_quarter_start, quarter_start
 from monitor.feed import DEFAULT_TOKEN_ENV
+from monitor.periods import Period, between, quarter
 from monitor.timeutil import iso, utcnow
 from schedules.config import ScheduleConfig
 from schedules.runs import finish_run, redact_error, start_run
@@ -43,22 +43,15 @@ class JobFailed(Exception):
         self.counts = counts
 
 
-def quarter_label(start: datetime) -> str:
-    """`2026Q3` for a quarter starting on 2026-07-01."""
-    return f"{start.year}Q{(start.month - 1) // 3 + 1}"
-
-
-def period_bounds(name: str, now: datetime) -> tuple[datetime, datetime, str]:
-    """`[from, to)` and a label for `quarter-to-date`, `previous-quarter` or `last-<N>d`."""
-    current = quarter_start(now)
+def period_of(name: str, now: datetime) -> Period:
+    """The period `quarter-to-date`, `previous-quarter` or `last-<N>d` stands for at `now`."""
+    current = quarter(now.year, (now.month - 1) // 3 + 1)
     if name == "quarter-to-date":
-        following = quarter_start(current + timedelta(days=100))
-        return current, following, quarter_label(current)
+        return current
     if name == "previous-quarter":
-        previous = previous_quarter_start(current)
-        return previous, current, quarter_label(previous)
+        return current.previous()
     days = int(name.removeprefix("last-").removesuffix("d"))
-    return now - timedelta(days=days), now, name
+    return between(now - timedelta(days=days), now, label=name)
 
 
 def pull(engine: Engine, options: dict, now: datetime) -> JobResult:
@@ -142,12 +135,17 @@ def metrics(engine: Engine, options: dict, now: datetime) -> JobResult:
 
     snapshots = []
     for period in options["periods"]:
-        start, end, label = period_bounds(period, now)
+        span = period_of(period, now)
         for by in options["by"]:
             snapshot = store_scorecard_snapshot(
-                engine, period_from=start, period_to=end, as_of=now, by=by, label=label
+                engine,
+                period_from=span.start,
+                period_to=span.end,
+                as_of=now,
+                by=by,
+                label=span.label,
             )
-            snapshots.append({"period": label, "by": by, "id": snapshot})
+            snapshots.append({"period": span.label, "by": by, "id": snapshot})
     return JobResult(counts={"as_of": iso(now), "snapshots": snapshots})
 
 
@@ -166,8 +164,7 @@ def quarterly_reports(engine: Engine, options: dict, now: datetime) -> JobResult
     """Render the scorecard and briefing of the last closed quarter into `out_dir/<quarter>`."""
     from reports import write_quarterly_reports
 
-    closed = previous_quarter_start(quarter_start(now))
-    label = quarter_label(closed)
+    label = period_of("previous-quarter", now).label
     out_dir = Path(options["out_dir"]) / label
     files = write_quarterly_reports(
         engine, period_label=label, out_dir=out_dir, as_of=now, lang=options["lang"]

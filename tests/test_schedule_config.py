@@ -10,7 +10,7 @@ import schedules
 from monitor.errors import ConfigurationError
 from schedules.config import JOB_NAMES, load_config
 from schedules.cron import cron_days, cron_trigger
-from schedules.jobs import period_bounds
+from schedules.jobs import period_of
 
 
 def _write(tmp_path, text: str):
@@ -210,4 +210,5 @@ def test_six_fields_put_seconds_first_and_a_job_keeps_its_pipeline_second():
     ],
 )
 def test_metric_periods(name, now, expected):
-    assert period_bounds(name, now) == expected
+    span = period_of(name, now)
+    assert (span.start, span.end, span.label) == expected
