@@ -95,6 +95,9 @@ def _fetch(
             for chunk in response.iter_bytes():
                 handle.write(chunk)
         os.replace(partial, target)
+        if known and known.get("file") not in (None, name):
+            # A newer dated file replaces the old one (CAIDA names files by date).
+            (folder / known["file"]).unlink(missing_ok=True)
         record = {
             "url": url,
             "file": name,

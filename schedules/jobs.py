@@ -62,15 +62,9 @@ def pull(engine: Engine, options: dict, now: datetime) -> JobResult:
         )
     from monitor.feed import pull as pull_feed
 
-    totals = {
-        "feeds": 0,
-        "pages": 0,
-        "read": 0,
-        "inserted": 0,
-        "updated": 0,
-        "unchanged": 0,
-        "quarantined": 0,
-    }
+    totals = dict.fromkeys(
+        ("feeds", "pages", "read", "inserted", "updated", "unchanged", "quarantined"), 0
+    )
     failures = []
     for feed in options["feeds"]:
         settings = {key: value for key, value in feed.items() if key != "url"}
@@ -108,8 +102,8 @@ def refresh_networks(engine: Engine, options: dict, now: datetime) -> JobResult:
         Path(options["download_dir"]),
         timeout=float(options["timeout"]),
     )
-    if not any(item.changed for item in fetched.values()):
-        return JobResult("skipped", note="no new network data since the last import")
+    # Always import: the stage recognises files it already holds (by hash) and changes nothing,
+    # so a download whose import failed last time is imported now.
     v6 = fetched.get("pfx2as_v6")
     counts = refresh_prefix_table(
         engine,
@@ -118,7 +112,11 @@ def refresh_networks(engine: Engine, options: dict, now: datetime) -> JobResult:
         str(fetched["asnames"].path),
     )
     return JobResult(
-        counts={"files": {key: item.path.name for key, item in fetched.items()}, **counts}
+        counts={
+            "files": {key: item.path.name for key, item in fetched.items()},
+            "downloaded": [key for key, item in fetched.items() if item.changed],
+            **counts,
+        }
     )
 
 

@@ -6,6 +6,7 @@ jobs whose stage has landed are also run against the real function below.
 
 from __future__ import annotations
 
+import gzip
 import importlib
 import json
 import sys
@@ -214,11 +215,14 @@ def test_run_once_works_for_every_job_and_passes_each_stage_its_options(
     assert all(run["finished_at"] >= run["started_at"] for run in runs)
 
 
-def test_refresh_networks_skips_when_nothing_is_new(engine, stages, all_enabled, loopback):
+def test_refresh_networks_downloads_only_what_changed_and_always_lets_the_stage_decide(
+    engine, stages, all_enabled, loopback
+):
     first = run_job(engine, all_enabled, "refresh-networks")
     second = run_job(engine, all_enabled, "refresh-networks")
-    assert (first["outcome"], second["outcome"]) == ("ok", "skipped")
-    assert second["note"] == "no new network data since the last import"
+    assert (first["outcome"], second["outcome"]) == ("ok", "ok")
+    assert first["counts"]["downloaded"] == ["pfx2as_v4", "asnames"]
+    assert second["counts"]["downloaded"] == [], "ETags: nothing downloaded twice"
     assert [status for _, path, status in loopback.log if path.startswith("/rv/")] == [
         200,
         200,
@@ -226,8 +230,12 @@ def test_refresh_networks_skips_when_nothing_is_new(engine, stages, all_enabled,
         304,
     ]
     loopback.files["/rv/asnames.csv"] += b"64501,OTHER,DE,ripe\n"
-    assert run_job(engine, all_enabled, "refresh-networks")["outcome"] == "ok"
-    assert len([job for job, _ in stages.calls if job == "refresh-networks"]) == 2
+    third = run_job(engine, all_enabled, "refresh-networks")
+    assert third["counts"]["downloaded"] == ["asnames"]
+    imports = [kwargs["args"] for job, kwargs in stages.calls if job == "refresh-networks"]
+    assert len(imports) == 3 and imports[0] == imports[2], (
+        "the same local files, refreshed in place"
+    )
 
 
 def test_a_failing_job_is_recorded_with_a_redacted_error_and_the_next_run_clears_it(
@@ -389,3 +397,48 @@ def test_quarterly_reports_job_with_the_real_stage(engine, tmp_path):
     assert record["outcome"] == "ok", record["error"]
     folder = tmp_path / "out" / record["counts"]["period"]
     assert sorted(p.name for p in folder.iterdir()) == sorted(record["counts"]["files"])
+
+
+def test_refresh_networks_job_with_the_real_stage(engine, tmp_path, loopback):
+    _real("providers", "refresh_prefix_table")
+    prefixes = b"".join(f"10.{n}.0.0\t16\t{64500 + n}\n".encode() for n in range(20))
+    loopback.files["/rv/routeviews-rv2-20260101-1200.pfx2as.gz"] = gzip.compress(prefixes)
+    loopback.files["/rv/pfx2as-creation.log"] = (
+        b"# seq\ttimestamp\tpath\n1\t1767268800\trouteviews-rv2-20260101-1200.pfx2as.gz\n"
+    )
+    loopback.files["/rv/asnames.csv"] = b"asn,name,country,registry\n" + b"".join(
+        f"{64500 + n},NET-{n},NL,ripe\n".encode() for n in range(20)
+    )
+    path = tmp_path / "net.toml"
+    path.write_text(
+        f"""
+[jobs.refresh-networks]
+pfx2as_v4 = "{loopback.base}/rv/pfx2as-creation.log"
+pfx2as_v6 = ""
+asnames = "{loopback.base}/rv/asnames.csv"
+download_dir = "{tmp_path / "net"}"
+""",
+        "utf-8",
+    )
+    config = load_config(path)
+    first = run_job(engine, config, "refresh-networks", force=True)
+    assert first["outcome"] == "ok", first["error"]
+    assert first["counts"]["files"]["pfx2as_v4"] == "routeviews-rv2-20260101-1200.pfx2as.gz"
+    assert (first["counts"]["prefixes_v4"], first["counts"]["as_names"]) == (20, 20)
+    assert first["counts"]["unchanged"] is False
+
+    second = run_job(engine, config, "refresh-networks", force=True)
+    assert second["counts"]["downloaded"] == [] and second["counts"]["unchanged"] is True
+
+    loopback.files["/rv/routeviews-rv2-20260108-1200.pfx2as.gz"] = gzip.compress(prefixes[:-20])
+    loopback.files["/rv/pfx2as-creation.log"] += (
+        b"2\t1767873600\trouteviews-rv2-20260108-1200.pfx2as.gz\n"
+    )
+    third = run_job(engine, config, "refresh-networks", force=True)
+    assert third["counts"]["files"]["pfx2as_v4"] == "routeviews-rv2-20260108-1200.pfx2as.gz"
+    assert third["counts"]["unchanged"] is False and third["counts"]["prefixes_v4"] == 19
+    assert sorted(p.name for p in (tmp_path / "net").iterdir()) == [
+        "asnames.csv",
+        "downloads.json",
+        "routeviews-rv2-20260108-1200.pfx2as.gz",
+    ], "the superseded dated file is removed"
