@@ -68,7 +68,17 @@ class Ticket(SQLModel, table=True):
     """A hotline ticket's metadata: never content, never a raw URL."""
 
     __tablename__ = "ticket"
-    __table_args__ = (sa.UniqueConstraint("source", "ticket_id", name="uq_ticket_source_ticket_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("source", "ticket_id", name="uq_ticket_source_ticket_id"),
+        # Statistics select by clock start; the overdue list by clock start of open tickets.
+        sa.Index("ix_ticket_clock_start", sa.text("coalesce(notified_at, reported_at)")),
+        sa.Index(
+            "ix_ticket_open_clock_start",
+            sa.text("coalesce(notified_at, reported_at)"),
+            postgresql_where=sa.text("removed_at IS NULL"),
+            sqlite_where=sa.text("removed_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=64)
