@@ -77,11 +77,7 @@ def sync_jobs(scheduler: BackgroundScheduler, config: ScheduleConfig) -> list[st
             scheduler.remove_job(job.id)
     for name in enabled:
         trigger = config.trigger(name)
-        settings = {
-            "misfire_grace_time": config.job(name).misfire_grace,
-            "coalesce": True,
-            "max_instances": 1,
-        }
+        settings = {"misfire_grace_time": config.job(name).misfire_grace}
         stored = scheduler.get_job(name)
         if stored is not None and stored.next_run_time and repr(stored.trigger) == repr(trigger):
             settings["next_run_time"] = stored.next_run_time
@@ -101,18 +97,26 @@ def run_scheduler(engine: Engine, config: ScheduleConfig, stop: threading.Event)
     """Wait as a standby until this process holds the lock, then run jobs until `stop` is set;
     if the lock is lost (database connection gone), stop running jobs and wait again."""
     lock = leader_lock(engine)
+    standby_said = False
     while not stop.is_set():
-        if not lock.try_acquire():
-            log.info(
-                "standby: another scheduler holds the lock; checking again in %.0f s",
-                config.standby_poll,
-            )
-            stop.wait(config.standby_poll)
-            continue
         try:
-            _lead(engine, config, stop, lock)
-        finally:
-            lock.release()
+            if not lock.try_acquire():
+                if not standby_said:
+                    log.info(
+                        "standby: another scheduler holds the lock; checking every %.0f s",
+                        config.standby_poll,
+                    )
+                    standby_said = True
+                stop.wait(config.standby_poll)
+                continue
+            standby_said = False
+            try:
+                _lead(engine, config, stop, lock)
+            finally:
+                lock.release()
+        except Exception:  # noqa: BLE001 - e.g. the database is away: wait, then try again
+            log.exception("scheduler: database error; trying again in %.0f s", config.standby_poll)
+            stop.wait(config.standby_poll)
     log.info("scheduler stopped")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import timedelta
@@ -25,6 +26,7 @@ DEADLINE = 30.0
 NIGHTLY = """
 [scheduler]
 lock_check = "1s"
+standby_poll = "1s"
 {jobs}
 """
 
@@ -243,3 +245,34 @@ def test_a_changed_schedule_replaces_the_stored_slot_and_a_disabled_job_is_remov
         _wait_for(lambda: "resolve" not in _stored_next_runs(engine), "the disabled job's removal")
     drift = next(job for job in list_jobs(engine, second)["jobs"] if job["job"] == "drift")
     assert drift["next_run"][11:] == "07:00:04Z"
+
+
+def test_a_database_error_while_taking_the_lock_is_waited_out(
+    engine, stages, tmp_path, monkeypatch, caplog
+):
+    from schedules import runner
+    from schedules.leader import leader_lock
+
+    class FlakyLock:
+        """The real lock, whose first attempt fails as if the database were restarting."""
+
+        def __init__(self, engine):
+            self.real, self.attempts = leader_lock(engine), 0
+
+        def try_acquire(self):
+            self.attempts += 1
+            if self.attempts == 1:
+                raise sa.exc.OperationalError("SELECT pg_try_advisory_lock", {}, OSError("gone"))
+            return self.real.try_acquire()
+
+        def still_held(self):
+            return self.real.still_held()
+
+        def release(self):
+            self.real.release()
+
+    monkeypatch.setattr(runner, "leader_lock", FlakyLock)
+    config = _schedule(tmp_path, '\n[jobs.drift]\ncron = "* * * * * *"\n')
+    with Running(engine, config), caplog.at_level(logging.ERROR, logger="schedules.runner"):
+        _wait_for(lambda: _runs(engine, RUN.c.job == "drift"), "jobs after the database came back")
+    assert "scheduler: database error; trying again in 1 s" in caplog.text
