@@ -62,6 +62,14 @@ def _every_job_nightly() -> str:
     return jobs + '\n[[jobs.pull.feeds]]\nurl = "https://hotline.example/api"\nsource = "hl"\n'
 
 
+def only(jobs: dict[str, str]) -> str:
+    """Schedule text with just these jobs enabled, each followed by its own settings (TOML)."""
+    return "".join(
+        f"\n[jobs.{name}]\nenabled = {str(name in jobs).lower()}\n{jobs.get(name, '')}\n"
+        for name in JOB_NAMES
+    )
+
+
 class Running:
     """`run_scheduler` in a thread, stopped and joined on exit."""
 
@@ -164,21 +172,8 @@ def test_slots_missed_while_stopped_run_once_on_start_in_order_and_a_failure_sto
 def test_a_failing_job_is_retried_on_its_next_slot_while_the_others_keep_running(
     engine, stages, tmp_path
 ):
-    config = _schedule(
-        tmp_path,
-        """
-[jobs.pull]
-enabled = false
-[jobs.metrics]
-enabled = false
-[jobs.quarterly-reports]
-enabled = false
-[jobs.resolve]
-cron = "* * * * * *"
-[jobs.drift]
-cron = "* * * * * *"
-""",
-    )
+    every_second = 'cron = "* * * * * *"'
+    config = _schedule(tmp_path, only({"resolve": every_second, "drift": every_second}))
     stages.fail["resolve"] = RuntimeError("first attempt fails")
 
     def heal(engine=engine):
@@ -198,22 +193,7 @@ cron = "* * * * * *"
 
 
 def test_a_slot_missed_beyond_its_grace_is_recorded_as_skipped(engine, stages, tmp_path):
-    config = _schedule(
-        tmp_path,
-        """
-[jobs.pull]
-enabled = false
-[jobs.resolve]
-enabled = false
-[jobs.metrics]
-enabled = false
-[jobs.quarterly-reports]
-enabled = false
-[jobs.drift]
-cron = "0 0 1 1 *"
-misfire_grace = "1m"
-""",
-    )
+    config = _schedule(tmp_path, only({"drift": 'cron = "0 0 1 1 *"\nmisfire_grace = "1m"'}))
     with Running(engine, config):
         _wait_for(lambda: "drift" in _stored_next_runs(engine), "the job to be stored")
     scheduler = BackgroundScheduler(timezone="UTC")
@@ -272,7 +252,7 @@ def test_a_database_error_while_taking_the_lock_is_waited_out(
             self.real.release()
 
     monkeypatch.setattr(runner, "leader_lock", FlakyLock)
-    config = _schedule(tmp_path, '\n[jobs.drift]\ncron = "* * * * * *"\n')
+    config = _schedule(tmp_path, only({"drift": 'cron = "* * * * * *"'}))
     with Running(engine, config), caplog.at_level(logging.ERROR, logger="schedules.runner"):
         _wait_for(lambda: _runs(engine, RUN.c.job == "drift"), "jobs after the database came back")
     assert "scheduler: database error; trying again in 1 s" in caplog.text

@@ -15,32 +15,14 @@ import sqlalchemy as sa
 from monitor.db import make_engine
 from schedules.leader import scheduler_running
 from schedules.models import JobRun
+from tests.test_schedule_runner import only
 
 RUN = JobRun.__table__
 DEADLINE = 45.0
 CHECKOUT = Path(__file__).resolve().parents[1]
-SCHEDULE = """
-[scheduler]
-standby_poll = "1s"
-lock_check = "1s"
-
-[jobs.pull]
-enabled = false
-[jobs.resolve]
-enabled = false
-[jobs.metrics]
-enabled = false
-[jobs.drift]
-enabled = false
-[jobs.quarterly-reports]
-enabled = false
-
-[jobs.retention]
-enabled = true
-cron = "* * * * * *"
-misfire_grace = "1m"
-older_than_days = 30
-"""
+SCHEDULE = '[scheduler]\nstandby_poll = "1s"\nlock_check = "1s"\n' + only(
+    {"retention": 'cron = "* * * * * *"\nmisfire_grace = "1m"\nolder_than_days = 30'}
+)
 
 
 class Scheduler:
