@@ -92,5 +92,6 @@ def to_unsigned(values: np.ndarray) -> np.ndarray:
 def network_text(family: int, hi: int, lo: int, length: int) -> str:
     """`a.b.c.d/len` or `x::/len` from the stored integer halves (unsigned)."""
     if family == 4:
-        return f"{ipaddress.IPv4Address(int(lo))}/{length}"
-    return f"{ipaddress.IPv6Address((int(hi) << 64) | int(lo)).compressed}/{length}"
+        return f"{socket.inet_ntoa(int(lo).to_bytes(4, 'big'))}/{length}"
+    packed = int(hi).to_bytes(8, "big") + int(lo).to_bytes(8, "big")
+    return f"{socket.inet_ntop(socket.AF_INET6, packed)}/{length}"

@@ -45,13 +45,27 @@ def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows
     return count
 
 
-def create_temp_table(connection: Connection, name: str, columns: Sequence[tuple[str, str]]) -> None:
-    """A temporary table (dropped with `drop_temp_table`); columns as (name, SQL type)."""
+def create_temp_table(connection: Connection, name: str, columns: Sequence[tuple[str, str]],
+                      primary_key: Sequence[str] = ()) -> None:
+    """A temporary table (dropped with `drop_temp_table`); columns as (name, SQL type).
+
+    With a primary key on SQLite the table is WITHOUT ROWID: a lookup by key is one b-tree.
+    """
     connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
     body = ", ".join(f'"{column}" {sql_type}' for column, sql_type in columns)
-    connection.exec_driver_sql(f'CREATE TEMPORARY TABLE "{name}" ({body})')
+    suffix = ""
+    if primary_key:
+        body += f", PRIMARY KEY ({', '.join(primary_key)})"
+        suffix = " WITHOUT ROWID" if connection.dialect.name == "sqlite" else ""
+    connection.exec_driver_sql(f'CREATE TEMPORARY TABLE "{name}" ({body}){suffix}')
 
 
 def drop_temp_table(connection: Connection, name: str) -> None:
     """Drop a table made by `create_temp_table`."""
     connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def driver_value(connection: Connection, type_, value):
+    """`value` as the driver receives it for a column of `type_` (e.g. UTCDateTime on SQLite: text)."""
+    processor = type_.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+    return processor(value) if processor else value

@@ -31,19 +31,23 @@ def _load():
     return _geoip
 
 
-def data_version() -> str:
-    """`geoip2fast-<lib version>/<dataset name>`, e.g. `.../GeoLite2-CountryASN-IPv4IPv6-en-20240618`."""
-    import geoip2fast
-
-    geoip = _load()
-    dataset = str(geoip.source_info).split(":", 1)[-1]
-    return f"geoip2fast-{geoip2fast.__version__}/{dataset}"
+def dataset() -> str:
+    """The bundled dataset's own name, e.g. `GeoLite2-CountryASN-IPv4IPv6-en-20240618`."""
+    return str(_load().source_info).split(":", 1)[-1]
 
 
 def data_date() -> str | None:
     """The date of the bundled data (YYYY-MM-DD), read from the dataset name."""
-    match = re.search(r"(\d{4})(\d{2})(\d{2})", data_version().rsplit("/", 1)[-1])
+    match = re.search(r"(\d{4})(\d{2})(\d{2})", dataset())
     return f"{match[1]}-{match[2]}-{match[3]}" if match else None
+
+
+def data_version() -> str:
+    """`geoip2fast-<library version>-geolite2-<data date>`, e.g. `geoip2fast-1.2.2-geolite2-20240618`."""
+    import geoip2fast
+
+    day = (data_date() or "unknown").replace("-", "")
+    return f"geoip2fast-{geoip2fast.__version__}-geolite2-{day}"
 
 
 class EmbeddedResolver:

@@ -167,6 +167,22 @@ class Jurisdictions:
             self._memo[key] = self._evaluate(code, on)
         return self._memo[key]
 
+    def segments(self, country: str) -> list[tuple[date | None, date | None, bool | None, bool | None]]:
+        """(from, until, eu, inhope) spans over which the country's membership is constant.
+
+        `from` is inclusive, `until` the first day after; None stands for open ends.
+        """
+        code = normalise_country(country)
+        cuts = sorted({day for kind in KINDS for period in self.periods.get((code, kind), [])
+                       for day in (period.since, period.until) if day})
+        bounds: list[date | None] = [None, *cuts, None]
+        spans = []
+        for start, end in zip(bounds, bounds[1:], strict=False):
+            probe = start or (cuts[0] - timedelta(days=1) if cuts else date(2000, 1, 1))
+            member = self.membership(code, probe)
+            spans.append((start, end, member.eu, member.inhope))
+        return spans
+
     def _evaluate(self, code: str | None, on: date) -> Membership:
         if code is None:
             return Membership(None, on, None, None, None)

@@ -1,4 +1,4 @@
-"""Merge what the resolvers said about an IP, then fill one ticket's resolution columns.
+"""Merge what the resolvers said about an IP into the facts every ticket on that IP shares.
 
 Per IP (the same for every ticket on it):
 - `asn`: online RDAP/BGP answer, else the prefix table (the embedded data has no AS number);
@@ -7,25 +7,19 @@ Per IP (the same for every ticket on it):
   organisation name, else the RDAP network name;
 - `geo_country`: the embedded geolocation; `registered_country`: RDAP, else the AS registration;
 - `cdn`: the network is a known CDN/proxy (True), a network that is not (False), or unknown (None).
-Per ticket:
-- `country` (jurisdiction): geolocated, else registered, else the hotline's stated country;
-- `eu`/`inhope` on the report date (None when unknown); `provider` from the registry;
-- `resolution_sources` says which source gave which field and the data versions used.
+`sources` lists the data versions that contributed (see `sources_text`). The
+per-ticket rules (country fallback, provider, membership on the report day) are
+applied in bulk by `ticket_update`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from providers.cdn import cdn_operator
-from providers.hostnames import registered_domain
-from providers.jurisdictions import Jurisdictions, normalise_country
-from providers.registry import AliasMap
 from providers.results import IpResult
 
-MAX_SOURCES = 255
 ONLINE, PREFIX, EMBEDDED = "rdap", "prefix_table", "embedded"
 
 
@@ -50,6 +44,33 @@ def _first(*pairs: tuple[object, str]) -> tuple[object, str | None]:
     return None, None
 
 
+_ORDER = (ONLINE, PREFIX, EMBEDDED)
+_sources_memo: dict[tuple, str] = {}
+
+
+def sources_text(used: tuple[str, ...], versions: dict[str, str], network_from: str | None, operator: str | None,
+                 online_failed: bool) -> str:
+    """The data versions that gave this IP's facts, e.g. `pfx2as-20200201-a5764d0f geoip2fast-1.2.2-geolite2-20240618`.
+
+    Each field comes from the first listed source that has it, in the order of the
+    module docstring; only a network name taken from the embedded data although the
+    prefix table matched is said explicitly (`network=embedded`). Data versions name
+    their source and are the `data_version` of the answers kept in `ip_resolution`.
+    """
+    key = (used, tuple(sorted(versions.items())), network_from, operator, online_failed)
+    text = _sources_memo.get(key)
+    if text is None:
+        parts = [versions.get(source, source) for source in _ORDER if source in used]
+        if network_from == EMBEDDED and PREFIX in used:
+            parts.append("network=embedded")
+        if operator:
+            parts.append(f"cdn={operator.replace(' ', '-')}")
+        if online_failed:
+            parts.append(f"{ONLINE}=failed")
+        text = _sources_memo[key] = " ".join(parts) or "ip=no-data"
+    return text
+
+
 def merge_ip(
     results: dict[str, IpResult],
     versions: dict[str, str],
@@ -62,9 +83,11 @@ def merge_ip(
     """
     if special:
         return IpFacts(sources=f"ip={special.replace(' ', '-')}")
-    online = results.get(ONLINE) if results.get(ONLINE) and results[ONLINE].found else None
-    table = results.get(PREFIX) if results.get(PREFIX) and results[PREFIX].found else None
-    embedded = results.get(EMBEDDED) if results.get(EMBEDDED) and results[EMBEDDED].found else None
+    online, table, embedded = (results.get(name) for name in (ONLINE, PREFIX, EMBEDDED))
+    online_failed = online is not None and online.status == "error"
+    online = online if online is not None and online.found else None
+    table = table if table is not None and table.found else None
+    embedded = embedded if embedded is not None and embedded.found else None
     asn, asn_src = _first((online and online.asn, ONLINE), (table and table.asn, PREFIX))
     prefix, prefix_src = _first(
         (online and online.prefix, ONLINE), (table and table.prefix, PREFIX), (embedded and embedded.prefix, EMBEDDED))
@@ -76,58 +99,10 @@ def merge_ip(
     registered, registered_src = _first(
         (online and online.registered_country, ONLINE), (table and table.registered_country, PREFIX),
         (named[1] if named else None, PREFIX))
-    geo, geo_src = _first((embedded and embedded.geo_country, EMBEDDED))
-    names = [network, embedded and embedded.network, table and table.network]
-    operator = cdn_operator(asn, names)
+    geo = embedded.geo_country if embedded else None
+    operator = cdn_operator(asn, (network, embedded and embedded.network, table and table.network))
     cdn = True if operator else (False if asn is not None or network else None)
-    fields = [("asn", asn_src), ("network", network_src), ("prefix", prefix_src),
-              ("geo", geo_src), ("registered", registered_src)]
-    used = sorted({source for _, source in fields if source})
-    text = " ".join(f"{field}={source}" for field, source in fields if source)
-    text += "".join(f" {source}@{versions[source]}" for source in used if source in versions)
-    if operator:
-        text += f" cdn={operator.replace(' ', '-')}"
-    if results.get(ONLINE) is not None and results[ONLINE].status == "error":
-        text += f" {ONLINE}=failed"
-    return IpFacts(asn, network, prefix, geo, registered, operator, cdn, text.strip() or "ip=no-data")
-
-
-class TicketMerger:
-    """Fills the resolution columns of tickets, with memos so a million tickets stay cheap."""
-
-    def __init__(self, facts: dict[str, IpFacts], jurisdictions: Jurisdictions, aliases: AliasMap):
-        """`facts` by canonical IP; `aliases` is updated with names seen for the first time."""
-        self.facts = facts
-        self.jurisdictions = jurisdictions
-        self.aliases = aliases
-        self._providers: dict[tuple, str] = {}
-
-    def values(self, ip: str | None, hostname: str | None, stated_provider: str | None,
-               stated_country: str | None, reported_at: datetime) -> dict:
-        """The resolution columns for one ticket (`ip` canonical or None)."""
-        facts = self.facts.get(ip) if ip else None
-        facts = facts or IpFacts(sources="ip=no-data" if ip else "ip=none")
-        stated = normalise_country(stated_country)
-        country, origin = _first((facts.geo_country, "geo"), (facts.registered_country, "registered"),
-                                 (stated, "stated"))
-        member = self.jurisdictions.membership(country, reported_at.date())
-        key = (stated_provider, facts.network, facts.cdn_operator)
-        provider = self._providers.get(key)
-        if provider is None:
-            provider = self._providers[key] = self.aliases.canonical(*key)
-        sources = f"country={origin or 'none'} {facts.sources}"
-        return {
-            "registered_domain": registered_domain(hostname),
-            "provider": provider,
-            "asn": facts.asn,
-            "network": facts.network,
-            "prefix": facts.prefix,
-            "geo_country": facts.geo_country,
-            "registered_country": facts.registered_country,
-            "country": country,
-            "cdn": facts.cdn,
-            "eu": member.eu,
-            "inhope": member.inhope,
-            "resolution_sources": sources[:MAX_SOURCES],
-            "country_from": origin or "none",
-        }
+    used = tuple(sorted({src for src in (asn_src, network_src, prefix_src, registered_src) if src}
+                        | ({EMBEDDED} if geo else set())))
+    text = sources_text(used, versions, network_src, operator, online_failed)
+    return IpFacts(asn, network, prefix, geo, registered, operator, cdn, text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 MAX_LENGTH = 255
 
@@ -24,7 +25,11 @@ LEGAL_FORMS = (
     "spa", "sro", "as", "asa", "ab", "oy", "oyj", "aps", "kft", "zrt", "doo", "ooo", "ojsc", "cjsc",
     "jsc", "pjsc", "ao", "zao", "tov", "fze", "fzco", "fzllc", "bhd", "sdn", "pte", "pty", "kk", "se",
 )
-_FORM_WORDS = sorted((tuple(form.split()) for form in LEGAL_FORMS), key=len, reverse=True)
+_FORMS_BY_SIZE: dict[int, frozenset[tuple[str, ...]]] = {
+    size: frozenset(tuple(form.split()) for form in LEGAL_FORMS if len(form.split()) == size)
+    for size in sorted({len(form.split()) for form in LEGAL_FORMS}, reverse=True)
+}
+_LEADING_FORMS = frozenset({("ooo",), ("o", "o", "o"), ("llc",)})  # Russian style "OOO Name", "LLC Name"
 _PUNCTUATION = re.compile(r"[^\w\s]+", re.UNICODE)
 _TRAILING_FORM = re.compile(
     r"[\s,]+(?:" + "|".join(
@@ -47,21 +52,21 @@ def clean_text(text: str | None) -> str:
 
 def _strip_forms(words: list[str]) -> list[str]:
     changed = True
-    while changed and words:
+    while changed:
         changed = False
-        for form in _FORM_WORDS:
-            n = len(form)
-            if len(words) > n and tuple(words[-n:]) == form:
-                words = words[:-n]
+        for size, forms in _FORMS_BY_SIZE.items():
+            if len(words) > size and tuple(words[-size:]) in forms:
+                words = words[:-size]
                 changed = True
                 break
-            if len(words) > n and tuple(words[:n]) == form and form in (("ooo",), ("o", "o", "o"), ("llc",)):
-                words = words[n:]  # Russian style "OOO Name", "LLC Name"
+            if len(words) > size and tuple(words[:size]) in _LEADING_FORMS:
+                words = words[size:]
                 changed = True
                 break
     return words
 
 
+@lru_cache(maxsize=200_000)
 def name_key(text: str | None) -> str:
     """The matching key: lower case, no punctuation, no legal form; '' when nothing is left."""
     cleaned = clean_text(text).casefold()
@@ -70,6 +75,7 @@ def name_key(text: str | None) -> str:
     return " ".join(_strip_forms(words))[:MAX_LENGTH]
 
 
+@lru_cache(maxsize=200_000)
 def display_name(text: str | None) -> str:
     """The name as written, cleaned, without a trailing legal form ("Hetzner Online GmbH" -> "Hetzner Online")."""
     cleaned = clean_text(text)

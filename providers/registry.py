@@ -29,6 +29,7 @@ PROVIDER = Provider.__table__
 ALIAS = ProviderAlias.__table__
 TICKET = Ticket.__table__
 UNKNOWN = "unknown"
+IN_CHUNK = 5_000
 
 
 def behind(operator: str) -> str:
@@ -87,16 +88,28 @@ def _final(providers: dict[int, tuple[str, int | None]], pid: int) -> int:
 
 
 def save_new_names(connection: Connection, aliases: AliasMap, now: datetime) -> int:
-    """Create providers and `auto` aliases for the keys first seen in this run; returns how many."""
-    created = 0
-    for key, name in aliases.new.items():
-        provider_id = _provider_id(connection, name, now, create=True)
-        inserted = connection.execute(
-            _insert_ignore(connection, ALIAS).values(key=key, provider_id=provider_id, origin="auto", created_at=now)
-            .returning(ALIAS.c.id)
-        )
-        created += len(inserted.all())
-        aliases.mapping[key] = name
+    """Create providers and `auto` aliases for the keys first seen in this run; returns how many.
+
+    In bulk: a run can meet thousands of new names. A name a concurrent run
+    registered first is kept as that run registered it.
+    """
+    if not aliases.new:
+        return 0
+    names = sorted(set(aliases.new.values()))
+    connection.execute(_insert_ignore(connection, PROVIDER), [{"name": n, "created_at": now} for n in names])
+    ids: dict[str, int] = {}
+    for start in range(0, len(names), IN_CHUNK):
+        part = names[start:start + IN_CHUNK]
+        found = connection.execute(sa.select(PROVIDER.c.name, PROVIDER.c.id, PROVIDER.c.merged_into_id).where(
+            PROVIDER.c.name.in_(part))).all()
+        for name, pid, merged in found:
+            ids[name] = pid if merged is None else _provider_id(connection, name, now, create=False)
+    keys = sorted(aliases.new)
+    before = connection.scalar(sa.select(sa.func.count()).select_from(ALIAS))
+    connection.execute(_insert_ignore(connection, ALIAS), [
+        {"key": key, "provider_id": ids[aliases.new[key]], "origin": "auto", "created_at": now} for key in keys])
+    created = connection.scalar(sa.select(sa.func.count()).select_from(ALIAS)) - before
+    aliases.mapping.update(aliases.new)
     aliases.new.clear()
     return created
 

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from providers.addresses import canonical_ip, ipv4_to_uint, ipv6_to_halves, special_purpose
-from providers.embedded import EmbeddedResolver, data_date
+from providers.embedded import EmbeddedResolver, data_date, dataset
 
 
 @pytest.mark.parametrize(
@@ -71,12 +71,31 @@ def test_known_real_ips_resolve_to_their_network_and_country(ip, country, networ
     assert ipaddress.ip_address(ip) in ipaddress.ip_network(result.prefix)
 
 
-def test_embedded_data_version_names_the_dataset_and_its_date():
-    version = EmbeddedResolver().data_version()
-    assert version.startswith("geoip2fast-") and "GeoLite2" in version
-    assert data_date() == f"{version[-8:-4]}-{version[-4:-2]}-{version[-2:]}"
+def test_embedded_data_version_names_the_library_and_the_data_date():
+    import geoip2fast
+
+    assert dataset().startswith("GeoLite2-") and dataset().endswith(data_date().replace("-", ""))
+    assert EmbeddedResolver().data_version() == (
+        f"geoip2fast-{geoip2fast.__version__}-geolite2-{data_date().replace('-', '')}")
 
 
 def test_addresses_outside_the_data_are_left_out():
     # 2001:db8:: is documentation space: geoip2fast has no network for it.
     assert EmbeddedResolver().resolve(["2001:db8::1"]) == {}
+
+
+def test_vectorised_pre_check_agrees_with_the_exact_classification():
+    import random
+
+    from providers.ip_facts import canonical_ips, special_reasons
+
+    rng = random.Random(11)
+    ips = [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(20_000)]
+    ips += [ipaddress.IPv6Address(rng.getrandbits(128)).compressed for _ in range(5_000)]
+    ips += [ipaddress.IPv6Address((0x2000 + rng.getrandbits(13)) << 112 | rng.getrandbits(112)).compressed
+            for _ in range(5_000)]  # mostly global unicast 2000::/3
+    ips += ["2001:db8::1", "2002::1", "3fff::1", "fe80::1", "::1", "2001:4860::1", "100::1", "10.0.0.1", "8.8.8.8"]
+    found = special_reasons(ips)
+    assert {ip: found[ip] for ip in ips} == {ip: special_purpose(ip) for ip in ips}
+    assert canonical_ips(["::ffff:8.8.8.8", "8.8.8.8", "2A00::1", "1.2.3", "junk"]) == {
+        "::ffff:8.8.8.8": "8.8.8.8", "8.8.8.8": "8.8.8.8", "2A00::1": "2a00::1", "1.2.3": None, "junk": None}
