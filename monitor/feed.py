@@ -78,11 +78,9 @@ def pull(
                     f"feed {feed_label(request)}: {exc}; kept in quarantine, "
                     "the next pull retries this page"
                 ) from None
-            summary.add(_ingest_page(engine, options, page))
-            pages += 1
             cursor = _advance(cursor, page)
-            with engine.begin() as connection:
-                save_cursor(connection, source, feed, cursor)
+            summary.add(_ingest_page(engine, options, page, lambda c, *_: save_cursor(c, source, feed, cursor)))
+            pages += 1
             if page.next_url is None or page.next_url == request:
                 break
             request = page.next_url
@@ -136,9 +134,11 @@ def _origin(url: str) -> str:
     return f"feed {feed_label(url)}"
 
 
-def _ingest_page(engine: Engine, options: IngestOptions, page: Page) -> IngestSummary:
+def _ingest_page(engine: Engine, options: IngestOptions, page: Page, save) -> IngestSummary:
+    """One page and the cursor after it, in one transaction."""
     return ingest_rows(
-        engine, _items(page), options, origin=_origin(page.url), fmt="feed", sha256=page.sha256
+        engine, _items(page), options, origin=_origin(page.url), fmt="feed", sha256=page.sha256,
+        before_commit=save,
     )
 
 

@@ -149,10 +149,13 @@ def ingest_rows(
     sha256: str | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    before_commit: Callable[[Connection, IngestSummary, int], None] | None = None,
 ) -> IngestSummary:
     """Validate and write numbered rows (from a file or a feed page) in one transaction.
 
     A failure leaves the database as it was and records a `failed` ingest run.
+    `before_commit(connection, summary, run_id)` runs inside that transaction at its end,
+    so what the caller writes there (a feed's cursor) commits with the rows or not at all.
     """
     learnt_at = now or utcnow()
     rules = RowRules(naive_zone=zone(options.timezone), hash_urls=options.hash_urls, now=learnt_at)
@@ -190,6 +193,8 @@ def ingest_rows(
                     summary.errors,
                 )
             _finish_run(connection, run_id, summary, "ok")
+            if before_commit is not None:
+                before_commit(connection, summary, run_id)
             summary.run_ids.append(run_id)
     except StrictModeRejected:
         raise

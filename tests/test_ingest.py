@@ -273,3 +273,26 @@ def test_sources_keep_ticket_ids_apart(engine, tmp_path):
     ingest_file(engine, path, IngestOptions(source="offlimits"))
     summary = ingest_file(engine, path, IngestOptions(source="iwf"))
     assert summary.inserted == 1 and counts(engine)["ticket"] == 2
+
+
+def test_before_commit_writes_with_the_rows_or_not_at_all(engine):
+    from monitor.ingest import ingest_rows
+
+    def fails(connection, summary, run_id):
+        assert summary.inserted == 1 and run_id is not None
+        raise RuntimeError("cursor write failed")
+
+    with pytest.raises(RuntimeError, match="cursor write failed"):
+        ingest_rows(engine, [(1, good_row(1))], IngestOptions(), origin="feed page", fmt="feed",
+                    before_commit=fails)
+    assert counts(engine)["ticket"] == 0
+
+    def saves(connection, summary, run_id):
+        connection.execute(sa.update(IngestRun.__table__).where(IngestRun.__table__.c.id == run_id)
+                           .values(error="cursor saved"))
+
+    ingest_rows(engine, [(1, good_row(1))], IngestOptions(), origin="feed page", fmt="feed", before_commit=saves)
+    with engine.connect() as connection:
+        notes = connection.scalars(sa.select(IngestRun.__table__.c.error)
+                                   .where(IngestRun.__table__.c.status == "ok")).all()
+    assert counts(engine)["ticket"] == 1 and notes == ["cursor saved"]
