@@ -36,30 +36,49 @@ EXCERPT = ROOT / "tests" / "data" / "providers"
 
 def _files() -> tuple[Path, Path, Path]:
     if (SHARED / "routeviews-ipv4.pfx2as.gz").exists():
-        return (SHARED / "routeviews-ipv4.pfx2as.gz", SHARED / "routeviews-ipv6.pfx2as.gz",
-                SHARED / "asnames.ipinfo.csv")
-    return (EXCERPT / "routeviews-excerpt-ipv4.pfx2as", EXCERPT / "routeviews-excerpt-ipv6.pfx2as",
-            EXCERPT / "asnames-excerpt.csv")
+        return (
+            SHARED / "routeviews-ipv4.pfx2as.gz",
+            SHARED / "routeviews-ipv6.pfx2as.gz",
+            SHARED / "asnames.ipinfo.csv",
+        )
+    return (
+        EXCERPT / "routeviews-excerpt-ipv4.pfx2as",
+        EXCERPT / "routeviews-excerpt-ipv6.pfx2as",
+        EXCERPT / "asnames-excerpt.csv",
+    )
 
 
 def _addresses(v4_file: Path, v6_file: Path, count: int, rng: random.Random) -> list[str]:
-    """`count` distinct addresses, 90 % IPv4, inside announced prefixes when the file is the real one."""
+    """`count` distinct addresses, 90 % IPv4, inside announced prefixes (of the real file)."""
+
     def prefixes(path: Path) -> list[tuple[str, int]]:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rt") as handle:
-            return [(parts[0], int(parts[1])) for parts in (line.split() for line in handle) if len(parts) == 3]
+            return [
+                (parts[0], int(parts[1]))
+                for parts in (line.split() for line in handle)
+                if len(parts) == 3
+            ]
 
     chosen: set[str] = set()
     v4, v6 = prefixes(v4_file), prefixes(v6_file)
     while len(chosen) < count:
         if rng.random() < 0.9:
-            network, length = rng.choice(v4) if len(v4) > 100 else (str(ipaddress.IPv4Address(rng.getrandbits(32))), 32)
+            network, length = (
+                rng.choice(v4)
+                if len(v4) > 100
+                else (str(ipaddress.IPv4Address(rng.getrandbits(32))), 32)
+            )
             base = int(ipaddress.IPv4Address(network))
-            address = ipaddress.IPv4Address(base | rng.getrandbits(32 - length) if length < 32 else base)
+            address = ipaddress.IPv4Address(
+                base | rng.getrandbits(32 - length) if length < 32 else base
+            )
         else:
             network, length = rng.choice(v6)
             base = int(ipaddress.IPv6Address(network))
-            address = ipaddress.IPv6Address(base | rng.getrandbits(128 - length) if length < 128 else base)
+            address = ipaddress.IPv6Address(
+                base | rng.getrandbits(128 - length) if length < 128 else base
+            )
         if address.is_global:
             chosen.add(address.compressed)
     return sorted(chosen)
@@ -82,14 +101,31 @@ def _insert_tickets(url: str, ips: list[str], tickets: int, rng: random.Random) 
         for n in range(tickets):
             reported = start + timedelta(seconds=rng.randrange(0, 365 * 86400))
             stamp = reported if postgres else reported.strftime("%Y-%m-%d %H:%M:%S.%f")
-            yield ("bench", f"t{n}", f"{n:064x}", stamp, rng.choice(ips),
-                   f"www.site{n % 50000}.example.com" if n % 5 == 0 else None,
-                   rng.choice(providers) if n % 3 == 0 else None,
-                   rng.choice(("NL", "DE", "US", None)), start if postgres else learnt,
-                   start if postgres else learnt)
+            yield (
+                "bench",
+                f"t{n}",
+                f"{n:064x}",
+                stamp,
+                rng.choice(ips),
+                f"www.site{n % 50000}.example.com" if n % 5 == 0 else None,
+                rng.choice(providers) if n % 3 == 0 else None,
+                rng.choice(("NL", "DE", "US", None)),
+                start if postgres else learnt,
+                start if postgres else learnt,
+            )
 
-    columns = ("source", "ticket_id", "url_hash", "reported_at", "ip", "hostname", "stated_provider",
-               "stated_country", "first_learnt_at", "last_learnt_at")
+    columns = (
+        "source",
+        "ticket_id",
+        "url_hash",
+        "reported_at",
+        "ip",
+        "hostname",
+        "stated_provider",
+        "stated_country",
+        "first_learnt_at",
+        "last_learnt_at",
+    )
     with engine.begin() as connection:
         insert_rows(connection, "ticket", columns, rows())
         assert connection.scalar(sa.text("SELECT count(*) FROM ticket")) == tickets
@@ -97,17 +133,23 @@ def _insert_tickets(url: str, ips: list[str], tickets: int, rng: random.Random) 
 
 
 def _bare_update(engine) -> float:
-    """Seconds for an UPDATE writing constants into the same columns of every ticket: the database's floor."""
+    """Seconds for an UPDATE writing constants into the same columns of every ticket (the floor)."""
     import sqlalchemy as sa
 
     started = time.perf_counter()
     with engine.begin() as connection:
-        connection.execute(sa.text(
-            "UPDATE ticket SET registered_domain = hostname, provider = 'Some Provider', asn = 64500, "
-            "network = 'Some Network B.V.', prefix = '192.0.2.0/24', geo_country = 'NL', registered_country = 'NL', "
-            "country = 'NL', cdn = false, eu = true, inhope = true, "
-            "resolution_sources = 'country=geo pfx2as-00000000-00000000 geoip2fast-0.0.0-geolite2-00000000', "
-            "resolved_at = reported_at"))
+        connection.execute(
+            sa.text(
+                "UPDATE ticket SET registered_domain = hostname, provider = 'Some Provider', "
+                "asn = 64500, "
+                "network = 'Some Network B.V.', prefix = '192.0.2.0/24', geo_country = 'NL', "
+                "registered_country = 'NL', "
+                "country = 'NL', cdn = false, eu = true, inhope = true, "
+                "resolution_sources = "
+                "'country=geo pfx2as-00000000-00000000 geoip2fast-0.0.0-geolite2-00000000', "
+                "resolved_at = reported_at"
+            )
+        )
     return time.perf_counter() - started
 
 
@@ -143,7 +185,9 @@ def run(url: str, tickets: int, distinct: int) -> list[tuple[str, str, str]]:
     assert resolve_pending(engine)["resolved"] == 0
     rerun_seconds = time.perf_counter() - rerun
     floor_seconds = _bare_update(engine)
-    addresses = np.frombuffer(np.random.default_rng(5).bytes(8 * 1_000_000), dtype=np.uint64) >> np.uint64(32)
+    addresses = np.frombuffer(
+        np.random.default_rng(5).bytes(8 * 1_000_000), dtype=np.uint64
+    ) >> np.uint64(32)
     started = time.perf_counter()
     matched = table.lookup_v4(addresses)
     v4_rate = addresses.size / (time.perf_counter() - started)
@@ -153,17 +197,44 @@ def run(url: str, tickets: int, distinct: int) -> list[tuple[str, str, str]]:
     string_rate = len(v4_ips) / (time.perf_counter() - started)
     engine.dispose()
     return [
-        ("prefix table import", f"{import_seconds:.1f} s ({imported['prefixes_v4']:,} + "
-                                f"{imported['prefixes_v6']:,} prefixes)", "-"),
-        ("one-off loads: embedded data, prefix-table index", f"{geo_load_seconds:.1f} s, {load_seconds:.1f} s", "-"),
-        (f"resolve {tickets:,} tickets / {summary['ips']:,} distinct IPs", f"{resolve_seconds:.1f} s", "< 10 s"),
-        ("  read / IP facts / write tickets", " / ".join(f"{v:.1f} s" for v in summary["timings"].values()), "-"),
+        (
+            "prefix table import",
+            f"{import_seconds:.1f} s ({imported['prefixes_v4']:,} + "
+            f"{imported['prefixes_v6']:,} prefixes)",
+            "-",
+        ),
+        (
+            "one-off loads: embedded data, prefix-table index",
+            f"{geo_load_seconds:.1f} s, {load_seconds:.1f} s",
+            "-",
+        ),
+        (
+            f"resolve {tickets:,} tickets / {summary['ips']:,} distinct IPs",
+            f"{resolve_seconds:.1f} s",
+            "< 10 s",
+        ),
+        (
+            "  read / IP facts / write tickets",
+            " / ".join(f"{v:.1f} s" for v in summary["timings"].values()),
+            "-",
+        ),
         ("  bare UPDATE of the same columns (floor)", f"{floor_seconds:.1f} s", "-"),
-        ("  of which: looked up", ", ".join(f"{k} {v:,}" for k, v in summary["lookups"].items()), "once per IP"),
+        (
+            "  of which: looked up",
+            ", ".join(f"{k} {v:,}" for k, v in summary["lookups"].items()),
+            "once per IP",
+        ),
         ("re-run with nothing pending", f"{rerun_seconds:.2f} s", "-"),
-        ("bulk LPM, 1M random IPv4 (uint)", f"{v4_rate:,.0f} lookups/s ({(matched >= 0).mean():.0%} matched)",
-         ">= 500,000/s"),
-        ("bulk LPM incl. parsing, distinct IPv4 strings", f"{string_rate:,.0f} lookups/s", ">= 500,000/s"),
+        (
+            "bulk LPM, 1M random IPv4 (uint)",
+            f"{v4_rate:,.0f} lookups/s ({(matched >= 0).mean():.0%} matched)",
+            ">= 500,000/s",
+        ),
+        (
+            "bulk LPM incl. parsing, distinct IPv4 strings",
+            f"{string_rate:,.0f} lookups/s",
+            ">= 500,000/s",
+        ),
         ("peak memory", f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", "-"),
     ]
 
@@ -172,9 +243,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--ips", type=int, default=100_000)
-    parser.add_argument("--postgres", help="also run on this PostgreSQL URL (an empty database or schema)")
+    parser.add_argument(
+        "--postgres", help="also run on this PostgreSQL URL (an empty database or schema)"
+    )
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print(f"prefix data: {_files()[0]}")
     targets = []
     with tempfile.TemporaryDirectory() as folder:

@@ -18,7 +18,13 @@ from providers.names import display_name, name_key
 from providers.prefix_import import refresh_prefix_table
 from providers.prefix_table import PrefixTable, PrefixTableResolver, load_prefix_table
 from providers.rdap import RdapResolver, parse_rdap
-from providers.registry import add_alias, list_providers, merge_providers, remap_providers, show_provider
+from providers.registry import (
+    add_alias,
+    list_providers,
+    merge_providers,
+    remap_providers,
+    show_provider,
+)
 from providers.resolve import refresh_membership, resolve_pending
 from providers.results import IpResult, Resolver
 from providers.status import resolution_status

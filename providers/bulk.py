@@ -20,7 +20,9 @@ def _chunks(rows: Iterable[tuple], size: int):
         yield chunk
 
 
-def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> int:
+def insert_rows(
+    connection: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple]
+) -> int:
     """Insert plain tuples (values in `columns` order) into `table`; returns the row count.
 
     Values must already be in the driver's form (no TypeDecorator is applied).
@@ -45,8 +47,12 @@ def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows
     return count
 
 
-def create_temp_table(connection: Connection, name: str, columns: Sequence[tuple[str, str]],
-                      primary_key: Sequence[str] = ()) -> None:
+def create_temp_table(
+    connection: Connection,
+    name: str,
+    columns: Sequence[tuple[str, str]],
+    primary_key: Sequence[str] = (),
+) -> None:
     """A temporary table (dropped with `drop_temp_table`); columns as (name, SQL type).
 
     With a primary key on SQLite the table is WITHOUT ROWID: a lookup by key is one b-tree.
@@ -66,6 +72,6 @@ def drop_temp_table(connection: Connection, name: str) -> None:
 
 
 def driver_value(connection: Connection, type_, value):
-    """`value` as the driver receives it for a column of `type_` (e.g. UTCDateTime on SQLite: text)."""
+    """`value` as the driver receives it for a column of `type_` (UTCDateTime on SQLite: text)."""
     processor = type_.dialect_impl(connection.dialect).bind_processor(connection.dialect)
     return processor(value) if processor else value

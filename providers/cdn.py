@@ -36,7 +36,9 @@ def cdn_networks() -> tuple[CdnNetwork, ...]:
             CdnNetwork(
                 operator=row["operator"].strip(),
                 asn=int(row["asn"]) if row["asn"].strip() else None,
-                pattern=re.compile(row["name_pattern"], re.IGNORECASE) if row["name_pattern"].strip() else None,
+                pattern=re.compile(row["name_pattern"], re.IGNORECASE)
+                if row["name_pattern"].strip()
+                else None,
                 note=row["note"].strip(),
             )
             for row in csv.DictReader(handle)

@@ -43,7 +43,7 @@ def data_date() -> str | None:
 
 
 def data_version() -> str:
-    """`geoip2fast-<library version>-geolite2-<data date>`, e.g. `geoip2fast-1.2.2-geolite2-20240618`."""
+    """`geoip2fast-<library>-geolite2-<data date>`, e.g. `geoip2fast-1.2.2-geolite2-20240618`."""
     import geoip2fast
 
     day = (data_date() or "unknown").replace("-", "")

@@ -31,24 +31,43 @@ IN_CHUNK = 5_000
 # IPv4 ranges that are not global unicast (RFC 6890 and friends); anything inside gets
 # the exact reason from `special_purpose`, everything else skips that slower check.
 _SPECIAL_V4 = np.array(
-    [(int(n.network_address), int(n.broadcast_address)) for n in map(ipaddress.ip_network, (
-        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-        "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
-        "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3",
-    ))],
+    [
+        (int(n.network_address), int(n.broadcast_address))
+        for n in map(
+            ipaddress.ip_network,
+            (
+                "0.0.0.0/8",
+                "10.0.0.0/8",
+                "100.64.0.0/10",
+                "127.0.0.0/8",
+                "169.254.0.0/16",
+                "172.16.0.0/12",
+                "192.0.0.0/24",
+                "192.0.2.0/24",
+                "192.88.99.0/24",
+                "192.168.0.0/16",
+                "198.18.0.0/15",
+                "198.51.100.0/24",
+                "203.0.113.0/24",
+                "224.0.0.0/3",
+            ),
+        )
+    ],
     dtype=np.uint64,
 )
 # Inside 2000::/3, by their high 64 bits: IETF protocol assignments (2001::/23, with documentation
 # 2001:db8::/32), 6to4 (2002::/16) and the new documentation range (3fff::/20).
 _SPECIAL_V6 = np.array(
-    [(int(n.network_address) >> 64, int(n.broadcast_address) >> 64) for n in map(ipaddress.ip_network, (
-        "2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20"))],
+    [
+        (int(n.network_address) >> 64, int(n.broadcast_address) >> 64)
+        for n in map(ipaddress.ip_network, ("2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20"))
+    ],
     dtype=np.uint64,
 )
 
 
 def canonical_ips(raw_ips: Sequence[str]) -> dict[str, str | None]:
-    """Stored text -> canonical address (compressed; IPv4-mapped IPv6 as IPv4); None if unreadable."""
+    """Stored text -> canonical address (compressed, IPv4-mapped as IPv4); None if unreadable."""
     result: dict[str, str | None] = {}
     for raw in raw_ips:
         text = raw.strip().strip("[]")
@@ -79,11 +98,20 @@ def special_reasons(ips: Sequence[str]) -> dict[str, str | None]:
     A vectorised pre-check leaves only the suspects to the exact (slower) `special_purpose`.
     """
     v4, v6 = split_families(ips)
-    suspects = [ip for ip, hit in zip(v4, _flagged(ipv4_to_uint(v4), _SPECIAL_V4).tolist(), strict=True) if hit]
+    suspects = [
+        ip
+        for ip, hit in zip(v4, _flagged(ipv4_to_uint(v4), _SPECIAL_V4).tolist(), strict=True)
+        if hit
+    ]
     high_bits, _ = ipv6_to_halves(v6)
     outside_global = (high_bits >> np.uint64(61)) != np.uint64(1)  # not in 2000::/3
-    suspects += [ip for ip, hit in zip(v6, (outside_global | _flagged(high_bits, _SPECIAL_V6)).tolist(),
-                                        strict=True) if hit]
+    suspects += [
+        ip
+        for ip, hit in zip(
+            v6, (outside_global | _flagged(high_bits, _SPECIAL_V6)).tolist(), strict=True
+        )
+        if hit
+    ]
     reasons: dict[str, str | None] = dict.fromkeys(ips)
     for ip in suspects:
         reasons[ip] = special_purpose(ip)
@@ -106,7 +134,9 @@ def collect_ip_facts(
     special = special_reasons(sorted({ip for ip in canonical.values() if ip}))
     lookup = sorted(ip for ip, why in special.items() if why is None)
     versions = summary["data_versions"]
-    answers = {r.name: _results(engine, r, versions[r.name], lookup, now, summary) for r in resolvers}
+    answers = {
+        r.name: _results(engine, r, versions[r.name], lookup, now, summary) for r in resolvers
+    }
     unavailable = next((r.unavailable for r in resolvers if getattr(r, "unavailable", None)), None)
     if unavailable:
         # The answers fetched so far are stored and reused next time; no ticket is written.
@@ -115,7 +145,9 @@ def collect_ip_facts(
             f"{summary['pending']} stay pending (run again later, or without --online)"
         )
     merged = {
-        ip: merge_ip({name: got.get(ip, NOT_FOUND) for name, got in answers.items()}, versions, as_name, why)
+        ip: merge_ip(
+            {name: got.get(ip, NOT_FOUND) for name, got in answers.items()}, versions, as_name, why
+        )
         for ip, why in special.items()
     }
     summary["ips"] = len(special)
@@ -124,23 +156,30 @@ def collect_ip_facts(
     return {raw: merged[ip] if ip else invalid for raw, ip in canonical.items()}
 
 
-def _stored(connection: Connection, resolver: Resolver, version: str, ips: list[str], now: datetime) -> dict:
-    """Answers already stored for these IPs: same data version, or younger than the resolver's TTL."""
+def _stored(
+    connection: Connection, resolver: Resolver, version: str, ips: list[str], now: datetime
+) -> dict:
+    """Answers stored for these IPs: same data version, or younger than the resolver's TTL."""
     found: dict[str, IpResult] = {}
     for start in range(0, len(ips), IN_CHUNK):
-        part = ips[start:start + IN_CHUNK]
-        query = sa.select(RESULT.c.ip, RESULT.c.status, *(RESULT.c[f] for f in RESULT_FIELDS)).where(
-            RESULT.c.source == resolver.name, RESULT.c.ip.in_(part))
+        part = ips[start : start + IN_CHUNK]
+        query = sa.select(
+            RESULT.c.ip, RESULT.c.status, *(RESULT.c[f] for f in RESULT_FIELDS)
+        ).where(RESULT.c.source == resolver.name, RESULT.c.ip.in_(part))
         if resolver.ttl is None:
             query = query.where(RESULT.c.data_version == version)
         else:
-            query = query.where(RESULT.c.resolved_at >= now - resolver.ttl).order_by(RESULT.c.resolved_at)
+            query = query.where(RESULT.c.resolved_at >= now - resolver.ttl).order_by(
+                RESULT.c.resolved_at
+            )
         for ip, status, *fields in connection.execute(query):
             found[ip] = IpResult(status, *fields)  # newest last wins
     return found
 
 
-def _results(engine: Engine, resolver: Resolver, version: str, ips: list[str], now: datetime, summary: dict) -> dict:
+def _results(
+    engine: Engine, resolver: Resolver, version: str, ips: list[str], now: datetime, summary: dict
+) -> dict:
     """Stored answers plus fresh lookups for the IPs without one; fresh ones are stored."""
     with engine.connect() as connection:
         known = _stored(connection, resolver, version, ips, now)
@@ -153,7 +192,15 @@ def _results(engine: Engine, resolver: Resolver, version: str, ips: list[str], n
         if result.status == STATUS_ERROR:  # not stored: the next run asks again
             summary["online_failed"] += 1
             continue
-        rows.append((ip, resolver.name, version, result.status, *(getattr(result, f) for f in RESULT_FIELDS)))
+        rows.append(
+            (
+                ip,
+                resolver.name,
+                version,
+                result.status,
+                *(getattr(result, f) for f in RESULT_FIELDS),
+            )
+        )
     if rows:
         with engine.begin() as connection:
             _store_results(connection, rows, now)
@@ -170,15 +217,25 @@ def _store_results(connection: Connection, rows: list[tuple], now: datetime) -> 
     if connection.dialect.name == "sqlite":
         marks = ", ".join("?" * len(columns))
         cursor = connection.connection.driver_connection.cursor()
-        cursor.executemany(f"INSERT OR IGNORE INTO ip_resolution ({', '.join(columns)}) VALUES ({marks})", stamped)
+        cursor.executemany(
+            f"INSERT OR IGNORE INTO ip_resolution ({', '.join(columns)}) VALUES ({marks})", stamped
+        )
         cursor.close()
         return
-    create_temp_table(connection, "ip_resolution_new", [
-        *((c, "TEXT") for c in columns[:4]), ("asn", "BIGINT"), *((c, "TEXT") for c in RESULT_FIELDS[1:]),
-        ("resolved_at", "TIMESTAMP WITH TIME ZONE")])
+    create_temp_table(
+        connection,
+        "ip_resolution_new",
+        [
+            *((c, "TEXT") for c in columns[:4]),
+            ("asn", "BIGINT"),
+            *((c, "TEXT") for c in RESULT_FIELDS[1:]),
+            ("resolved_at", "TIMESTAMP WITH TIME ZONE"),
+        ],
+    )
     insert_rows(connection, "ip_resolution_new", columns, stamped)
     names = ", ".join(columns)
     connection.exec_driver_sql(
         f"INSERT INTO ip_resolution ({names}) SELECT {names} FROM ip_resolution_new "
-        "ON CONFLICT (source, data_version, ip) DO NOTHING")
+        "ON CONFLICT (source, data_version, ip) DO NOTHING"
+    )
     drop_temp_table(connection, "ip_resolution_new")

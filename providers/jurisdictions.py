@@ -109,7 +109,9 @@ def parse_partial_date(text: str | None) -> date | None:
             return date(int(parts[0]), int(parts[1]), 1)
         return date.fromisoformat(value)
     except ValueError:
-        raise ConfigurationError(f"cannot read date {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
+        raise ConfigurationError(
+            f"cannot read date {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)"
+        ) from None
 
 
 @lru_cache(maxsize=1)
@@ -120,21 +122,33 @@ def shipped_periods() -> tuple[Period, ...]:
         for row in csv.DictReader(handle):
             country = normalise_country(row["ISO_alpha_2_code"])
             exit_date = parse_partial_date(row["exit_date"])
-            periods.append(Period(
-                country=country, kind="eu", member="yes", since=parse_partial_date(row["accession_date"]),
-                until=exit_date + timedelta(days=1) if exit_date else None, confidence="confirmed",
-                source="jfjelstul/eums member_states.csv",
-            ))
+            periods.append(
+                Period(
+                    country=country,
+                    kind="eu",
+                    member="yes",
+                    since=parse_partial_date(row["accession_date"]),
+                    until=exit_date + timedelta(days=1) if exit_date else None,
+                    confidence="confirmed",
+                    source="jfjelstul/eums member_states.csv",
+                )
+            )
     with INHOPE_FILE.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             member = row["inhope_member"].strip().lower()
-            periods.append(Period(
-                country=normalise_country(row["iso2"]), kind="inhope",
-                member=member if member in MEMBER_VALUES else "unknown",
-                since=parse_partial_date(row["since"]), until=parse_partial_date(row["until"]),
-                confidence=row["confidence"].strip().lower() or "uncertain",
-                source="; ".join(part for part in (row["source"].strip(), row["note"].strip()) if part),
-            ))
+            periods.append(
+                Period(
+                    country=normalise_country(row["iso2"]),
+                    kind="inhope",
+                    member=member if member in MEMBER_VALUES else "unknown",
+                    since=parse_partial_date(row["since"]),
+                    until=parse_partial_date(row["until"]),
+                    confidence=row["confidence"].strip().lower() or "uncertain",
+                    source="; ".join(
+                        part for part in (row["source"].strip(), row["note"].strip()) if part
+                    ),
+                )
+            )
     return tuple(periods)
 
 
@@ -167,14 +181,23 @@ class Jurisdictions:
             self._memo[key] = self._evaluate(code, on)
         return self._memo[key]
 
-    def segments(self, country: str) -> list[tuple[date | None, date | None, bool | None, bool | None]]:
+    def segments(
+        self, country: str
+    ) -> list[tuple[date | None, date | None, bool | None, bool | None]]:
         """(from, until, eu, inhope) spans over which the country's membership is constant.
 
         `from` is inclusive, `until` the first day after; None stands for open ends.
         """
         code = normalise_country(country)
-        cuts = sorted({day for kind in KINDS for period in self.periods.get((code, kind), [])
-                       for day in (period.since, period.until) if day})
+        cuts = sorted(
+            {
+                day
+                for kind in KINDS
+                for period in self.periods.get((code, kind), [])
+                for day in (period.since, period.until)
+                if day
+            }
+        )
         bounds: list[date | None] = [None, *cuts, None]
         spans = []
         for start, end in zip(bounds, bounds[1:], strict=False):
@@ -187,11 +210,15 @@ class Jurisdictions:
         if code is None:
             return Membership(None, on, None, None, None)
         eu, _, _ = _decide(self.periods.get((code, "eu"), []), on, absent=False)
-        inhope, confidence, source = _decide(self.periods.get((code, "inhope"), []), on, absent=None)
+        inhope, confidence, source = _decide(
+            self.periods.get((code, "inhope"), []), on, absent=None
+        )
         return Membership(code, on, eu, inhope, confidence, source)
 
 
-def _decide(periods: list[Period], on: date, absent: bool | None) -> tuple[bool | None, str | None, str | None]:
+def _decide(
+    periods: list[Period], on: date, absent: bool | None
+) -> tuple[bool | None, str | None, str | None]:
     """Member on `on`? A covering yes/unknown/no row decides; outside every yes period it is no."""
     if not periods:
         return absent, None, None
@@ -210,13 +237,25 @@ def _decide(periods: list[Period], on: date, absent: bool | None) -> tuple[bool 
 def load_overrides(engine: Engine) -> list[Period]:
     """Analyst rows in force: for each (country, kind), the rows of its newest batch."""
     with engine.connect() as connection:
-        rows = connection.execute(sa.select(OVERRIDE).order_by(OVERRIDE.c.batch, OVERRIDE.c.id)).mappings().all()
+        rows = (
+            connection.execute(sa.select(OVERRIDE).order_by(OVERRIDE.c.batch, OVERRIDE.c.id))
+            .mappings()
+            .all()
+        )
     newest: dict[tuple[str, str], int] = {}
     for row in rows:
         newest[(row["country"], row["kind"])] = row["batch"]
     return [
-        Period(row["country"], row["kind"], row["member"], row["since"], row["until"], row["confidence"],
-               row["source_note"], origin="analyst")
+        Period(
+            row["country"],
+            row["kind"],
+            row["member"],
+            row["since"],
+            row["until"],
+            row["confidence"],
+            row["source_note"],
+            origin="analyst",
+        )
         for row in rows
         if newest[(row["country"], row["kind"])] == row["batch"]
     ]
@@ -255,26 +294,46 @@ def set_membership(
     if kind not in KINDS:
         raise ConfigurationError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if member not in MEMBER_VALUES:
-        raise ConfigurationError(f"member must be one of {', '.join(MEMBER_VALUES)}, got {member!r}")
+        raise ConfigurationError(
+            f"member must be one of {', '.join(MEMBER_VALUES)}, got {member!r}"
+        )
     if confidence not in CONFIDENCES:
-        raise ConfigurationError(f"confidence must be one of {', '.join(CONFIDENCES)}, got {confidence!r}")
+        raise ConfigurationError(
+            f"confidence must be one of {', '.join(CONFIDENCES)}, got {confidence!r}"
+        )
     if not source_note or not source_note.strip():
         raise ConfigurationError("a correction needs a source note (where the fact comes from)")
     if since and until and until <= since:
         raise ConfigurationError("--until must be after --since")
     with engine.begin() as connection:
         if append:
-            batch = connection.scalar(sa.select(sa.func.max(OVERRIDE.c.batch)).where(
-                OVERRIDE.c.country == code, OVERRIDE.c.kind == kind))
+            batch = connection.scalar(
+                sa.select(sa.func.max(OVERRIDE.c.batch)).where(
+                    OVERRIDE.c.country == code, OVERRIDE.c.kind == kind
+                )
+            )
             if batch is None:
-                raise ConfigurationError(f"nothing to append to: no correction for {code} {kind} yet")
+                raise ConfigurationError(
+                    f"nothing to append to: no correction for {code} {kind} yet"
+                )
         else:
             batch = (connection.scalar(sa.select(sa.func.max(OVERRIDE.c.batch))) or 0) + 1
-        connection.execute(OVERRIDE.insert().values(
-            country=code, kind=kind, member=member, since=since, until=until, confidence=confidence,
-            source_note=source_note.strip(), batch=batch, set_at=now or utcnow(),
-        ))
-    return Period(code, kind, member, since, until, confidence, source_note.strip(), origin="analyst")
+        connection.execute(
+            OVERRIDE.insert().values(
+                country=code,
+                kind=kind,
+                member=member,
+                since=since,
+                until=until,
+                confidence=confidence,
+                source_note=source_note.strip(),
+                batch=batch,
+                set_at=now or utcnow(),
+            )
+        )
+    return Period(
+        code, kind, member, since, until, confidence, source_note.strip(), origin="analyst"
+    )
 
 
 def reference_rows(engine: Engine | None, country: str | None = None) -> list[dict]:
@@ -297,7 +356,11 @@ def correction_history(engine: Engine, country: str | None = None) -> list[dict]
         query = query.where(OVERRIDE.c.country == normalise_country(country))
     with engine.connect() as connection:
         return [
-            {**dict(row), "since": row["since"] and row["since"].isoformat(),
-             "until": row["until"] and row["until"].isoformat(), "set_at": iso(row["set_at"])}
+            {
+                **dict(row),
+                "since": row["since"] and row["since"].isoformat(),
+                "until": row["until"] and row["until"].isoformat(),
+                "set_at": iso(row["set_at"]),
+            }
             for row in connection.execute(query).mappings()
         ]

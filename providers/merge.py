@@ -48,9 +48,16 @@ _ORDER = (ONLINE, PREFIX, EMBEDDED)
 _sources_memo: dict[tuple, str] = {}
 
 
-def sources_text(used: tuple[str, ...], versions: dict[str, str], network_from: str | None, operator: str | None,
-                 online_failed: bool) -> str:
-    """The data versions that gave this IP's facts, e.g. `pfx2as-20200201-a5764d0f geoip2fast-1.2.2-geolite2-20240618`.
+def sources_text(
+    used: tuple[str, ...],
+    versions: dict[str, str],
+    network_from: str | None,
+    operator: str | None,
+    online_failed: bool,
+) -> str:
+    """The data versions that gave this IP's facts.
+
+    E.g. `pfx2as-20200201-a5764d0f geoip2fast-1.2.2-geolite2-20240618`.
 
     Each field comes from the first listed source that has it, in the order of the
     module docstring; only a network name taken from the embedded data although the
@@ -90,19 +97,31 @@ def merge_ip(
     embedded = embedded if embedded is not None and embedded.found else None
     asn, asn_src = _first((online and online.asn, ONLINE), (table and table.asn, PREFIX))
     prefix, prefix_src = _first(
-        (online and online.prefix, ONLINE), (table and table.prefix, PREFIX), (embedded and embedded.prefix, EMBEDDED))
+        (online and online.prefix, ONLINE),
+        (table and table.prefix, PREFIX),
+        (embedded and embedded.prefix, EMBEDDED),
+    )
     named = as_name(asn) if asn is not None else None
     table_name = table.network if table and table.asn == asn else None
     network, network_src = _first(
-        (named[0] if named else None, PREFIX), (table_name, PREFIX),
-        (embedded and embedded.network, EMBEDDED), (online and online.network, ONLINE))
+        (named[0] if named else None, PREFIX),
+        (table_name, PREFIX),
+        (embedded and embedded.network, EMBEDDED),
+        (online and online.network, ONLINE),
+    )
     registered, registered_src = _first(
-        (online and online.registered_country, ONLINE), (table and table.registered_country, PREFIX),
-        (named[1] if named else None, PREFIX))
+        (online and online.registered_country, ONLINE),
+        (table and table.registered_country, PREFIX),
+        (named[1] if named else None, PREFIX),
+    )
     geo = embedded.geo_country if embedded else None
     operator = cdn_operator(asn, (network, embedded and embedded.network, table and table.network))
     cdn = True if operator else (False if asn is not None or network else None)
-    used = tuple(sorted({src for src in (asn_src, network_src, prefix_src, registered_src) if src}
-                        | ({EMBEDDED} if geo else set())))
+    used = tuple(
+        sorted(
+            {src for src in (asn_src, network_src, prefix_src, registered_src) if src}
+            | ({EMBEDDED} if geo else set())
+        )
+    )
     text = sources_text(used, versions, network_src, operator, online_failed)
     return IpFacts(asn, network, prefix, geo, registered, operator, cdn, text)

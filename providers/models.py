@@ -6,7 +6,7 @@
     ip_resolution          what one resolver said about one IP under one data version (history)
     provider               canonical providers a scorecard row names
     provider_alias         normalised name -> canonical provider (auto, analyst or merge)
-    jurisdiction_override  an analyst's correction of the shipped EU/INHOPE tables, with a source note
+    jurisdiction_override  an analyst's correction of the EU/INHOPE tables, with a source note
 
 Per-IP results are kept per data version, so a new data version never rewrites
 what a ticket was resolved to; tickets copy their result once (monitor.models.Ticket).
@@ -59,7 +59,9 @@ class PrefixEntry(SQLModel, table=True):
     net_lo: int = Field(sa_type=sa.BigInteger)
     length: int = Field(sa_type=sa.SmallInteger)
     asn: int | None = Field(default=None, sa_type=sa.BigInteger)
-    origin: str | None = Field(default=None, max_length=255, description="raw origin field for MOAS / AS sets")
+    origin: str | None = Field(
+        default=None, max_length=255, description="raw origin field for MOAS / AS sets"
+    )
 
 
 class AsName(SQLModel, table=True):

@@ -18,24 +18,95 @@ MAX_LENGTH = 255
 # Legal-form words and abbreviations, compared after punctuation is removed and
 # the text is lower-cased. Multi-word forms first.
 LEGAL_FORMS = (
-    "sp z o o", "spolka z o o", "s de rl de cv", "s a de c v", "sa de cv", "pte ltd", "pty ltd", "co ltd",
-    "fz llc", "fz co", "l l c", "b v", "n v", "s a", "s r l", "s l", "s r o", "a s", "k k", "o o o",
-    "bv", "nv", "gmbh", "mbh", "ag", "kg", "ug", "ltd", "limited", "llc", "inc", "incorporated",
-    "corp", "corporation", "co", "company", "plc", "llp", "lp", "sa", "sas", "sarl", "sasu", "srl", "sl",
-    "spa", "sro", "as", "asa", "ab", "oy", "oyj", "aps", "kft", "zrt", "doo", "ooo", "ojsc", "cjsc",
-    "jsc", "pjsc", "ao", "zao", "tov", "fze", "fzco", "fzllc", "bhd", "sdn", "pte", "pty", "kk", "se",
+    "sp z o o",
+    "spolka z o o",
+    "s de rl de cv",
+    "s a de c v",
+    "sa de cv",
+    "pte ltd",
+    "pty ltd",
+    "co ltd",
+    "fz llc",
+    "fz co",
+    "l l c",
+    "b v",
+    "n v",
+    "s a",
+    "s r l",
+    "s l",
+    "s r o",
+    "a s",
+    "k k",
+    "o o o",
+    "bv",
+    "nv",
+    "gmbh",
+    "mbh",
+    "ag",
+    "kg",
+    "ug",
+    "ltd",
+    "limited",
+    "llc",
+    "inc",
+    "incorporated",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "plc",
+    "llp",
+    "lp",
+    "sa",
+    "sas",
+    "sarl",
+    "sasu",
+    "srl",
+    "sl",
+    "spa",
+    "sro",
+    "as",
+    "asa",
+    "ab",
+    "oy",
+    "oyj",
+    "aps",
+    "kft",
+    "zrt",
+    "doo",
+    "ooo",
+    "ojsc",
+    "cjsc",
+    "jsc",
+    "pjsc",
+    "ao",
+    "zao",
+    "tov",
+    "fze",
+    "fzco",
+    "fzllc",
+    "bhd",
+    "sdn",
+    "pte",
+    "pty",
+    "kk",
+    "se",
 )
 _FORMS_BY_SIZE: dict[int, frozenset[tuple[str, ...]]] = {
     size: frozenset(tuple(form.split()) for form in LEGAL_FORMS if len(form.split()) == size)
     for size in sorted({len(form.split()) for form in LEGAL_FORMS}, reverse=True)
 }
-_LEADING_FORMS = frozenset({("ooo",), ("o", "o", "o"), ("llc",)})  # Russian style "OOO Name", "LLC Name"
+_LEADING_FORMS = frozenset(
+    {("ooo",), ("o", "o", "o"), ("llc",)}
+)  # Russian style "OOO Name", "LLC Name"
 _PUNCTUATION = re.compile(r"[^\w\s]+", re.UNICODE)
 _TRAILING_FORM = re.compile(
-    r"[\s,]+(?:" + "|".join(
+    r"[\s,]+(?:"
+    + "|".join(
         r"[.\s-]*".join(re.escape(letter) for letter in form.replace(" ", ""))
         for form in sorted(LEGAL_FORMS, key=len, reverse=True)
-    ) + r")\.?\s*$",
+    )
+    + r")\.?\s*$",
     re.IGNORECASE,
 )
 
@@ -77,7 +148,8 @@ def name_key(text: str | None) -> str:
 
 @lru_cache(maxsize=200_000)
 def display_name(text: str | None) -> str:
-    """The name as written, cleaned, without a trailing legal form ("Hetzner Online GmbH" -> "Hetzner Online")."""
+    """The name as written, cleaned, without a trailing legal form ("Hetzner Online GmbH" ->
+    "Hetzner Online")."""
     cleaned = clean_text(text)
     previous = None
     while cleaned and cleaned != previous:

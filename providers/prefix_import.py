@@ -83,10 +83,13 @@ def _local_copy(location: str, client: httpx.Client | None):
                             out.write(block)
             except httpx.HTTPStatusError as exc:
                 raise ReferenceDataError(
-                    f"{_display(location)}: download failed: HTTP {exc.response.status_code}") from None
+                    f"{_display(location)}: download failed: HTTP {exc.response.status_code}"
+                ) from None
             except httpx.HTTPError as exc:
                 # The message of a transport error may carry the full URL (and a token in it).
-                raise ReferenceDataError(f"{_display(location)}: download failed: {type(exc).__name__}") from None
+                raise ReferenceDataError(
+                    f"{_display(location)}: download failed: {type(exc).__name__}"
+                ) from None
             yield target
     finally:
         if own:
@@ -120,7 +123,9 @@ def _parse_origin(text: str) -> tuple[int | None, str | None]:
     return first, (text[:255] if len(parts) > 1 else None)
 
 
-def _pfx2as_rows(path: Path, family: int, source_id: int, origin: str, rejects: _Rejects) -> Iterator[tuple]:
+def _pfx2as_rows(
+    path: Path, family: int, source_id: int, origin: str, rejects: _Rejects
+) -> Iterator[tuple]:
     """(source_id, family, net_hi, net_lo, length, asn, origin) per good line."""
     width = 32 if family == 4 else 128
     with _open_text(path) as handle:
@@ -181,9 +186,16 @@ def _asname_rows(path: Path, source_id: int, origin: str, rejects: _Rejects) -> 
 
 def active_source(connection) -> dict | None:
     """The active prefix-table version (newest not retired), or None before any import."""
-    row = connection.execute(
-        sa.select(SOURCE).where(SOURCE.c.retired_at.is_(None)).order_by(SOURCE.c.id.desc()).limit(1)
-    ).mappings().first()
+    row = (
+        connection.execute(
+            sa.select(SOURCE)
+            .where(SOURCE.c.retired_at.is_(None))
+            .order_by(SOURCE.c.id.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
@@ -215,15 +227,29 @@ def refresh_prefix_table(
     with the version, counts and the first rejected lines.
     """
     now = now or utcnow()
-    with _local_copy(str(pfx2as_v4), client) as v4_path, _local_copy(str(asnames), client) as names_path:
+    with (
+        _local_copy(str(pfx2as_v4), client) as v4_path,
+        _local_copy(str(asnames), client) as names_path,
+    ):
         if pfx2as_v6:
             with _local_copy(str(pfx2as_v6), client) as v6_path:
-                return _import(engine, pfx2as_v4, pfx2as_v6, asnames, v4_path, v6_path, names_path,
-                               data_date, now)
+                return _import(
+                    engine,
+                    pfx2as_v4,
+                    pfx2as_v6,
+                    asnames,
+                    v4_path,
+                    v6_path,
+                    names_path,
+                    data_date,
+                    now,
+                )
         return _import(engine, pfx2as_v4, None, asnames, v4_path, None, names_path, data_date, now)
 
 
-def _import(engine, v4_loc, v6_loc, names_loc, v4_path, v6_path, names_path, data_date, now) -> dict:
+def _import(
+    engine, v4_loc, v6_loc, names_loc, v4_path, v6_path, names_path, data_date, now
+) -> dict:
     sha = _digest([v4_path, v6_path, names_path])
     when = _data_date(str(v4_loc), data_date)
     version = f"pfx2as-{when:%Y%m%d}-{sha[:8]}" if when else f"pfx2as-{sha[:12]}"
@@ -233,40 +259,70 @@ def _import(engine, v4_loc, v6_loc, names_loc, v4_path, v6_path, names_path, dat
         if current and current["sha256"] == sha:
             return _summary(current, rejects, unchanged=True)
         if connection.scalar(sa.select(SOURCE.c.id).where(SOURCE.c.version == version)):
-            raise ReferenceDataError(f"data version {version} was imported before and retired; "
-                                     "re-import it under another data date to make it active again")
+            raise ReferenceDataError(
+                f"data version {version} was imported before and retired; "
+                "re-import it under another data date to make it active again"
+            )
         source_id = connection.execute(
             SOURCE.insert().values(
-                version=version, data_date=when, sha256=sha, source_v4=_display(str(v4_loc)),
-                source_v6=_display(str(v6_loc)) if v6_loc else None, source_asnames=_display(str(names_loc)),
+                version=version,
+                data_date=when,
+                sha256=sha,
+                source_v4=_display(str(v4_loc)),
+                source_v6=_display(str(v6_loc)) if v6_loc else None,
+                source_asnames=_display(str(names_loc)),
                 imported_at=now,
             )
         ).inserted_primary_key[0]
         columns = ("source_id", "family", "net_hi", "net_lo", "length", "asn", "origin")
-        count_v4 = insert_rows(connection, "prefix_entry", columns,
-                               _pfx2as_rows(v4_path, 4, source_id, _display(str(v4_loc)), rejects))
+        count_v4 = insert_rows(
+            connection,
+            "prefix_entry",
+            columns,
+            _pfx2as_rows(v4_path, 4, source_id, _display(str(v4_loc)), rejects),
+        )
         count_v6 = 0
         if v6_path is not None:
-            count_v6 = insert_rows(connection, "prefix_entry", columns,
-                                   _pfx2as_rows(v6_path, 6, source_id, _display(str(v6_loc)), rejects))
-        count_names = insert_rows(connection, "as_name", ("source_id", "asn", "name", "country", "rir"),
-                                  _asname_rows(names_path, source_id, _display(str(names_loc)), rejects))
+            count_v6 = insert_rows(
+                connection,
+                "prefix_entry",
+                columns,
+                _pfx2as_rows(v6_path, 6, source_id, _display(str(v6_loc)), rejects),
+            )
+        count_names = insert_rows(
+            connection,
+            "as_name",
+            ("source_id", "asn", "name", "country", "rir"),
+            _asname_rows(names_path, source_id, _display(str(names_loc)), rejects),
+        )
         for location, good in ((v4_loc, count_v4), (v6_loc, count_v6), (names_loc, count_names)):
             if location is not None:
                 _refuse_if_unusable(_display(str(location)), good, rejects)
         connection.execute(
-            SOURCE.update().where(SOURCE.c.id == source_id).values(
-                prefixes_v4=count_v4, prefixes_v6=count_v6, as_names=count_names, rejected_lines=rejects.count
+            SOURCE.update()
+            .where(SOURCE.c.id == source_id)
+            .values(
+                prefixes_v4=count_v4,
+                prefixes_v6=count_v6,
+                as_names=count_names,
+                rejected_lines=rejects.count,
             )
         )
-        old = [row[0] for row in connection.execute(
-            sa.select(SOURCE.c.id).where(SOURCE.c.id != source_id, SOURCE.c.retired_at.is_(None)))]
+        old = [
+            row[0]
+            for row in connection.execute(
+                sa.select(SOURCE.c.id).where(
+                    SOURCE.c.id != source_id, SOURCE.c.retired_at.is_(None)
+                )
+            )
+        ]
         if old:
             connection.execute(ENTRY.delete().where(ENTRY.c.source_id.in_(old)))
             connection.execute(NAMES.delete().where(NAMES.c.source_id.in_(old)))
-            connection.execute(
-                SOURCE.update().where(SOURCE.c.id.in_(old)).values(retired_at=now))
-        current = dict(connection.execute(sa.select(SOURCE).where(SOURCE.c.id == source_id)).mappings().one())
+            connection.execute(SOURCE.update().where(SOURCE.c.id.in_(old)).values(retired_at=now))
+        current = dict(
+            connection.execute(sa.select(SOURCE).where(SOURCE.c.id == source_id)).mappings().one()
+        )
     return _summary(current, rejects, unchanged=False, retired=len(old))
 
 

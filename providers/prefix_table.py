@@ -21,7 +21,13 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from providers.addresses import ipv4_to_uint, ipv6_to_halves, network_text, split_families, to_unsigned
+from providers.addresses import (
+    ipv4_to_uint,
+    ipv6_to_halves,
+    network_text,
+    split_families,
+    to_unsigned,
+)
 from providers.models import AsName, PrefixEntry
 from providers.prefix_import import active_source
 from providers.results import STATUS_OK, IpResult
@@ -37,7 +43,9 @@ class _Ranges:
     end: np.ndarray  # uint64, inclusive
     parent: np.ndarray  # int64 position of the enclosing range, -1 for none
     row: np.ndarray  # int64 entry index
-    long_v6: dict[tuple[int, int, int], int]  # (length, hi, lo >> host bits) -> entry, for /65../128
+    long_v6: dict[
+        tuple[int, int, int], int
+    ]  # (length, hi, lo >> host bits) -> entry, for /65../128
 
 
 def _parents(start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -59,7 +67,9 @@ def _parents(start: np.ndarray, end: np.ndarray) -> np.ndarray:
 
 
 def _ranges(start: np.ndarray, length: np.ndarray, rows: np.ndarray, width: int) -> _Ranges:
-    span = np.array([(1 << (width - n)) - 1 if n <= width else 0 for n in range(129)], dtype=np.uint64)
+    span = np.array(
+        [(1 << (width - n)) - 1 if n <= width else 0 for n in range(129)], dtype=np.uint64
+    )
     order = np.lexsort((length, start))
     start, length, rows = start[order], length[order], rows[order]
     if start.size:  # the same prefix listed twice: keep the first
@@ -112,7 +122,9 @@ class PrefixTable:
         ranges = _ranges(self.hi[short], self.length[short], short, 64)
         for row in chosen[self.length[chosen] > 64].tolist():
             length = int(self.length[row])
-            ranges.long_v6.setdefault((length, int(self.hi[row]), int(self.lo[row]) >> (128 - length)), row)
+            ranges.long_v6.setdefault(
+                (length, int(self.hi[row]), int(self.lo[row]) >> (128 - length)), row
+            )
         return ranges
 
     def lookup_v4(self, addresses: np.ndarray) -> np.ndarray:
@@ -122,12 +134,14 @@ class PrefixTable:
         return result
 
     def lookup_v6(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
-        """Entry index of the longest matching prefix per IPv6 address (two uint64 halves); -1 when none."""
+        """Entry index of the longest matching prefix per IPv6 address (uint64 halves), or -1."""
         result = np.full(hi.size, -1, dtype=np.int64)
         long_v6 = self._v6.long_v6
         if long_v6:
             lengths = sorted({key[0] for key in long_v6}, reverse=True)
-            candidates = np.flatnonzero(np.isin(hi, np.array([key[1] for key in long_v6], dtype=np.uint64)))
+            candidates = np.flatnonzero(
+                np.isin(hi, np.array([key[1] for key in long_v6], dtype=np.uint64))
+            )
             for position in candidates.tolist():
                 high, low = int(hi[position]), int(lo[position])
                 for length in lengths:
@@ -142,7 +156,10 @@ class PrefixTable:
         """Entry index per canonical IP string, for the IPs that match a prefix."""
         v4, v6 = split_families(ips)
         found: dict[str, int] = {}
-        for batch, rows in ((v4, self.lookup_v4(ipv4_to_uint(v4))), (v6, self.lookup_v6(*ipv6_to_halves(v6)))):
+        for batch, rows in (
+            (v4, self.lookup_v4(ipv4_to_uint(v4))),
+            (v6, self.lookup_v6(*ipv6_to_halves(v6))),
+        ):
             for ip, row in zip(batch, rows.tolist(), strict=True):
                 if row >= 0:
                     found[ip] = row
@@ -150,7 +167,9 @@ class PrefixTable:
 
     def prefix_text(self, row: int) -> str:
         """The matched prefix as `network/length`."""
-        return network_text(int(self.family[row]), int(self.hi[row]), int(self.lo[row]), int(self.length[row]))
+        return network_text(
+            int(self.family[row]), int(self.hi[row]), int(self.lo[row]), int(self.length[row])
+        )
 
 
 _cache_lock = threading.Lock()
@@ -158,7 +177,7 @@ _cache: dict[tuple[str, str], tuple[PrefixTable, dict[int, tuple]]] = {}
 
 
 def load_prefix_table(engine: Engine) -> tuple[PrefixTable, dict[int, tuple]] | None:
-    """The active version's table and AS names (asn -> (name, country, rir)); None before any import.
+    """The active version's table and AS names (asn -> (name, country, rir)); None before import.
 
     Kept in memory per database and version: loading takes about a second.
     """
@@ -179,18 +198,23 @@ def load_prefix_table(engine: Engine) -> tuple[PrefixTable, dict[int, tuple]] | 
         rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 6)
         cursor.close()
         origins = connection.execute(
-            sa.select(ENTRY.c.id, ENTRY.c.origin).where(ENTRY.c.source_id == source["id"], ENTRY.c.origin.is_not(None))
+            sa.select(ENTRY.c.id, ENTRY.c.origin).where(
+                ENTRY.c.source_id == source["id"], ENTRY.c.origin.is_not(None)
+            )
         ).all()
         names = {
             asn: (name, country, rir)
             for asn, name, country, rir in connection.execute(
                 sa.select(NAMES.c.asn, NAMES.c.name, NAMES.c.country, NAMES.c.rir).where(
-                    NAMES.c.source_id == source["id"])
+                    NAMES.c.source_id == source["id"]
+                )
             )
         }
     positions = np.searchsorted(rows[:, 0], np.array([o[0] for o in origins], dtype=np.int64))
     origin = dict(zip(positions.tolist(), (o[1] for o in origins), strict=True))
-    table = PrefixTable(rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4], rows[:, 5], origin, source["version"])
+    table = PrefixTable(
+        rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4], rows[:, 5], origin, source["version"]
+    )
     with _cache_lock:
         _cache.clear()  # one version per database is enough to keep
         _cache[key] = (table, names)
@@ -233,11 +257,17 @@ class PrefixTableResolver:
         for ip, row in table.lookup(ips).items():
             asn = int(table.asn[row])
             asn = None if asn < 0 else asn
-            name, country, rir = names.get(asn, (None, None, None)) if asn is not None else (None, None, None)
+            name, country, rir = (
+                names.get(asn, (None, None, None)) if asn is not None else (None, None, None)
+            )
             origin = table.origin.get(row)
             results[ip] = IpResult(
-                status=STATUS_OK, asn=asn, network=name, prefix=table.prefix_text(row),
-                registered_country=country, rir=rir,
+                status=STATUS_OK,
+                asn=asn,
+                network=name,
+                prefix=table.prefix_text(row),
+                registered_country=country,
+                rir=rir,
                 detail=f"multiple origins {origin}"[:255] if origin else None,
             )
         return results

@@ -35,12 +35,18 @@ ASN_URL = "https://stat.ripe.net/data/network-info/data.json?resource={ip}"
 RETRY_STATUS = {429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 300.0
 _PORT43 = {
-    "whois.arin.net": "arin", "whois.ripe.net": "ripencc", "whois.apnic.net": "apnic",
-    "whois.lacnic.net": "lacnic", "whois.afrinic.net": "afrinic",
+    "whois.arin.net": "arin",
+    "whois.ripe.net": "ripencc",
+    "whois.apnic.net": "apnic",
+    "whois.lacnic.net": "lacnic",
+    "whois.afrinic.net": "afrinic",
 }
 _RDAP_HOSTS = {
-    "rdap.arin.net": "arin", "rdap.db.ripe.net": "ripencc", "rdap.apnic.net": "apnic",
-    "rdap.lacnic.net": "lacnic", "rdap.afrinic.net": "afrinic",
+    "rdap.arin.net": "arin",
+    "rdap.db.ripe.net": "ripencc",
+    "rdap.apnic.net": "apnic",
+    "rdap.lacnic.net": "lacnic",
+    "rdap.afrinic.net": "afrinic",
 }
 ERROR = IpResult(status=STATUS_ERROR)
 
@@ -48,8 +54,13 @@ ERROR = IpResult(status=STATUS_ERROR)
 class RateLimiter:
     """At most `per_second` requests per second (a minimum interval between request starts)."""
 
-    def __init__(self, per_second: float, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        per_second: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self.clock, self.sleep = clock, sleep
         self._next = None
@@ -98,8 +109,12 @@ def parse_rdap(ip: str, response: dict, asn_data: dict) -> IpResult:
 
     registry = asn_data.get("asn_registry") or None
     parsed = RDAP(Net(ip)).lookup(
-        response=response, asn_data={**asn_data, "asn_registry": registry}, bootstrap=registry is None,
-        root_ent_check=False, depth=0, inc_raw=False,
+        response=response,
+        asn_data={**asn_data, "asn_registry": registry},
+        bootstrap=registry is None,
+        root_ent_check=False,
+        depth=0,
+        inc_raw=False,
     )
     network = parsed.get("network") or {}
     asn_text = str(asn_data.get("asn") or "").split()[0] if asn_data.get("asn") else ""
@@ -110,8 +125,12 @@ def parse_rdap(ip: str, response: dict, asn_data: dict) -> IpResult:
     name = " ".join(str(network.get("name") or "").split())[:255] or None
     handle = str(network.get("handle") or "").strip()
     return IpResult(
-        status=STATUS_OK, asn=asn, network=name, prefix=prefix,
-        registered_country=clean_country(network.get("country")) or clean_country(asn_data.get("asn_country_code")),
+        status=STATUS_OK,
+        asn=asn,
+        network=name,
+        prefix=prefix,
+        registered_country=clean_country(network.get("country"))
+        or clean_country(asn_data.get("asn_country_code")),
         rir=registry or registry_of(response),
         detail=f"RDAP {handle}"[:255] if handle else None,
     )
@@ -138,11 +157,15 @@ class RdapResolver:
         bootstrap_url: str = BOOTSTRAP_URL,
         asn_url: str = ASN_URL,
     ):
-        """`transport` (or a whole `client`) replaces the network, e.g. httpx.MockTransport in tests."""
+        """`transport` (or a whole `client`) replaces the network: httpx.MockTransport in tests."""
         self.client = client or httpx.Client(
-            transport=transport, timeout=20, follow_redirects=True,
-            headers={"Accept": "application/rdap+json, application/json",
-                     "User-Agent": "takedown-monitor (hosting resolution)"},
+            transport=transport,
+            timeout=20,
+            follow_redirects=True,
+            headers={
+                "Accept": "application/rdap+json, application/json",
+                "User-Agent": "takedown-monitor (hosting resolution)",
+            },
         )
         self.ttl = ttl
         self.retries, self.backoff = retries, backoff
@@ -184,13 +207,17 @@ class RdapResolver:
         data = (origin or {}).get("data") or {}
         asns = [str(a) for a in data.get("asns") or [] if str(a).isdigit()]
         asn_data = {
-            "asn": asns[0] if asns else None, "asn_cidr": data.get("prefix"),
-            "asn_registry": registry_of(rdap, rdap_url), "asn_country_code": None,
+            "asn": asns[0] if asns else None,
+            "asn_cidr": data.get("prefix"),
+            "asn_registry": registry_of(rdap, rdap_url),
+            "asn_country_code": None,
         }
         try:
             return parse_rdap(ip, rdap, asn_data)
         except Exception as exc:  # noqa: BLE001 - an odd registry answer must not stop the run
-            raise _Failed(f"unreadable RDAP answer from {urlsplit(rdap_url).hostname}: {exc}") from exc
+            raise _Failed(
+                f"unreadable RDAP answer from {urlsplit(rdap_url).hostname}: {exc}"
+            ) from exc
 
     def _get_json(self, url: str) -> tuple[dict | None, str]:
         """JSON body and final URL; None for 404. Retries, then raises _Failed."""
@@ -198,7 +225,7 @@ class RdapResolver:
         while True:
             self.limiter.wait()
             self.requests += 1
-            delay = self.backoff * (2 ** attempt)
+            delay = self.backoff * (2**attempt)
             try:
                 response = self.client.get(url)
             except httpx.TransportError as exc:

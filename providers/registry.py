@@ -48,7 +48,10 @@ class AliasMap:
     @classmethod
     def load(cls, connection: Connection) -> AliasMap:
         """The registry as it is in the database."""
-        providers = {row.id: (row.name, row.merged_into_id) for row in connection.execute(sa.select(PROVIDER))}
+        providers = {
+            row.id: (row.name, row.merged_into_id)
+            for row in connection.execute(sa.select(PROVIDER))
+        }
         final = {pid: _final(providers, pid) for pid in providers}
         mapping = {
             row.key: providers[final[row.provider_id]][0]
@@ -96,18 +99,28 @@ def save_new_names(connection: Connection, aliases: AliasMap, now: datetime) -> 
     if not aliases.new:
         return 0
     names = sorted(set(aliases.new.values()))
-    connection.execute(_insert_ignore(connection, PROVIDER), [{"name": n, "created_at": now} for n in names])
+    connection.execute(
+        _insert_ignore(connection, PROVIDER), [{"name": n, "created_at": now} for n in names]
+    )
     ids: dict[str, int] = {}
     for start in range(0, len(names), IN_CHUNK):
-        part = names[start:start + IN_CHUNK]
-        found = connection.execute(sa.select(PROVIDER.c.name, PROVIDER.c.id, PROVIDER.c.merged_into_id).where(
-            PROVIDER.c.name.in_(part))).all()
+        part = names[start : start + IN_CHUNK]
+        found = connection.execute(
+            sa.select(PROVIDER.c.name, PROVIDER.c.id, PROVIDER.c.merged_into_id).where(
+                PROVIDER.c.name.in_(part)
+            )
+        ).all()
         for name, pid, merged in found:
             ids[name] = pid if merged is None else _provider_id(connection, name, now, create=False)
     keys = sorted(aliases.new)
     before = connection.scalar(sa.select(sa.func.count()).select_from(ALIAS))
-    connection.execute(_insert_ignore(connection, ALIAS), [
-        {"key": key, "provider_id": ids[aliases.new[key]], "origin": "auto", "created_at": now} for key in keys])
+    connection.execute(
+        _insert_ignore(connection, ALIAS),
+        [
+            {"key": key, "provider_id": ids[aliases.new[key]], "origin": "auto", "created_at": now}
+            for key in keys
+        ],
+    )
     created = connection.scalar(sa.select(sa.func.count()).select_from(ALIAS)) - before
     aliases.mapping.update(aliases.new)
     aliases.new.clear()
@@ -124,17 +137,21 @@ def _insert_ignore(connection: Connection, table: sa.Table):
 
 def _provider_id(connection: Connection, name: str, now: datetime, *, create: bool) -> int | None:
     """Id of the provider called `name` (following merges); created when asked to."""
-    row = connection.execute(sa.select(PROVIDER.c.id, PROVIDER.c.merged_into_id).where(PROVIDER.c.name == name)).first()
+    row = connection.execute(
+        sa.select(PROVIDER.c.id, PROVIDER.c.merged_into_id).where(PROVIDER.c.name == name)
+    ).first()
     if row is None:
         if not create:
             return None
         connection.execute(_insert_ignore(connection, PROVIDER).values(name=name, created_at=now))
         row = connection.execute(
-            sa.select(PROVIDER.c.id, PROVIDER.c.merged_into_id).where(PROVIDER.c.name == name)).one()
+            sa.select(PROVIDER.c.id, PROVIDER.c.merged_into_id).where(PROVIDER.c.name == name)
+        ).one()
     pid, merged = row
     while merged is not None:
         pid, merged = connection.execute(
-            sa.select(PROVIDER.c.id, PROVIDER.c.merged_into_id).where(PROVIDER.c.id == merged)).one()
+            sa.select(PROVIDER.c.id, PROVIDER.c.merged_into_id).where(PROVIDER.c.id == merged)
+        ).one()
     return pid
 
 
@@ -147,8 +164,14 @@ def _canonical_text(name: str) -> str:
     return text
 
 
-def add_alias(engine: Engine, alias: str, canonical: str, *, note: str | None = None,
-              now: datetime | None = None) -> dict:
+def add_alias(
+    engine: Engine,
+    alias: str,
+    canonical: str,
+    *,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> dict:
     """Make `alias` (any spelling) name the provider `canonical`; re-map existing tickets.
 
     The canonical provider is created when it does not exist yet (its own
@@ -170,8 +193,9 @@ def add_alias(engine: Engine, alias: str, canonical: str, *, note: str | None = 
     return {"alias": clean_text(alias), "key": key, "provider": name, "tickets_remapped": remapped}
 
 
-def _point_alias(connection: Connection, key: str, provider_id: int, origin: str, note: str | None,
-                 now: datetime) -> None:
+def _point_alias(
+    connection: Connection, key: str, provider_id: int, origin: str, note: str | None, now: datetime
+) -> None:
     existing = connection.scalar(sa.select(ALIAS.c.id).where(ALIAS.c.key == key))
     values = {"provider_id": provider_id, "origin": origin, "note": note}
     if existing is None:
@@ -180,8 +204,14 @@ def _point_alias(connection: Connection, key: str, provider_id: int, origin: str
         connection.execute(ALIAS.update().where(ALIAS.c.id == existing).values(**values))
 
 
-def merge_providers(engine: Engine, source: str, target: str, *, note: str | None = None,
-                    now: datetime | None = None) -> dict:
+def merge_providers(
+    engine: Engine,
+    source: str,
+    target: str,
+    *,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> dict:
     """Fold provider `source` into `target` (created if new: a merge into a new name is a rename).
 
     All of the source's aliases then name the target; the source row stays, marked merged.
@@ -191,28 +221,47 @@ def merge_providers(engine: Engine, source: str, target: str, *, note: str | Non
     with engine.begin() as connection:
         source_id = _provider_id(connection, clean_text(source), now, create=False)
         if source_id is None:
-            raise ConfigurationError(f"no provider named {clean_text(source)!r} (see `monitor providers list`)")
+            raise ConfigurationError(
+                f"no provider named {clean_text(source)!r} (see `monitor providers list`)"
+            )
         target_id = _provider_id(connection, target_text, now, create=True)
         if source_id == target_id:
             raise ConfigurationError("a provider cannot be merged into itself")
         moved = connection.execute(
-            ALIAS.update().where(ALIAS.c.provider_id == source_id).values(provider_id=target_id, origin="merge")
+            ALIAS.update()
+            .where(ALIAS.c.provider_id == source_id)
+            .values(provider_id=target_id, origin="merge")
         ).rowcount
-        connection.execute(PROVIDER.update().where(PROVIDER.c.id == source_id).values(
-            merged_into_id=target_id, note=note))
+        connection.execute(
+            PROVIDER.update()
+            .where(PROVIDER.c.id == source_id)
+            .values(merged_into_id=target_id, note=note)
+        )
         name = connection.scalar(sa.select(PROVIDER.c.name).where(PROVIDER.c.id == target_id))
     remapped = remap_providers(engine)
-    return {"merged": clean_text(source), "into": name, "aliases_moved": moved, "tickets_remapped": remapped}
+    return {
+        "merged": clean_text(source),
+        "into": name,
+        "aliases_moved": moved,
+        "tickets_remapped": remapped,
+    }
 
 
 def remap_providers(engine: Engine) -> int:
-    """Recompute `ticket.provider` of resolved tickets from the registry; returns tickets changed."""
+    """Recompute `ticket.provider` of resolved tickets; returns tickets changed."""
     changed = 0
     with engine.begin() as connection:
         aliases = AliasMap.load(connection)
         groups = connection.execute(
-            sa.select(TICKET.c.stated_provider, TICKET.c.network, TICKET.c.asn, TICKET.c.cdn, TICKET.c.provider)
-            .where(TICKET.c.resolved_at.is_not(None)).distinct()
+            sa.select(
+                TICKET.c.stated_provider,
+                TICKET.c.network,
+                TICKET.c.asn,
+                TICKET.c.cdn,
+                TICKET.c.provider,
+            )
+            .where(TICKET.c.resolved_at.is_not(None))
+            .distinct()
         ).all()
         for stated, network, asn, cdn, current in groups:
             operator = cdn_operator(asn, [network]) if cdn else None
@@ -222,11 +271,16 @@ def remap_providers(engine: Engine) -> int:
             if wanted == current:
                 continue
             changed += connection.execute(
-                TICKET.update().where(
+                TICKET.update()
+                .where(
                     TICKET.c.resolved_at.is_not(None),
-                    _same(TICKET.c.stated_provider, stated), _same(TICKET.c.network, network),
-                    _same(TICKET.c.asn, asn), _same(TICKET.c.cdn, cdn), _same(TICKET.c.provider, current),
-                ).values(provider=wanted)
+                    _same(TICKET.c.stated_provider, stated),
+                    _same(TICKET.c.network, network),
+                    _same(TICKET.c.asn, asn),
+                    _same(TICKET.c.cdn, cdn),
+                    _same(TICKET.c.provider, current),
+                )
+                .values(provider=wanted)
             ).rowcount
         save_new_names(connection, aliases, utcnow())
     return changed
@@ -239,20 +293,33 @@ def _same(column, value):
 def list_providers(engine: Engine) -> list[dict]:
     """Canonical providers (merged ones left out) with their aliases and ticket counts."""
     with engine.connect() as connection:
-        counts = dict(connection.execute(
-            sa.select(TICKET.c.provider, sa.func.count()).where(TICKET.c.provider.is_not(None))
-            .group_by(TICKET.c.provider)).all())
+        counts = dict(
+            connection.execute(
+                sa.select(TICKET.c.provider, sa.func.count())
+                .where(TICKET.c.provider.is_not(None))
+                .group_by(TICKET.c.provider)
+            ).all()
+        )
         aliases: dict[int, list[str]] = {}
-        for key, pid in connection.execute(sa.select(ALIAS.c.key, ALIAS.c.provider_id).order_by(ALIAS.c.key)):
+        for key, pid in connection.execute(
+            sa.select(ALIAS.c.key, ALIAS.c.provider_id).order_by(ALIAS.c.key)
+        ):
             aliases.setdefault(pid, []).append(key)
         rows = connection.execute(
-            sa.select(PROVIDER).where(PROVIDER.c.merged_into_id.is_(None)).order_by(PROVIDER.c.name)).mappings()
+            sa.select(PROVIDER).where(PROVIDER.c.merged_into_id.is_(None)).order_by(PROVIDER.c.name)
+        ).mappings()
         listed = [
-            {"name": row["name"], "tickets": counts.pop(row["name"], 0), "aliases": aliases.get(row["id"], [])}
+            {
+                "name": row["name"],
+                "tickets": counts.pop(row["name"], 0),
+                "aliases": aliases.get(row["id"], []),
+            }
             for row in rows
         ]
     # Names on tickets that are not registry providers: unknown, unknown (behind X).
-    listed += [{"name": name, "tickets": count, "aliases": []} for name, count in sorted(counts.items())]
+    listed += [
+        {"name": name, "tickets": count, "aliases": []} for name, count in sorted(counts.items())
+    ]
     return listed
 
 
@@ -260,35 +327,58 @@ def show_provider(engine: Engine, name: str) -> dict:
     """One provider: aliases (with who made them), merged providers, networks and countries seen."""
     text = clean_text(name)
     with engine.connect() as connection:
-        row = connection.execute(sa.select(PROVIDER).where(PROVIDER.c.name == text)).mappings().first()
+        row = (
+            connection.execute(sa.select(PROVIDER).where(PROVIDER.c.name == text))
+            .mappings()
+            .first()
+        )
         if row is None and not text.startswith(UNKNOWN):
             raise ConfigurationError(f"no provider named {text!r} (see `monitor providers list`)")
         facts: dict = {"name": text}
         if row is not None:
             if row["merged_into_id"] is not None:
                 facts["merged_into"] = connection.scalar(
-                    sa.select(PROVIDER.c.name).where(PROVIDER.c.id == row["merged_into_id"]))
+                    sa.select(PROVIDER.c.name).where(PROVIDER.c.id == row["merged_into_id"])
+                )
             facts["created_at"] = iso(row["created_at"])
             facts["aliases"] = [
                 {"key": a.key, "origin": a.origin, "note": a.note}
-                for a in connection.execute(sa.select(ALIAS).where(ALIAS.c.provider_id == row["id"]).order_by(ALIAS.c.key))
+                for a in connection.execute(
+                    sa.select(ALIAS).where(ALIAS.c.provider_id == row["id"]).order_by(ALIAS.c.key)
+                )
             ]
-            facts["merged_from"] = list(connection.scalars(
-                sa.select(PROVIDER.c.name).where(PROVIDER.c.merged_into_id == row["id"]).order_by(PROVIDER.c.name)))
+            facts["merged_from"] = list(
+                connection.scalars(
+                    sa.select(PROVIDER.c.name)
+                    .where(PROVIDER.c.merged_into_id == row["id"])
+                    .order_by(PROVIDER.c.name)
+                )
+            )
         mine = TICKET.c.provider == text
-        facts["tickets"] = connection.scalar(sa.select(sa.func.count()).select_from(TICKET).where(mine))
+        facts["tickets"] = connection.scalar(
+            sa.select(sa.func.count()).select_from(TICKET).where(mine)
+        )
         facts["behind_cdn"] = connection.scalar(
-            sa.select(sa.func.count()).select_from(TICKET).where(mine, TICKET.c.cdn.is_(True)))
+            sa.select(sa.func.count()).select_from(TICKET).where(mine, TICKET.c.cdn.is_(True))
+        )
         facts["networks"] = [
             {"asn": asn, "network": network, "tickets": count}
             for asn, network, count in connection.execute(
-                sa.select(TICKET.c.asn, TICKET.c.network, sa.func.count().label("n")).where(mine)
-                .group_by(TICKET.c.asn, TICKET.c.network).order_by(sa.desc("n")).limit(20))
+                sa.select(TICKET.c.asn, TICKET.c.network, sa.func.count().label("n"))
+                .where(mine)
+                .group_by(TICKET.c.asn, TICKET.c.network)
+                .order_by(sa.desc("n"))
+                .limit(20)
+            )
         ]
         facts["countries"] = [
             {"country": country, "tickets": count}
             for country, count in connection.execute(
-                sa.select(TICKET.c.country, sa.func.count().label("n")).where(mine)
-                .group_by(TICKET.c.country).order_by(sa.desc("n")).limit(20))
+                sa.select(TICKET.c.country, sa.func.count().label("n"))
+                .where(mine)
+                .group_by(TICKET.c.country)
+                .order_by(sa.desc("n"))
+                .limit(20)
+            )
         ]
     return facts

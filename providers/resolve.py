@@ -38,7 +38,9 @@ CHUNK = 250_000
 Progress = Callable[[int, int], None]
 
 
-def default_resolvers(engine: Engine, *, online: bool = False, rdap: RdapResolver | None = None) -> list[Resolver]:
+def default_resolvers(
+    engine: Engine, *, online: bool = False, rdap: RdapResolver | None = None
+) -> list[Resolver]:
     """Embedded data and the prefix table; the online resolver too when asked for."""
     resolvers: list[Resolver] = [EmbeddedResolver(), PrefixTableResolver(engine)]
     if online:
@@ -64,25 +66,46 @@ def resolve_pending(
     """
     started = time.perf_counter()
     now = now or utcnow()
-    resolvers = list(resolvers) if resolvers is not None else default_resolvers(engine, online=online, rdap=rdap)
+    resolvers = (
+        list(resolvers)
+        if resolvers is not None
+        else default_resolvers(engine, online=online, rdap=rdap)
+    )
     pending = TICKET.c.resolved_at.is_(None)
     with engine.connect() as connection:
         low, high, total = connection.execute(
-            sa.select(sa.func.min(TICKET.c.id), sa.func.max(TICKET.c.id), sa.func.count()).where(pending)).one()
+            sa.select(sa.func.min(TICKET.c.id), sa.func.max(TICKET.c.id), sa.func.count()).where(
+                pending
+            )
+        ).one()
         if not total:
             return _finish(_new_summary(0, online), started)
         in_run = sa.and_(pending, TICKET.c.id <= high)
 
         def distinct(column):
-            return [row[0] for row in connection.execute(
-                sa.select(column).where(in_run, column.is_not(None)).distinct())]
+            return [
+                row[0]
+                for row in connection.execute(
+                    sa.select(column).where(in_run, column.is_not(None)).distinct()
+                )
+            ]
 
-        raw_ips, hostnames, stated_names = distinct(TICKET.c.ip), distinct(TICKET.c.hostname), distinct(
-            TICKET.c.stated_provider)
+        raw_ips, hostnames, stated_names = (
+            distinct(TICKET.c.ip),
+            distinct(TICKET.c.hostname),
+            distinct(TICKET.c.stated_provider),
+        )
         stated_countries = distinct(TICKET.c.stated_country)
-        days = [row[0] for row in connection.execute(sa.text(
-            f"SELECT DISTINCT {report_day(connection.dialect.name)} FROM ticket t "
-            "WHERE t.resolved_at IS NULL AND t.id <= :high"), {"high": high})]
+        days = [
+            row[0]
+            for row in connection.execute(
+                sa.text(
+                    f"SELECT DISTINCT {report_day(connection.dialect.name)} FROM ticket t "
+                    "WHERE t.resolved_at IS NULL AND t.id <= :high"
+                ),
+                {"high": high},
+            )
+        ]
         aliases = AliasMap.load(connection)
     summary = _new_summary(total, online)
     summary["timings"]["read"] = round(time.perf_counter() - started, 3)
@@ -91,20 +114,38 @@ def resolve_pending(
     summary["data_versions"] = {name: version for name, version in versions.items() if version}
     summary["skipped_sources"] = sorted(name for name, version in versions.items() if not version)
     table = next((r for r in active if hasattr(r, "as_name")), None)
-    facts = collect_ip_facts(engine, active, raw_ips, now, summary,
-                             as_name=table.as_name if table else (lambda asn: None))
+    facts = collect_ip_facts(
+        engine,
+        active,
+        raw_ips,
+        now,
+        summary,
+        as_name=table.as_name if table else (lambda asn: None),
+    )
     fallback = {raw: aliases.canonical(None, f.network, f.cdn_operator) for raw, f in facts.items()}
     stated = {name: aliases.name_for(name) for name in stated_names}
     domains = {host: registered_domain(host) for host in hostnames}
     countries = {normalise_country(c) for c in stated_countries} | {
-        c for f in facts.values() for c in (f.geo_country, f.registered_country) if c}
-    summary["timings"]["ip_facts"] = round(time.perf_counter() - started - summary["timings"]["read"], 3)
+        c for f in facts.values() for c in (f.geo_country, f.registered_country) if c
+    }
+    summary["timings"]["ip_facts"] = round(
+        time.perf_counter() - started - summary["timings"]["read"], 3
+    )
     writing = time.perf_counter()
 
     with engine.connect() as connection:
         summary["resolved"] = write_resolution(
-            connection, facts=facts, fallback=fallback, domains=domains, stated=stated, countries=countries, days=days,
-            jurisdictions=Jurisdictions.load(engine), ids=(low - 1, high), now=now, chunk_size=chunk_size,
+            connection,
+            facts=facts,
+            fallback=fallback,
+            domains=domains,
+            stated=stated,
+            countries=countries,
+            days=days,
+            jurisdictions=Jurisdictions.load(engine),
+            ids=(low - 1, high),
+            now=now,
+            chunk_size=chunk_size,
             progress=(lambda done: progress(done, total)) if progress else None,
         )
     with engine.begin() as connection:
@@ -120,11 +161,24 @@ def resolve_pending(
 
 def _new_summary(total: int, online: bool) -> dict:
     return {
-        "pending": total, "resolved": 0, "online": online, "ips": 0, "special_ips": 0, "without_ip": 0,
-        "lookups": {}, "reused": {}, "online_failed": 0, "data_versions": {}, "skipped_sources": [],
+        "pending": total,
+        "resolved": 0,
+        "online": online,
+        "ips": 0,
+        "special_ips": 0,
+        "without_ip": 0,
+        "lookups": {},
+        "reused": {},
+        "online_failed": 0,
+        "data_versions": {},
+        "skipped_sources": [],
         "country_from": {"geo": 0, "registered": 0, "stated": 0, "none": 0},
-        "cdn": 0, "eu_unknown": 0, "inhope_unknown": 0, "new_providers": 0,
-        "timings": {},  # seconds: read (pending tickets), ip_facts (lookups and merge), write (tickets)
+        "cdn": 0,
+        "eu_unknown": 0,
+        "inhope_unknown": 0,
+        "new_providers": 0,
+        # seconds: read (pending tickets), ip_facts (lookups and merge), write (tickets)
+        "timings": {},
     }
 
 
@@ -143,17 +197,21 @@ def refresh_membership(engine: Engine, countries: Sequence[str], *, batch: int =
     changed = 0
     with engine.begin() as connection:
         rows = connection.execute(
-            sa.select(TICKET.c.id, TICKET.c.country, TICKET.c.reported_at, TICKET.c.eu, TICKET.c.inhope)
-            .where(TICKET.c.resolved_at.is_not(None), TICKET.c.country.in_(list(countries)))
+            sa.select(
+                TICKET.c.id, TICKET.c.country, TICKET.c.reported_at, TICKET.c.eu, TICKET.c.inhope
+            ).where(TICKET.c.resolved_at.is_not(None), TICKET.c.country.in_(list(countries)))
         ).all()
         updates = []
         for ticket_id, country, reported_at, eu, inhope in rows:
             member = jurisdictions.membership(country, reported_at.date())
             if (member.eu, member.inhope) != (eu, inhope):
                 updates.append({"ticket": ticket_id, "eu": member.eu, "inhope": member.inhope})
-        statement = TICKET.update().where(TICKET.c.id == sa.bindparam("ticket")).values(
-            eu=sa.bindparam("eu"), inhope=sa.bindparam("inhope"))
+        statement = (
+            TICKET.update()
+            .where(TICKET.c.id == sa.bindparam("ticket"))
+            .values(eu=sa.bindparam("eu"), inhope=sa.bindparam("inhope"))
+        )
         for start in range(0, len(updates), batch):
-            connection.execute(statement, updates[start:start + batch])
-            changed += len(updates[start:start + batch])
+            connection.execute(statement, updates[start : start + batch])
+            changed += len(updates[start : start + batch])
     return changed

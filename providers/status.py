@@ -40,5 +40,6 @@ def resolution_status(engine: Engine) -> dict:
             )
         }
         pending = connection.scalar(
-            sa.select(sa.func.count()).select_from(TICKET).where(TICKET.c.resolved_at.is_(None)))
+            sa.select(sa.func.count()).select_from(TICKET).where(TICKET.c.resolved_at.is_(None))
+        )
     return {"prefix_versions": versions, "answers": answers, "pending_tickets": pending}

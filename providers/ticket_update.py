@@ -31,16 +31,43 @@ from providers.merge import IpFacts
 
 MAX_SOURCES = 255
 TEMP_TABLES = {
-    "rs_ip": [("ip", "TEXT"), ("asn", "BIGINT"), ("network", "TEXT"), ("prefix", "TEXT"), ("geo_country", "TEXT"),
-              ("registered_country", "TEXT"), ("cdn", "BOOLEAN"), ("fallback_provider", "TEXT"),
-              ("country", "TEXT"), ("ticket_sources", "TEXT"), ("sources", "TEXT")],
+    "rs_ip": [
+        ("ip", "TEXT"),
+        ("asn", "BIGINT"),
+        ("network", "TEXT"),
+        ("prefix", "TEXT"),
+        ("geo_country", "TEXT"),
+        ("registered_country", "TEXT"),
+        ("cdn", "BOOLEAN"),
+        ("fallback_provider", "TEXT"),
+        ("country", "TEXT"),
+        ("ticket_sources", "TEXT"),
+        ("sources", "TEXT"),
+    ],
     "rs_host": [("hostname", "TEXT"), ("domain", "TEXT")],
     "rs_stated": [("name", "TEXT"), ("provider", "TEXT")],
     "rs_member": [("country", "TEXT"), ("day", "TEXT"), ("eu", "BOOLEAN"), ("inhope", "BOOLEAN")],
 }
-TEMP_KEYS = {"rs_ip": ("ip",), "rs_host": ("hostname",), "rs_stated": ("name",), "rs_member": ("country", "day")}
-COLUMNS = ("registered_domain", "provider", "asn", "network", "prefix", "geo_country", "registered_country",
-           "country", "cdn", "eu", "inhope", "resolution_sources")
+TEMP_KEYS = {
+    "rs_ip": ("ip",),
+    "rs_host": ("hostname",),
+    "rs_stated": ("name",),
+    "rs_member": ("country", "day"),
+}
+COLUMNS = (
+    "registered_domain",
+    "provider",
+    "asn",
+    "network",
+    "prefix",
+    "geo_country",
+    "registered_country",
+    "country",
+    "cdn",
+    "eu",
+    "inhope",
+    "resolution_sources",
+)
 
 
 def report_day(dialect: str) -> str:
@@ -51,37 +78,68 @@ def report_day(dialect: str) -> str:
 
 
 _STATED = "(CASE upper(t.stated_country) {} ELSE upper(t.stated_country) END)".format(
-    " ".join(f"WHEN '{alias}' THEN '{code}'" for alias, code in COUNTRY_ALIASES.items()))
-COUNTRY = f"COALESCE(f.country, {_STATED})"  # COALESCE stops at the first non-NULL: the CASE runs rarely
-SOURCES = (f"COALESCE(f.ticket_sources, substr('country=' || (CASE WHEN t.stated_country IS NOT NULL THEN 'stated' "
-           f"ELSE 'none' END) || ' ' || COALESCE(f.sources, CASE WHEN t.ip IS NULL THEN 'ip=none' "
-           f"ELSE 'ip=no-data' END), 1, {MAX_SOURCES}))")
-JOINS = ("FROM ticket t LEFT JOIN rs_ip f ON f.ip = t.ip LEFT JOIN rs_host h ON h.hostname = t.hostname "
-         "LEFT JOIN rs_stated s ON s.name = t.stated_provider")
-KNOWN = ("t.resolved_at IS NULL AND t.id > :low AND t.id <= :high AND (t.ip IS NULL OR f.ip IS NOT NULL) "
-         "AND (t.hostname IS NULL OR h.hostname IS NOT NULL) AND (t.stated_provider IS NULL OR s.name IS NOT NULL)")
+    " ".join(f"WHEN '{alias}' THEN '{code}'" for alias, code in COUNTRY_ALIASES.items())
+)
+# COALESCE stops at the first non-NULL: the CASE runs only for tickets without an IP country.
+COUNTRY = f"COALESCE(f.country, {_STATED})"
+SOURCES = (
+    "COALESCE(f.ticket_sources, substr('country=' || "
+    "(CASE WHEN t.stated_country IS NOT NULL THEN 'stated' ELSE 'none' END) || ' ' || "
+    "COALESCE(f.sources, CASE WHEN t.ip IS NULL THEN 'ip=none' ELSE 'ip=no-data' END), "
+    f"1, {MAX_SOURCES}))"
+)
+JOINS = (
+    "FROM ticket t LEFT JOIN rs_ip f ON f.ip = t.ip LEFT JOIN rs_host h ON h.hostname = t.hostname "
+    "LEFT JOIN rs_stated s ON s.name = t.stated_provider"
+)
+KNOWN = (
+    "t.resolved_at IS NULL AND t.id > :low AND t.id <= :high "
+    "AND (t.ip IS NULL OR f.ip IS NOT NULL) AND (t.hostname IS NULL OR h.hostname IS NOT NULL) "
+    "AND (t.stated_provider IS NULL OR s.name IS NOT NULL)"
+)
 
 
 def _ip_rows(facts: dict[str, IpFacts], fallback: dict[str, str]) -> Iterable[tuple]:
     for raw, f in facts.items():
-        country, origin = (f.geo_country, "geo") if f.geo_country else (f.registered_country, "registered")
+        country, origin = (
+            (f.geo_country, "geo") if f.geo_country else (f.registered_country, "registered")
+        )
         ticket_sources = f"country={origin} {f.sources}"[:MAX_SOURCES] if country else None
-        yield (raw, f.asn, f.network, f.prefix, f.geo_country, f.registered_country, f.cdn, fallback[raw], country,
-               ticket_sources, f.sources)
+        yield (
+            raw,
+            f.asn,
+            f.network,
+            f.prefix,
+            f.geo_country,
+            f.registered_country,
+            f.cdn,
+            fallback[raw],
+            country,
+            ticket_sources,
+            f.sources,
+        )
 
 
-def load_lookup_tables(connection: Connection, facts: dict[str, IpFacts], fallback: dict[str, str],
-                       domains: dict[str, str | None], stated: dict[str, str | None]) -> None:
+def load_lookup_tables(
+    connection: Connection,
+    facts: dict[str, IpFacts],
+    fallback: dict[str, str],
+    domains: dict[str, str | None],
+    stated: dict[str, str | None],
+) -> None:
     """Create and fill the temporary tables (they live as long as the connection)."""
     for name, columns in TEMP_TABLES.items():
         create_temp_table(connection, name, columns, TEMP_KEYS[name])
-    insert_rows(connection, "rs_ip", [c for c, _ in TEMP_TABLES["rs_ip"]], _ip_rows(facts, fallback))
+    insert_rows(
+        connection, "rs_ip", [c for c, _ in TEMP_TABLES["rs_ip"]], _ip_rows(facts, fallback)
+    )
     insert_rows(connection, "rs_host", ("hostname", "domain"), domains.items())
     insert_rows(connection, "rs_stated", ("name", "provider"), stated.items())
 
 
-def load_membership(connection: Connection, jurisdictions: Jurisdictions, countries: set[str],
-                    days: Iterable[str]) -> None:
+def load_membership(
+    connection: Connection, jurisdictions: Jurisdictions, countries: set[str], days: Iterable[str]
+) -> None:
     """EU/INHOPE membership of every country that may occur, on every report day of the run."""
     days = [(day, date.fromisoformat(day)) for day in days]
     rows = (
@@ -95,36 +153,49 @@ def load_membership(connection: Connection, jurisdictions: Jurisdictions, countr
 
 def update_chunk(connection: Connection, low: int, high: int, now: datetime) -> int:
     """Resolve pending tickets with low < id <= high; returns how many were written."""
+    day = report_day(connection.dialect.name)
     select = (
-        f"SELECT t.id AS id, h.domain AS registered_domain, "
-        f"COALESCE(s.provider, f.fallback_provider, 'unknown') AS provider, f.asn AS asn, f.network AS network, "
-        f"f.prefix AS prefix, f.geo_country AS geo_country, f.registered_country AS registered_country, "
-        f"{COUNTRY} AS country, f.cdn AS cdn, m.eu AS eu, m.inhope AS inhope, {SOURCES} AS resolution_sources "
-        f"{JOINS} LEFT JOIN rs_member m ON m.country = {COUNTRY} AND m.day = {report_day(connection.dialect.name)} "
-        f"WHERE {KNOWN}"
+        "SELECT t.id AS id, h.domain AS registered_domain, "
+        "COALESCE(s.provider, f.fallback_provider, 'unknown') AS provider, f.asn AS asn, "
+        "f.network AS network, f.prefix AS prefix, f.geo_country AS geo_country, "
+        f"f.registered_country AS registered_country, {COUNTRY} AS country, f.cdn AS cdn, "
+        f"m.eu AS eu, m.inhope AS inhope, {SOURCES} AS resolution_sources {JOINS} "
+        f"LEFT JOIN rs_member m ON m.country = {COUNTRY} AND m.day = {day} WHERE {KNOWN}"
     )
     assignments = ", ".join(f"{c} = u.{c}" for c in COLUMNS)
-    return connection.execute(sa.text(
-        f"UPDATE ticket SET {assignments}, resolved_at = :now FROM ({select}) AS u "
-        "WHERE ticket.id = u.id AND ticket.resolved_at IS NULL"
-    ).bindparams(sa.bindparam("now", type_=UTCDateTime)), {"low": low, "high": high, "now": now}).rowcount
+    return connection.execute(
+        sa.text(
+            f"UPDATE ticket SET {assignments}, resolved_at = :now FROM ({select}) AS u "
+            "WHERE ticket.id = u.id AND ticket.resolved_at IS NULL"
+        ).bindparams(sa.bindparam("now", type_=UTCDateTime)),
+        {"low": low, "high": high, "now": now},
+    ).rowcount
 
 
 def run_counts(connection: Connection, now: datetime) -> dict:
     """Summary counts over the tickets this run resolved (one pass, no joins)."""
     ticket = Ticket.__table__
     sources = ticket.c.resolution_sources
-    row = connection.execute(sa.select(
-        *(sa.func.sum(sa.case((sources.like(f"country={origin} %"), 1), else_=0))
-          for origin in ("geo", "registered", "stated", "none")),
-        sa.func.sum(sa.case((ticket.c.cdn.is_(True), 1), else_=0)),
-        sa.func.sum(sa.case((ticket.c.eu.is_(None), 1), else_=0)),
-        sa.func.sum(sa.case((ticket.c.inhope.is_(None), 1), else_=0)),
-        sa.func.sum(sa.case((ticket.c.ip.is_(None), 1), else_=0)),
-    ).where(ticket.c.resolved_at == now)).one()
+    row = connection.execute(
+        sa.select(
+            *(
+                sa.func.sum(sa.case((sources.like(f"country={origin} %"), 1), else_=0))
+                for origin in ("geo", "registered", "stated", "none")
+            ),
+            sa.func.sum(sa.case((ticket.c.cdn.is_(True), 1), else_=0)),
+            sa.func.sum(sa.case((ticket.c.eu.is_(None), 1), else_=0)),
+            sa.func.sum(sa.case((ticket.c.inhope.is_(None), 1), else_=0)),
+            sa.func.sum(sa.case((ticket.c.ip.is_(None), 1), else_=0)),
+        ).where(ticket.c.resolved_at == now)
+    ).one()
     values = [int(value or 0) for value in row]
-    return {"country_from": dict(zip(("geo", "registered", "stated", "none"), values[:4], strict=True)),
-            "cdn": values[4], "eu_unknown": values[5], "inhope_unknown": values[6], "without_ip": values[7]}
+    return {
+        "country_from": dict(zip(("geo", "registered", "stated", "none"), values[:4], strict=True)),
+        "cdn": values[4],
+        "eu_unknown": values[5],
+        "inhope_unknown": values[6],
+        "without_ip": values[7],
+    }
 
 
 def drop_lookup_tables(connection: Connection) -> None:

@@ -76,7 +76,8 @@ def test_embedded_data_version_names_the_library_and_the_data_date():
 
     assert dataset().startswith("GeoLite2-") and dataset().endswith(data_date().replace("-", ""))
     assert EmbeddedResolver().data_version() == (
-        f"geoip2fast-{geoip2fast.__version__}-geolite2-{data_date().replace('-', '')}")
+        f"geoip2fast-{geoip2fast.__version__}-geolite2-{data_date().replace('-', '')}"
+    )
 
 
 def test_addresses_outside_the_data_are_left_out():
@@ -92,10 +93,29 @@ def test_vectorised_pre_check_agrees_with_the_exact_classification():
     rng = random.Random(11)
     ips = [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(20_000)]
     ips += [ipaddress.IPv6Address(rng.getrandbits(128)).compressed for _ in range(5_000)]
-    ips += [ipaddress.IPv6Address((0x2000 + rng.getrandbits(13)) << 112 | rng.getrandbits(112)).compressed
-            for _ in range(5_000)]  # mostly global unicast 2000::/3
-    ips += ["2001:db8::1", "2002::1", "3fff::1", "fe80::1", "::1", "2001:4860::1", "100::1", "10.0.0.1", "8.8.8.8"]
+    ips += [
+        ipaddress.IPv6Address(
+            (0x2000 + rng.getrandbits(13)) << 112 | rng.getrandbits(112)
+        ).compressed
+        for _ in range(5_000)
+    ]  # mostly global unicast 2000::/3
+    ips += [
+        "2001:db8::1",
+        "2002::1",
+        "3fff::1",
+        "fe80::1",
+        "::1",
+        "2001:4860::1",
+        "100::1",
+        "10.0.0.1",
+        "8.8.8.8",
+    ]
     found = special_reasons(ips)
     assert {ip: found[ip] for ip in ips} == {ip: special_purpose(ip) for ip in ips}
     assert canonical_ips(["::ffff:8.8.8.8", "8.8.8.8", "2A00::1", "1.2.3", "junk"]) == {
-        "::ffff:8.8.8.8": "8.8.8.8", "8.8.8.8": "8.8.8.8", "2A00::1": "2a00::1", "1.2.3": None, "junk": None}
+        "::ffff:8.8.8.8": "8.8.8.8",
+        "8.8.8.8": "8.8.8.8",
+        "2A00::1": "2a00::1",
+        "1.2.3": None,
+        "junk": None,
+    }

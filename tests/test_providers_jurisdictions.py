@@ -82,7 +82,8 @@ def test_every_shipped_inhope_row_keeps_its_confidence():
     shipped = [r for r in reference_rows(None) if r["kind"] == "inhope"]
     assert len(shipped) == len(rows) == 55
     assert sorted((r["country"], r["confidence"]) for r in shipped) == sorted(
-        (r["iso2"], r["confidence"]) for r in rows)
+        (r["iso2"], r["confidence"]) for r in rows
+    )
 
 
 def test_no_country_means_everything_unknown():
@@ -95,9 +96,16 @@ def test_datetimes_are_read_as_their_date():
     assert jurisdictions.membership("GB", datetime(2020, 1, 31, 22, 59, tzinfo=UTC)).eu is True
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2006", date(2006, 1, 1)), ("2010-05", date(2010, 5, 1)), ("2020-12-01", date(2020, 12, 1)),
-    ("", None), ("NA", None)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2006", date(2006, 1, 1)),
+        ("2010-05", date(2010, 5, 1)),
+        ("2020-12-01", date(2020, 12, 1)),
+        ("", None),
+        ("NA", None),
+    ],
+)
 def test_partial_dates(text, expected):
     assert parse_partial_date(text) == expected
 
@@ -109,32 +117,62 @@ def test_partial_date_errors_name_the_value():
 
 def test_analyst_correction_wins_and_history_is_kept(engine):
     assert membership("TR", date(2025, 1, 1), engine=engine).inhope is None
-    set_membership(engine, "tr", "inhope", "yes", since=date(2024, 3, 1), confidence="confirmed",
-                   source_note="inhope.org member list, checked 2026-11-20")
+    set_membership(
+        engine,
+        "tr",
+        "inhope",
+        "yes",
+        since=date(2024, 3, 1),
+        confidence="confirmed",
+        source_note="inhope.org member list, checked 2026-11-20",
+    )
     after = membership("TR", date(2025, 1, 1), engine=engine)
     assert (after.inhope, after.inhope_confidence, after.inhope_source) == (
-        True, "confirmed", "inhope.org member list, checked 2026-11-20")
+        True,
+        "confirmed",
+        "inhope.org member list, checked 2026-11-20",
+    )
     assert membership("TR", date(2024, 2, 29), engine=engine).inhope is False
     assert membership("TR", date(2025, 1, 1)).inhope is None  # without the engine: shipped table
 
     # A second correction replaces the first; both stay on record.
-    set_membership(engine, "TR", "inhope", "no", source_note="hotline left INHOPE", confidence="likely")
+    set_membership(
+        engine, "TR", "inhope", "no", source_note="hotline left INHOPE", confidence="likely"
+    )
     assert membership("TR", date(2025, 1, 1), engine=engine).inhope is False
     history = correction_history(engine, "TR")
     assert [(h["member"], h["since"], h["source_note"]) for h in history] == [
-        ("yes", "2024-03-01", "inhope.org member list, checked 2026-11-20"), ("no", None, "hotline left INHOPE")]
+        ("yes", "2024-03-01", "inhope.org member list, checked 2026-11-20"),
+        ("no", None, "hotline left INHOPE"),
+    ]
 
 
 def test_append_adds_a_period_to_the_correction_in_force(engine):
-    set_membership(engine, "SK", "inhope", "yes", since=date(2010, 5, 1), until=date(2018, 1, 1),
-                   source_note="stopline.sk archive")
-    set_membership(engine, "SK", "inhope", "yes", since=date(2023, 11, 15), source_note="inhope.org news",
-                   append=True)
+    set_membership(
+        engine,
+        "SK",
+        "inhope",
+        "yes",
+        since=date(2010, 5, 1),
+        until=date(2018, 1, 1),
+        source_note="stopline.sk archive",
+    )
+    set_membership(
+        engine,
+        "SK",
+        "inhope",
+        "yes",
+        since=date(2023, 11, 15),
+        source_note="inhope.org news",
+        append=True,
+    )
     assert membership("SK", date(2020, 6, 1), engine=engine).inhope is False
     assert membership("SK", date(2023, 12, 1), engine=engine).inhope is True
     rows = [r for r in reference_rows(engine, "SK") if r["kind"] == "inhope"]
     assert [(r["since"], r["origin"], r["confidence"]) for r in rows] == [
-        ("2010-05-01", "analyst", "confirmed"), ("2023-11-15", "analyst", "confirmed")]
+        ("2010-05-01", "analyst", "confirmed"),
+        ("2023-11-15", "analyst", "confirmed"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -150,28 +188,53 @@ def test_append_adds_a_period_to_the_correction_in_force(engine):
     ],
 )
 def test_corrections_are_validated(sqlite_engine, kwargs, message):
-    arguments = {"country": "TR", "kind": "inhope", "member": "yes", "source_note": "a source", **kwargs}
+    arguments = {
+        "country": "TR",
+        "kind": "inhope",
+        "member": "yes",
+        "source_note": "a source",
+        **kwargs,
+    }
     with pytest.raises(ConfigurationError, match=message):
-        set_membership(sqlite_engine, arguments.pop("country"), arguments.pop("kind"), arguments.pop("member"),
-                       **arguments)
+        set_membership(
+            sqlite_engine,
+            arguments.pop("country"),
+            arguments.pop("kind"),
+            arguments.pop("member"),
+            **arguments,
+        )
 
 
 def test_tickets_carry_membership_on_their_report_date(engine):
     from providers.results import IpResult
 
     geo = FakeResolver("embedded", {"198.18.0.0": IpResult()}, version="fake")
-    add_tickets(engine, [
-        {"ticket_id": "uk-in", "country": "GB", "reported_at": datetime(2020, 1, 31, 12, tzinfo=UTC)},
-        {"ticket_id": "uk-out", "country": "GB", "reported_at": datetime(2020, 2, 1, 12, tzinfo=UTC)},
-        {"ticket_id": "kz", "country": "KZ"},
-        {"ticket_id": "tr", "country": "TR"},
-        {"ticket_id": "none"},
-    ])
+    add_tickets(
+        engine,
+        [
+            {
+                "ticket_id": "uk-in",
+                "country": "GB",
+                "reported_at": datetime(2020, 1, 31, 12, tzinfo=UTC),
+            },
+            {
+                "ticket_id": "uk-out",
+                "country": "GB",
+                "reported_at": datetime(2020, 2, 1, 12, tzinfo=UTC),
+            },
+            {"ticket_id": "kz", "country": "KZ"},
+            {"ticket_id": "tr", "country": "TR"},
+            {"ticket_id": "none"},
+        ],
+    )
     resolve_pending(engine, resolvers=[geo])
     found = {k: (v["country"], v["eu"], v["inhope"]) for k, v in tickets(engine).items()}
     assert found == {
-        "uk-in": ("GB", True, True), "uk-out": ("GB", False, True), "kz": ("KZ", False, None),
-        "tr": ("TR", False, None), "none": (None, None, None),
+        "uk-in": ("GB", True, True),
+        "uk-out": ("GB", False, True),
+        "kz": ("KZ", False, None),
+        "tr": ("TR", False, None),
+        "none": (None, None, None),
     }
 
 
@@ -179,15 +242,32 @@ def test_reference_cli_sets_a_correction_and_re_evaluates_tickets(sqlite_cli, tm
     from monitor.db import make_engine
 
     engine = make_engine(sqlite_cli.db_url)
-    add_tickets(engine, [{"ticket_id": "tr", "country": "TR", "reported_at": datetime(2025, 5, 1, tzinfo=UTC)}])
+    add_tickets(
+        engine,
+        [{"ticket_id": "tr", "country": "TR", "reported_at": datetime(2025, 5, 1, tzinfo=UTC)}],
+    )
     sqlite_cli("resolve")
     assert tickets(engine)["tr"]["inhope"] is None
-    out = sqlite_cli("reference", "set", "TR", "--inhope", "yes", "--since", "2024-03",
-                     "--source", "inhope.org member list 2026-11").output
-    assert "TR inhope=yes from 2024-03-01 to now [confirmed] recorded; 1 tickets re-evaluated" in out
+    out = sqlite_cli(
+        "reference",
+        "set",
+        "TR",
+        "--inhope",
+        "yes",
+        "--since",
+        "2024-03",
+        "--source",
+        "inhope.org member list 2026-11",
+    ).output
+    assert (
+        "TR inhope=yes from 2024-03-01 to now [confirmed] recorded; 1 tickets re-evaluated" in out
+    )
     assert tickets(engine)["tr"]["inhope"] is True
     shown = sqlite_cli("reference", "show", "--country", "TR").output
-    assert "TR inhope yes     2024-03-01 to …          confirmed analyst inhope.org member list 2026-11" in shown
+    assert (
+        "TR inhope yes     2024-03-01 to …          confirmed analyst "
+        "inhope.org member list 2026-11" in shown
+    )
     on = sqlite_cli("reference", "show", "--country", "UK", "--on", "2020-02-01").output
     assert on.strip() == "GB on 2020-02-01: eu=no inhope=yes (confidence confirmed)"
     bad = sqlite_cli("reference", "set", "TR", "--source", "x", ok=False)

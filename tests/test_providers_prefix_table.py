@@ -21,7 +21,6 @@ from providers.prefix_import import refresh_prefix_table
 from providers.prefix_table import PrefixTable, PrefixTableResolver, load_prefix_table
 from tests.test_providers_support import ASNAMES, PFX_V4, PFX_V6
 
-
 TAIWAN = "Taiwan Fixed Network, Telco and Network Service Provider."
 
 
@@ -63,19 +62,32 @@ def test_import_counts_every_line_and_reimport_changes_nothing(engine):
 def test_longest_prefix_match_on_nested_prefixes(sqlite_engine, ip, prefix, asn, name, country):
     _import(sqlite_engine)
     result = PrefixTableResolver(sqlite_engine).resolve([ip])[ip]
-    assert (result.prefix, result.asn, result.network, result.registered_country) == (prefix, asn, name, country)
+    assert (result.prefix, result.asn, result.network, result.registered_country) == (
+        prefix,
+        asn,
+        name,
+        country,
+    )
 
 
 def test_addresses_outside_every_prefix_are_not_found(sqlite_engine):
     _import(sqlite_engine)
-    assert PrefixTableResolver(sqlite_engine).resolve(["9.9.9.9", "2001:418::13:254", "3000::1"]) == {}
+    assert (
+        PrefixTableResolver(sqlite_engine).resolve(["9.9.9.9", "2001:418::13:254", "3000::1"]) == {}
+    )
 
 
 def test_multiple_origins_keep_the_first_as_and_name_all(sqlite_engine):
     _import(sqlite_engine)
     found = PrefixTableResolver(sqlite_engine).resolve(["1.2.4.8", "16.105.113.9"])
-    assert found["1.2.4.8"].asn == 24409 and found["1.2.4.8"].detail == "multiple origins 24409_24151_24406"
-    assert found["16.105.113.9"].asn == 71 and found["16.105.113.9"].detail == "multiple origins 71,4445,7430,21302"
+    assert (
+        found["1.2.4.8"].asn == 24409
+        and found["1.2.4.8"].detail == "multiple origins 24409_24151_24406"
+    )
+    assert (
+        found["16.105.113.9"].asn == 71
+        and found["16.105.113.9"].detail == "multiple origins 71,4445,7430,21302"
+    )
 
 
 def test_bad_lines_are_named_not_dropped_silently(sqlite_engine, tmp_path):
@@ -89,15 +101,25 @@ def test_bad_lines_are_named_not_dropped_silently(sqlite_engine, tmp_path):
         handle.write(body + extra)
     summary = refresh_prefix_table(sqlite_engine, str(path), None, str(ASNAMES))
     assert summary["rejected"] == 1
-    assert summary["errors"] == [{
-        "file": path.name, "line": 141, "reason": "host bits set in prefix in '10.0.0.1\\t8\\t64500'"}]
-    assert summary["version"].startswith("pfx2as-20240301-") and summary["data_date"] == "2024-03-01"
+    assert summary["errors"] == [
+        {
+            "file": path.name,
+            "line": 141,
+            "reason": "host bits set in prefix in '10.0.0.1\\t8\\t64500'",
+        }
+    ]
+    assert (
+        summary["version"].startswith("pfx2as-20240301-") and summary["data_date"] == "2024-03-01"
+    )
 
 
 def test_a_file_that_is_not_pfx2as_is_refused_and_nothing_imported(sqlite_engine, tmp_path):
     path = tmp_path / "not-pfx2as.txt"
     path.write_text("prefix,length,asn\n1.0.0.0,24,13335\n")
-    with pytest.raises(ReferenceDataError, match="refusing the prefix table: 2 of 2 lines of not-pfx2as.txt are bad"):
+    with pytest.raises(
+        ReferenceDataError,
+        match="refusing the prefix table: 2 of 2 lines of not-pfx2as.txt are bad",
+    ):
         refresh_prefix_table(sqlite_engine, str(path), None, str(ASNAMES))
     assert _count(sqlite_engine, PrefixSource) == 0 and _count(sqlite_engine, PrefixEntry) == 0
 
@@ -114,45 +136,64 @@ def test_new_version_retires_the_old_one_and_drops_its_prefixes(engine, tmp_path
     second = refresh_prefix_table(engine, str(PFX_V4), str(PFX_V6), str(names))
     assert second["version"] != first["version"] and second["retired_versions"] == 1
     with engine.connect() as connection:
-        sources = connection.execute(sa.select(PrefixSource.__table__.c.version,
-                                               PrefixSource.__table__.c.retired_at)).all()
-        kept = connection.scalar(sa.select(sa.func.count(sa.distinct(PrefixEntry.__table__.c.source_id))))
+        sources = connection.execute(
+            sa.select(PrefixSource.__table__.c.version, PrefixSource.__table__.c.retired_at)
+        ).all()
+        kept = connection.scalar(
+            sa.select(sa.func.count(sa.distinct(PrefixEntry.__table__.c.source_id)))
+        )
     assert {version: retired is None for version, retired in sources} == {
-        first["version"]: False, second["version"]: True}
+        first["version"]: False,
+        second["version"]: True,
+    }
     assert kept == 1 and _count(engine, AsName) == 12
     result = PrefixTableResolver(engine).resolve(["88.198.0.1"])["88.198.0.1"]
     assert result.network == "Hetzner Online AG"
 
 
 def test_import_from_urls_downloads_with_httpx(sqlite_engine):
-    files = {"/routeviews/v4.gz": gzip.compress(PFX_V4.read_bytes()), "/routeviews/v6": PFX_V6.read_bytes(),
-             "/routeviews/names.csv": ASNAMES.read_bytes()}
+    files = {
+        "/routeviews/v4.gz": gzip.compress(PFX_V4.read_bytes()),
+        "/routeviews/v6": PFX_V6.read_bytes(),
+        "/routeviews/names.csv": ASNAMES.read_bytes(),
+    }
     seen = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.url.path)
-        return httpx.Response(200, content=files[request.url.path]) if request.url.path in files else (
-            httpx.Response(404))
+        return (
+            httpx.Response(200, content=files[request.url.path])
+            if request.url.path in files
+            else (httpx.Response(404))
+        )
 
     client = httpx.Client(transport=httpx.MockTransport(handler))
     base = "https://publicdata.example/routeviews"
-    summary = refresh_prefix_table(sqlite_engine, f"{base}/v4.gz?token=secret", f"{base}/v6", f"{base}/names.csv",
-                                   client=client)
+    summary = refresh_prefix_table(
+        sqlite_engine,
+        f"{base}/v4.gz?token=secret",
+        f"{base}/v6",
+        f"{base}/names.csv",
+        client=client,
+    )
     assert sorted(seen) == ["/routeviews/names.csv", "/routeviews/v4.gz", "/routeviews/v6"]
     assert (summary["prefixes_v4"], summary["prefixes_v6"]) == (14, 9)
     with sqlite_engine.connect() as connection:
         stored = connection.scalar(sa.select(PrefixSource.__table__.c.source_v4))
     assert stored == f"{base}/v4.gz"  # the query string (a token) is not kept
     with pytest.raises(ReferenceDataError, match="gone.gz: download failed: HTTP 404") as failure:
-        refresh_prefix_table(sqlite_engine, f"{base}/gone.gz?token=secret", None, f"{base}/names.csv",
-                             client=client)
+        refresh_prefix_table(
+            sqlite_engine, f"{base}/gone.gz?token=secret", None, f"{base}/names.csv", client=client
+        )
     assert "secret" not in str(failure.value)
 
 
 def _brute_force(prefixes, address: int, width: int):
     best = None
     for row, (network, length) in enumerate(prefixes):
-        if (address >> (width - length) if length else 0) == (network >> (width - length) if length else 0):
+        if (address >> (width - length) if length else 0) == (
+            network >> (width - length) if length else 0
+        ):
             if best is None or length > prefixes[best][1]:
                 best = row
     return -1 if best is None else best
@@ -165,8 +206,15 @@ def _table(prefixes, family):
     else:
         hi = to_signed(np.array([n >> 64 for n in nets], dtype=np.uint64))
         lo = to_signed(np.array([n & (2**64 - 1) for n in nets], dtype=np.uint64))
-    return PrefixTable(np.full(len(nets), family), hi, lo, [length for _, length in prefixes],
-                       np.arange(len(nets)), {}, "test")
+    return PrefixTable(
+        np.full(len(nets), family),
+        hi,
+        lo,
+        [length for _, length in prefixes],
+        np.arange(len(nets)),
+        {},
+        "test",
+    )
 
 
 @st.composite
@@ -177,7 +225,9 @@ def _nested_prefixes(draw, width):
         if prefixes and draw(st.booleans()):
             parent, plen = draw(st.sampled_from(prefixes))
             length = draw(st.integers(plen, width))
-            network = parent | (draw(st.integers(0, 2 ** (width - plen) - 1)) if length > plen else 0)
+            network = parent | (
+                draw(st.integers(0, 2 ** (width - plen) - 1)) if length > plen else 0
+            )
         else:
             length = draw(st.integers(0, width))
             network = draw(st.integers(0, 2**width - 1))
@@ -210,8 +260,12 @@ def test_ipv6_match_equals_brute_force(case):
 @pytest.mark.shared
 def test_real_routeviews_files_import_and_match_like_ipaddress(sqlite_engine, shared_dir):
     folder = shared_dir / "data" / "routeviews"
-    summary = refresh_prefix_table(sqlite_engine, str(folder / "routeviews-ipv4.pfx2as.gz"),
-                                   str(folder / "routeviews-ipv6.pfx2as.gz"), str(folder / "asnames.ipinfo.csv"))
+    summary = refresh_prefix_table(
+        sqlite_engine,
+        str(folder / "routeviews-ipv4.pfx2as.gz"),
+        str(folder / "routeviews-ipv6.pfx2as.gz"),
+        str(folder / "asnames.ipinfo.csv"),
+    )
     assert (summary["prefixes_v4"], summary["prefixes_v6"]) == (845_161, 83_125)
     # The file lists AS137937 twice: reported, not silently dropped.
     assert summary["rejected"] == 1 and "AS137937 listed twice" in summary["errors"][0]["reason"]
@@ -225,24 +279,34 @@ def test_real_routeviews_files_import_and_match_like_ipaddress(sqlite_engine, sh
                 network, length, origin = line.split()
                 net = ipaddress.ip_network(f"{network}/{length}")
                 by_length.setdefault((net.version, net.prefixlen), {}).setdefault(
-                    int(net.network_address), origin)
+                    int(net.network_address), origin
+                )
     rng = random.Random(7)
     v4 = [(k, n) for (v, n), d in by_length.items() if v == 4 for k in d]
     v6 = [(k, n) for (v, n), d in by_length.items() if v == 6 for k in d]
-    samples = [str(ipaddress.IPv4Address(k | rng.getrandbits(32 - n) if n < 32 else k))
-               for k, n in rng.sample(v4, 3000)]
+    samples = [
+        str(ipaddress.IPv4Address(k | rng.getrandbits(32 - n) if n < 32 else k))
+        for k, n in rng.sample(v4, 3000)
+    ]
     samples += [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(2000)]
-    samples += [str(ipaddress.IPv6Address(k | rng.getrandbits(128 - n) if n < 128 else k))
-                for k, n in rng.sample(v6, 2000)]
+    samples += [
+        str(ipaddress.IPv6Address(k | rng.getrandbits(128 - n) if n < 128 else k))
+        for k, n in rng.sample(v6, 2000)
+    ]
     found = PrefixTableResolver(sqlite_engine).resolve(samples)
     for ip in samples:
         address = ipaddress.ip_address(ip)
         expected = None
         for length in range(address.max_prefixlen, -1, -1):
-            key = int(address) >> (address.max_prefixlen - length) << (address.max_prefixlen - length)
+            key = (
+                int(address) >> (address.max_prefixlen - length) << (address.max_prefixlen - length)
+            )
             origin = by_length.get((address.version, length), {}).get(key)
             if origin is not None:
-                expected = (str(ipaddress.ip_network((key, length))), int(origin.replace(",", "_").split("_")[0]))
+                expected = (
+                    str(ipaddress.ip_network((key, length))),
+                    int(origin.replace(",", "_").split("_")[0]),
+                )
                 break
         got = found.get(ip)
         assert (got.prefix, got.asn) == expected if expected else got is None, ip

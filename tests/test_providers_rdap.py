@@ -54,13 +54,22 @@ def test_every_recorded_rdap_response_parses(shared_dir):
 def test_specific_recorded_answers():
     bt = parse_rdap("62.239.237.1", **RECORDED["62.239.237.1"])
     assert (bt.asn, bt.network, bt.prefix, bt.registered_country, bt.rir) == (
-        2856, "BT-CORPORATE", "62.239.0.0/16", "GB", "ripencc")
+        2856,
+        "BT-CORPORATE",
+        "62.239.0.0/16",
+        "GB",
+        "ripencc",
+    )
     # ARIN's network object has no country: the AS registration country is used.
     google = parse_rdap("74.125.225.229", **RECORDED["74.125.225.229"])
     assert (google.asn, google.registered_country, google.rir) == (15169, "US", "arin")
     # LACNIC answer with no AS ('NA'): the RDAP network's own CIDR is the prefix.
     lacnic = parse_rdap("2801:10:c000::", **RECORDED["2801:10:c000::"])
-    assert (lacnic.asn, lacnic.prefix, lacnic.registered_country) == (None, "2801:10:c000::/128", "CO")
+    assert (lacnic.asn, lacnic.prefix, lacnic.registered_country) == (
+        None,
+        "2801:10:c000::/128",
+        "CO",
+    )
 
 
 def test_registry_from_port43_or_answering_host():
@@ -87,8 +96,13 @@ class FakeTime:
 class Registry:
     """A fake RDAP bootstrap + RIR + RIPEstat, serving the recorded answers."""
 
-    RIR_HOSTS = {"ripencc": "rdap.db.ripe.net", "arin": "rdap.arin.net", "lacnic": "rdap.lacnic.net",
-                 "afrinic": "rdap.afrinic.net", "apnic": "rdap.apnic.net"}
+    RIR_HOSTS = {
+        "ripencc": "rdap.db.ripe.net",
+        "arin": "rdap.arin.net",
+        "lacnic": "rdap.lacnic.net",
+        "afrinic": "rdap.afrinic.net",
+        "apnic": "rdap.apnic.net",
+    }
 
     def __init__(self, time: FakeTime, failures: dict[str, list[httpx.Response]] | None = None):
         self.time = time
@@ -107,7 +121,9 @@ class Registry:
             host = self.RIR_HOSTS[RECORDED[ip]["asn_data"]["asn_registry"]]
             return httpx.Response(302, headers={"Location": f"https://{host}/ip/{ip}"})
         if request.url.host in self.RIR_HOSTS.values():
-            return httpx.Response(200, json=RECORDED[request.url.path.rsplit("/", 1)[-1]]["response"])
+            return httpx.Response(
+                200, json=RECORDED[request.url.path.rsplit("/", 1)[-1]]["response"]
+            )
         if request.url.host == "stat.ripe.net":
             data = RECORDED[request.url.params["resource"]]["asn_data"]
             asns = [data["asn"]] if data["asn"].isdigit() else []
@@ -117,7 +133,9 @@ class Registry:
 
 def _resolver(registry: Registry, time: FakeTime, **options) -> RdapResolver:
     options.setdefault("per_second", 0)
-    return RdapResolver(transport=httpx.MockTransport(registry), sleep=time.sleep, clock=time.clock, **options)
+    return RdapResolver(
+        transport=httpx.MockTransport(registry), sleep=time.sleep, clock=time.clock, **options
+    )
 
 
 def test_resolver_follows_bootstrap_redirect_and_parses():
@@ -127,8 +145,11 @@ def test_resolver_follows_bootstrap_redirect_and_parses():
     assert (found["62.239.237.1"].asn, found["62.239.237.1"].rir) == (2856, "ripencc")
     assert found["203.0.113.99"].status == "not_found"  # 404 from the bootstrap
     hosts = [urlhost for _, urlhost in registry.requests]
-    assert hosts[:3] == ["https://rdap.org/ip/62.239.237.1", "https://rdap.db.ripe.net/ip/62.239.237.1",
-                         "https://stat.ripe.net/data/network-info/data.json?resource=62.239.237.1"]
+    assert hosts[:3] == [
+        "https://rdap.org/ip/62.239.237.1",
+        "https://rdap.db.ripe.net/ip/62.239.237.1",
+        "https://stat.ripe.net/data/network-info/data.json?resource=62.239.237.1",
+    ]
 
 
 def test_rate_limit_spaces_requests():
@@ -139,7 +160,9 @@ def test_rate_limit_spaces_requests():
     # Two requests per address (RDAP, then the origin AS), at most two per second.
     assert resolver.requests == 6
     assert time.sleeps == [0.5] * 5
-    starts = sorted({at for at, url in registry.requests if "rdap.org" in url or "stat.ripe" in url})
+    starts = sorted(
+        {at for at, url in registry.requests if "rdap.org" in url or "stat.ripe" in url}
+    )
     assert all(b - a >= 0.5 for a, b in zip(starts, starts[1:], strict=False))
 
 
@@ -180,7 +203,9 @@ def test_transport_errors_are_retried():
             raise httpx.ConnectTimeout("timed out", request=request)
         return Registry(time)(request)
 
-    resolver = RdapResolver(transport=httpx.MockTransport(flaky), per_second=0, sleep=time.sleep, clock=time.clock)
+    resolver = RdapResolver(
+        transport=httpx.MockTransport(flaky), per_second=0, sleep=time.sleep, clock=time.clock
+    )
     assert resolver.resolve(["62.239.237.1"])["62.239.237.1"].asn == 2856
     assert time.sleeps == [2.0]
 
@@ -192,7 +217,10 @@ def test_consecutive_failures_make_the_resolver_give_up():
     found = resolver.resolve(["62.239.237.1", "74.125.225.229", "196.11.240.215"])
     assert [r.status for r in found.values()] == ["error", "error", "error"]
     assert len(registry.requests) == 2  # the third address is not even tried
-    assert "2 lookups in a row failed (last: HTTP 500 from rdap.org after 1 attempts)" == resolver.unavailable
+    assert (
+        "2 lookups in a row failed (last: HTTP 500 from rdap.org after 1 attempts)"
+        == resolver.unavailable
+    )
 
 
 class Clock:
@@ -207,8 +235,10 @@ def _rdap_rows(engine) -> list[tuple]:
     table = IpResolution.__table__
     with engine.connect() as connection:
         return connection.execute(
-            sa.select(table.c.ip, table.c.data_version, table.c.asn).where(table.c.source == "rdap")
-            .order_by(table.c.id)).all()
+            sa.select(table.c.ip, table.c.data_version, table.c.asn)
+            .where(table.c.source == "rdap")
+            .order_by(table.c.id)
+        ).all()
 
 
 def test_online_answers_are_cached_for_their_ttl_and_history_is_kept(engine):
@@ -235,7 +265,9 @@ def test_online_answers_are_cached_for_their_ttl_and_history_is_kept(engine):
         ("62.239.237.1", "rdap@2026-03-01T12:00:00Z", 2856),
         ("62.239.237.1", "rdap@2026-04-01T12:00:00Z", 2856),
     ]
-    assert tickets(engine)["1"]["resolution_sources"].startswith("country=geo rdap@2026-03-01T12:00:00Z geoip2fast-")
+    assert tickets(engine)["1"]["resolution_sources"].startswith(
+        "country=geo rdap@2026-03-01T12:00:00Z geoip2fast-"
+    )
 
 
 def test_an_unavailable_registry_leaves_the_chunk_pending(sqlite_engine):
@@ -243,8 +275,11 @@ def test_an_unavailable_registry_leaves_the_chunk_pending(sqlite_engine):
     registry = Registry(time, {"rdap.org": [httpx.Response(503)] * 100})
     resolver = _resolver(registry, time, retries=1, max_consecutive_failures=2)
     add_tickets(sqlite_engine, [{"ticket_id": str(n), "ip": ip} for n, ip in enumerate(RECORDED)])
-    with pytest.raises(ResolverUnavailable, match="online resolver gave up: 2 lookups in a row failed .*"
-                                                  "no ticket was resolved, 4 stay pending"):
+    with pytest.raises(
+        ResolverUnavailable,
+        match="online resolver gave up: 2 lookups in a row failed .*"
+        "no ticket was resolved, 4 stay pending",
+    ):
         resolve_pending(sqlite_engine, online=True, rdap=resolver)
     assert all(t["resolved_at"] is None for t in tickets(sqlite_engine).values())
     assert _rdap_rows(sqlite_engine) == []  # failures are not cached
@@ -254,7 +289,10 @@ def test_one_failed_address_is_resolved_offline_and_says_so(sqlite_engine):
     time = FakeTime()
     registry = Registry(time, {"rdap.org": [httpx.Response(503)] * 2})
     resolver = _resolver(registry, time, retries=1, max_consecutive_failures=3)
-    add_tickets(sqlite_engine, [{"ticket_id": "1", "ip": "62.239.237.1"}, {"ticket_id": "2", "ip": "74.125.225.229"}])
+    add_tickets(
+        sqlite_engine,
+        [{"ticket_id": "1", "ip": "62.239.237.1"}, {"ticket_id": "2", "ip": "74.125.225.229"}],
+    )
     summary = resolve_pending(sqlite_engine, online=True, rdap=resolver)
     assert summary["online_failed"] == 1 and summary["resolved"] == 2
     resolved = tickets(sqlite_engine)

@@ -49,7 +49,9 @@ def test_alias_map_rules():
     assert aliases.canonical("Leaseweb Netherlands BV", "Hetzner Online GmbH", None) == "LeaseWeb"
     assert aliases.canonical("", "Hetzner Online GmbH", None) == "Hetzner Online"
     assert aliases.canonical(None, "CLOUDFLARENET", "Cloudflare") == "unknown (behind Cloudflare)"
-    assert aliases.canonical("Cloudflare, Inc.", "CLOUDFLARENET", "Cloudflare") == "Cloudflare"  # the recipient
+    assert (
+        aliases.canonical("Cloudflare, Inc.", "CLOUDFLARENET", "Cloudflare") == "Cloudflare"
+    )  # the recipient
     assert aliases.canonical(None, None, None) == "unknown"
     assert aliases.canonical(" ... ", None, None) == "unknown"
     assert aliases.new == {"hetzner online": "Hetzner Online", "cloudflare": "Cloudflare"}
@@ -121,25 +123,40 @@ def _resolve(engine):
 
 
 def test_registry_assigns_and_remaps_canonical_providers(engine):
-    add_tickets(engine, [
-        {"ticket_id": "1", "ip": "5.0.0.1", "provider": "Hetzner Online GmbH"},
-        {"ticket_id": "2", "ip": "5.0.0.1", "provider": "hetzner"},
-        {"ticket_id": "3", "ip": "5.0.0.1"},
-        {"ticket_id": "4", "ip": "5.0.0.2", "provider": "Leaseweb NL"},
-        {"ticket_id": "5", "ip": "5.0.0.3"},
-        {"ticket_id": "6", "ip": "5.0.0.3", "provider": "OriginHost SRL"},
-        {"ticket_id": "7"},
-    ])
+    add_tickets(
+        engine,
+        [
+            {"ticket_id": "1", "ip": "5.0.0.1", "provider": "Hetzner Online GmbH"},
+            {"ticket_id": "2", "ip": "5.0.0.1", "provider": "hetzner"},
+            {"ticket_id": "3", "ip": "5.0.0.1"},
+            {"ticket_id": "4", "ip": "5.0.0.2", "provider": "Leaseweb NL"},
+            {"ticket_id": "5", "ip": "5.0.0.3"},
+            {"ticket_id": "6", "ip": "5.0.0.3", "provider": "OriginHost SRL"},
+            {"ticket_id": "7"},
+        ],
+    )
     summary = _resolve(engine)
     assert summary["new_providers"] == 4 and summary["cdn"] == 2
     names = {k: v["provider"] for k, v in tickets(engine).items()}
-    assert names == {"1": "Hetzner Online", "2": "hetzner", "3": "Hetzner Online", "4": "Leaseweb NL",
-                     "5": "unknown (behind Cloudflare)", "6": "OriginHost", "7": "unknown"}
+    assert names == {
+        "1": "Hetzner Online",
+        "2": "hetzner",
+        "3": "Hetzner Online",
+        "4": "Leaseweb NL",
+        "5": "unknown (behind Cloudflare)",
+        "6": "OriginHost",
+        "7": "unknown",
+    }
     cdn = {k: v["cdn"] for k, v in tickets(engine).items()}
     assert cdn == {"1": False, "2": False, "3": False, "4": False, "5": True, "6": True, "7": None}
 
     result = add_alias(engine, "hetzner", "Hetzner Online", note="same company")
-    assert result == {"alias": "hetzner", "key": "hetzner", "provider": "Hetzner Online", "tickets_remapped": 1}
+    assert result == {
+        "alias": "hetzner",
+        "key": "hetzner",
+        "provider": "Hetzner Online",
+        "tickets_remapped": 1,
+    }
     merged = merge_providers(engine, "Leaseweb NL", "LeaseWeb", note="brand name")
     assert merged["into"] == "LeaseWeb" and merged["tickets_remapped"] == 1
     names = {k: v["provider"] for k, v in tickets(engine).items()}
@@ -152,7 +169,9 @@ def test_registry_assigns_and_remaps_canonical_providers(engine):
 
     listed = {row["name"]: row for row in list_providers(engine)}
     assert listed["Hetzner Online"]["tickets"] == 3 and listed["Hetzner Online"]["aliases"] == [
-        "hetzner", "hetzner online"]
+        "hetzner",
+        "hetzner online",
+    ]
     assert listed["LeaseWeb"]["tickets"] == 2 and "Leaseweb NL" not in listed
     assert listed["unknown (behind Cloudflare)"]["tickets"] == 1
     shown = show_provider(engine, "LeaseWeb")
@@ -179,10 +198,17 @@ def test_providers_cli(sqlite_cli):
     from monitor.db import make_engine
 
     engine = make_engine(sqlite_cli.db_url)
-    add_tickets(engine, [{"ticket_id": "1", "ip": "88.198.0.1", "provider": "Hetzner Online GmbH"},
-                         {"ticket_id": "2", "ip": "88.198.0.2", "provider": "Hetzner"}])
+    add_tickets(
+        engine,
+        [
+            {"ticket_id": "1", "ip": "88.198.0.1", "provider": "Hetzner Online GmbH"},
+            {"ticket_id": "2", "ip": "88.198.0.2", "provider": "Hetzner"},
+        ],
+    )
     sqlite_cli("resolve")
-    out = sqlite_cli("providers", "alias", "Hetzner", "Hetzner Online", "--note", "same company").output
+    out = sqlite_cli(
+        "providers", "alias", "Hetzner", "Hetzner Online", "--note", "same company"
+    ).output
     assert out.strip() == "'Hetzner' now names 'Hetzner Online' (1 tickets re-mapped)"
     listed = sqlite_cli("providers", "list").output
     assert "       2  Hetzner Online  (aliases: hetzner, hetzner online)" in listed

@@ -15,8 +15,21 @@ from providers.resolve import resolve_pending
 from providers.results import IpResult
 from tests.test_providers_support import ASNAMES, PFX_V4, PFX_V6, FakeResolver, add_tickets, tickets
 
-RESOLUTION_COLUMNS = ("registered_domain", "provider", "asn", "network", "prefix", "geo_country",
-                      "registered_country", "country", "cdn", "eu", "inhope", "resolution_sources", "resolved_at")
+RESOLUTION_COLUMNS = (
+    "registered_domain",
+    "provider",
+    "asn",
+    "network",
+    "prefix",
+    "geo_country",
+    "registered_country",
+    "country",
+    "cdn",
+    "eu",
+    "inhope",
+    "resolution_sources",
+    "resolved_at",
+)
 
 
 def _columns(engine) -> dict[str, tuple]:
@@ -25,47 +38,90 @@ def _columns(engine) -> dict[str, tuple]:
 
 def test_tickets_get_merged_hosting_facts(engine):
     refresh_prefix_table(engine, str(PFX_V4), str(PFX_V6), str(ASNAMES))
-    add_tickets(engine, [
-        {"ticket_id": "lw", "ip": "5.79.64.1", "hostname": "cdn.shop.example.co.uk",
-         "provider": "LeaseWeb Netherlands B.V.", "reported_at": datetime(2020, 1, 31, 12, tzinfo=UTC)},
-        {"ticket_id": "hz6", "ip": "2a01:4f8:c17::1"},
-        {"ticket_id": "cf", "ip": "104.16.5.5"},
-        {"ticket_id": "private", "ip": "10.1.2.3", "country": "GB"},
-        {"ticket_id": "host-only", "hostname": "files.example.com", "country": "tr"},
-    ])
+    add_tickets(
+        engine,
+        [
+            {
+                "ticket_id": "lw",
+                "ip": "5.79.64.1",
+                "hostname": "cdn.shop.example.co.uk",
+                "provider": "LeaseWeb Netherlands B.V.",
+                "reported_at": datetime(2020, 1, 31, 12, tzinfo=UTC),
+            },
+            {"ticket_id": "hz6", "ip": "2a01:4f8:c17::1"},
+            {"ticket_id": "cf", "ip": "104.16.5.5"},
+            {"ticket_id": "private", "ip": "10.1.2.3", "country": "GB"},
+            {"ticket_id": "host-only", "hostname": "files.example.com", "country": "tr"},
+        ],
+    )
     summary = resolve_pending(engine)
-    assert (summary["pending"], summary["resolved"], summary["ips"], summary["special_ips"]) == (5, 5, 4, 1)
+    assert (summary["pending"], summary["resolved"], summary["ips"], summary["special_ips"]) == (
+        5,
+        5,
+        4,
+        1,
+    )
     assert summary["country_from"] == {"geo": 3, "registered": 0, "stated": 2, "none": 0}
     found = tickets(engine)
 
     lw = found["lw"]
-    assert (lw["asn"], lw["network"], lw["prefix"], lw["geo_country"], lw["registered_country"], lw["country"]) == (
-        60781, "LeaseWeb Netherlands B.V.", "5.79.64.0/18", "NL", "NL", "NL")
+    assert (
+        lw["asn"],
+        lw["network"],
+        lw["prefix"],
+        lw["geo_country"],
+        lw["registered_country"],
+        lw["country"],
+    ) == (60781, "LeaseWeb Netherlands B.V.", "5.79.64.0/18", "NL", "NL", "NL")
     assert (lw["provider"], lw["cdn"], lw["eu"], lw["inhope"], lw["registered_domain"]) == (
-        "LeaseWeb Netherlands", False, True, True, "example.co.uk")
+        "LeaseWeb Netherlands",
+        False,
+        True,
+        True,
+        "example.co.uk",
+    )
     versions = summary["data_versions"]
-    assert lw["resolution_sources"] == f"country=geo {versions['prefix_table']} {versions['embedded']}"
+    assert (
+        lw["resolution_sources"] == f"country=geo {versions['prefix_table']} {versions['embedded']}"
+    )
 
     hz6 = found["hz6"]
     assert (hz6["asn"], hz6["network"], hz6["provider"], hz6["country"], hz6["eu"]) == (
-        24940, "Hetzner Online GmbH", "Hetzner Online", "DE", True)
+        24940,
+        "Hetzner Online GmbH",
+        "Hetzner Online",
+        "DE",
+        True,
+    )
 
     cf = found["cf"]
     assert (cf["asn"], cf["cdn"], cf["provider"]) == (13335, True, "unknown (behind Cloudflare)")
     assert cf["resolution_sources"].endswith("cdn=Cloudflare")
 
     private = found["private"]
-    assert (private["asn"], private["network"], private["geo_country"], private["country"]) == (None, None, None, "GB")
+    assert (private["asn"], private["network"], private["geo_country"], private["country"]) == (
+        None,
+        None,
+        None,
+        "GB",
+    )
     assert private["resolution_sources"] == "country=stated ip=private-address"
     assert (private["provider"], private["cdn"]) == ("unknown", None)
 
     host = found["host-only"]
-    assert (host["registered_domain"], host["country"], host["eu"], host["inhope"]) == ("example.com", "TR", False, None)
+    assert (host["registered_domain"], host["country"], host["eu"], host["inhope"]) == (
+        "example.com",
+        "TR",
+        False,
+        None,
+    )
     assert host["resolution_sources"] == "country=stated ip=none"
 
 
 def test_re_running_changes_nothing(engine):
-    add_tickets(engine, [{"ticket_id": "1", "ip": "88.198.0.1"}, {"ticket_id": "2", "ip": "45.148.164.1"}])
+    add_tickets(
+        engine, [{"ticket_id": "1", "ip": "88.198.0.1"}, {"ticket_id": "2", "ip": "45.148.164.1"}]
+    )
     resolve_pending(engine)
     before = _columns(engine)
     again = resolve_pending(engine)
@@ -80,7 +136,9 @@ def _answers(engine) -> list[tuple]:
     with engine.connect() as connection:
         return connection.execute(
             sa.select(table.c.ip, table.c.source, table.c.data_version, table.c.network)
-            .where(table.c.source == "prefix_table").order_by(table.c.id)).all()
+            .where(table.c.source == "prefix_table")
+            .order_by(table.c.id)
+        ).all()
 
 
 def test_history_is_kept_when_data_versions_change(engine, tmp_path):
@@ -98,10 +156,14 @@ def test_history_is_kept_when_data_versions_change(engine, tmp_path):
     assert summary["lookups"]["prefix_table"] == 1 and summary["reused"]["embedded"] == 1
     resolved = tickets(engine)
     assert _columns(engine)["old"] == old_before  # never rewritten
-    assert resolved["old"]["network"] == "Hetzner Online GmbH" and first["version"] in resolved["old"][
-        "resolution_sources"]
-    assert resolved["new"]["network"] == "Hetzner Online AG" and second["version"] in resolved["new"][
-        "resolution_sources"]
+    assert (
+        resolved["old"]["network"] == "Hetzner Online GmbH"
+        and first["version"] in resolved["old"]["resolution_sources"]
+    )
+    assert (
+        resolved["new"]["network"] == "Hetzner Online AG"
+        and second["version"] in resolved["new"]["resolution_sources"]
+    )
     assert _answers(engine) == [
         ("88.198.0.1", "prefix_table", first["version"], "Hetzner Online GmbH"),
         ("88.198.0.1", "prefix_table", second["version"], "Hetzner Online AG"),
@@ -109,13 +171,20 @@ def test_history_is_kept_when_data_versions_change(engine, tmp_path):
 
 
 def test_each_distinct_ip_is_looked_up_once_per_data_version(engine):
-    geo = FakeResolver("embedded", {"5.0.0.1": IpResult(geo_country="NL", network="Example Hosting B.V."),
-                                    "5.0.0.2": IpResult(geo_country="DE", network="Beispiel GmbH")})
+    geo = FakeResolver(
+        "embedded",
+        {
+            "5.0.0.1": IpResult(geo_country="NL", network="Example Hosting B.V."),
+            "5.0.0.2": IpResult(geo_country="DE", network="Beispiel GmbH"),
+        },
+    )
     add_tickets(engine, [{"ticket_id": str(n), "ip": f"5.0.0.{n % 2 + 1}"} for n in range(6)])
     resolve_pending(engine, resolvers=[geo])
     assert sorted(geo.asked) == ["5.0.0.1", "5.0.0.2"]
 
-    add_tickets(engine, [{"ticket_id": "later", "ip": "5.0.0.1"}, {"ticket_id": "fresh", "ip": "5.0.0.9"}])
+    add_tickets(
+        engine, [{"ticket_id": "later", "ip": "5.0.0.1"}, {"ticket_id": "fresh", "ip": "5.0.0.9"}]
+    )
     resolve_pending(engine, resolvers=[geo])
     assert sorted(geo.asked) == ["5.0.0.1", "5.0.0.2", "5.0.0.9"]  # only the new address
 
@@ -127,15 +196,25 @@ def test_each_distinct_ip_is_looked_up_once_per_data_version(engine):
 
 
 def test_country_falls_back_to_registration_then_to_the_hotline(engine):
-    table = FakeResolver("prefix_table", {"5.0.0.1": IpResult(asn=64500, network="Example Net", registered_country="CH")})
-    add_tickets(engine, [
-        {"ticket_id": "registered", "ip": "5.0.0.1", "country": "NL"},
-        {"ticket_id": "stated", "ip": "5.0.0.2", "country": "nl"},
-        {"ticket_id": "nothing", "ip": "5.0.0.3"},
-    ])
+    table = FakeResolver(
+        "prefix_table",
+        {"5.0.0.1": IpResult(asn=64500, network="Example Net", registered_country="CH")},
+    )
+    add_tickets(
+        engine,
+        [
+            {"ticket_id": "registered", "ip": "5.0.0.1", "country": "NL"},
+            {"ticket_id": "stated", "ip": "5.0.0.2", "country": "nl"},
+            {"ticket_id": "nothing", "ip": "5.0.0.3"},
+        ],
+    )
     summary = resolve_pending(engine, resolvers=[table])
     found = {k: (v["country"], v["eu"], v["inhope"]) for k, v in tickets(engine).items()}
-    assert found == {"registered": ("CH", False, False), "stated": ("NL", True, True), "nothing": (None, None, None)}
+    assert found == {
+        "registered": ("CH", False, False),
+        "stated": ("NL", True, True),
+        "nothing": (None, None, None),
+    }
     assert summary["country_from"] == {"geo": 0, "registered": 1, "stated": 1, "none": 1}
     assert (summary["eu_unknown"], summary["inhope_unknown"]) == (1, 1)
 
@@ -143,22 +222,34 @@ def test_country_falls_back_to_registration_then_to_the_hotline(engine):
 def test_chunks_report_progress(engine):
     add_tickets(engine, [{"ticket_id": str(n)} for n in range(5)])
     calls = []
-    summary = resolve_pending(engine, resolvers=[], chunk_size=2, progress=lambda done, total: calls.append((done, total)))
+    summary = resolve_pending(
+        engine, resolvers=[], chunk_size=2, progress=lambda done, total: calls.append((done, total))
+    )
     assert calls == [(2, 5), (4, 5), (5, 5)] and summary["resolved"] == 5
 
 
 def test_a_ticket_resolved_concurrently_keeps_the_other_runs_values(sqlite_engine):
-    add_tickets(sqlite_engine, [{"ticket_id": "1", "ip": "5.0.0.1"}, {"ticket_id": "2", "ip": "5.0.0.1"}])
+    add_tickets(
+        sqlite_engine, [{"ticket_id": "1", "ip": "5.0.0.1"}, {"ticket_id": "2", "ip": "5.0.0.1"}]
+    )
     ticket = Ticket.__table__
 
     class Racing(FakeResolver):
         def resolve(self, ips):
             with sqlite_engine.begin() as connection:  # another run finishes ticket 2 meanwhile
-                connection.execute(ticket.update().where(ticket.c.ticket_id == "2").values(
-                    provider="set by the other run", resolved_at=datetime(2026, 1, 2, tzinfo=UTC)))
+                connection.execute(
+                    ticket.update()
+                    .where(ticket.c.ticket_id == "2")
+                    .values(
+                        provider="set by the other run",
+                        resolved_at=datetime(2026, 1, 2, tzinfo=UTC),
+                    )
+                )
             return super().resolve(ips)
 
-    summary = resolve_pending(sqlite_engine, resolvers=[Racing("embedded", {"5.0.0.1": IpResult(geo_country="NL")})])
+    summary = resolve_pending(
+        sqlite_engine, resolvers=[Racing("embedded", {"5.0.0.1": IpResult(geo_country="NL")})]
+    )
     assert summary["resolved"] == 1
     assert tickets(sqlite_engine)["2"]["provider"] == "set by the other run"
 
@@ -167,7 +258,8 @@ def test_resolve_cli_and_export_fill_the_contract_columns(sqlite_cli, tmp_path):
     data = tmp_path / "tickets.csv"
     data.write_text(
         "ticket_id,url_hash,reported_at,ip,hostname,provider,country\n"
-        f"t1,{'a' * 64},2024-02-01T10:00:00Z,5.79.64.1,img.example.nl,LeaseWeb Netherlands B.V.,NL\n"
+        f"t1,{'a' * 64},2024-02-01T10:00:00Z,5.79.64.1,img.example.nl,"
+        "LeaseWeb Netherlands B.V.,NL\n"
         f"t2,{'b' * 64},2024-02-01T11:00:00+01:00,45.148.164.1,,,\n"
     )
     sqlite_cli("ingest", data)
@@ -178,21 +270,39 @@ def test_resolve_cli_and_export_fill_the_contract_columns(sqlite_cli, tmp_path):
     out = tmp_path / "export.jsonl"
     sqlite_cli("tickets", "export", "--format", "jsonl", "--out", out)
     rows = {row["ticket_id"]: row for row in map(json.loads, out.read_text().splitlines())}
-    assert {k: rows["t1"][k] for k in ("registered_domain", "provider", "asn", "network", "country", "eu", "inhope")} == {
-        "registered_domain": "example.nl", "provider": "LeaseWeb Netherlands", "asn": None,
-        "network": "LeaseWeb Netherlands B.V.", "country": "NL", "eu": True, "inhope": True}
+    assert {
+        k: rows["t1"][k]
+        for k in ("registered_domain", "provider", "asn", "network", "country", "eu", "inhope")
+    } == {
+        "registered_domain": "example.nl",
+        "provider": "LeaseWeb Netherlands",
+        "asn": None,
+        "network": "LeaseWeb Netherlands B.V.",
+        "country": "NL",
+        "eu": True,
+        "inhope": True,
+    }
     assert {k: rows["t2"][k] for k in ("provider", "network", "country", "eu", "inhope")} == {
-        "provider": "IQWeb", "network": "IQWeb FZ-LLC", "country": "AE", "eu": False, "inhope": False}
+        "provider": "IQWeb",
+        "network": "IQWeb FZ-LLC",
+        "country": "AE",
+        "eu": False,
+        "inhope": False,
+    }
 
 
 def test_prefixes_cli_imports_and_reports(sqlite_cli):
-    first = sqlite_cli("prefixes", "import", PFX_V4, "--v6", PFX_V6, "--asnames", ASNAMES, "--date", "2020-02-01")
+    first = sqlite_cli(
+        "prefixes", "import", PFX_V4, "--v6", PFX_V6, "--asnames", ASNAMES, "--date", "2020-02-01"
+    )
     assert first.output.startswith("imported: pfx2as-20200201-")
     assert "(14 IPv4 and 9 IPv6 prefixes, 12 AS names, 0 lines rejected)" in first.output
     again = sqlite_cli("prefixes", "import", PFX_V4, "--v6", PFX_V6, "--asnames", ASNAMES, "--json")
     assert json.loads(again.output)["unchanged"] is True
     status = sqlite_cli("prefixes", "status").output
-    assert "active  pfx2as-20200201-" in status and "14 IPv4, 9 IPv6 prefixes, 12 AS names" in status
+    assert (
+        "active  pfx2as-20200201-" in status and "14 IPv4, 9 IPv6 prefixes, 12 AS names" in status
+    )
     bad = sqlite_cli("prefixes", "import", "/nonexistent.gz", "--asnames", ASNAMES, ok=False)
     assert bad.exit_code == 2 and "error: /nonexistent.gz: no such file" in bad.output
 
@@ -201,4 +311,6 @@ def test_public_surface():
     assert sorted(providers.__all__) == providers.__all__
     for name in providers.__all__:
         assert getattr(providers, name) is not None
-    assert {"resolve_pending", "refresh_prefix_table", "membership", "Membership"} <= set(providers.__all__)
+    assert {"resolve_pending", "refresh_prefix_table", "membership", "Membership"} <= set(
+        providers.__all__
+    )

@@ -28,24 +28,36 @@ def add_tickets(engine, rows: Sequence[dict], source: str = "default") -> None:
     """Insert tickets: each row needs `ticket_id`; `reported_at` defaults to 2024-02-01."""
     with engine.begin() as connection:
         for row in rows:
-            connection.execute(TICKET.insert().values(
-                source=source, ticket_id=row["ticket_id"], url_hash=row.get("url_hash", "a" * 64),
-                reported_at=row.get("reported_at", datetime(2024, 2, 1, 12, tzinfo=UTC)),
-                ip=row.get("ip"), hostname=row.get("hostname"), stated_provider=row.get("provider"),
-                stated_country=row.get("country"), first_learnt_at=LEARNT, last_learnt_at=LEARNT,
-            ))
+            connection.execute(
+                TICKET.insert().values(
+                    source=source,
+                    ticket_id=row["ticket_id"],
+                    url_hash=row.get("url_hash", "a" * 64),
+                    reported_at=row.get("reported_at", datetime(2024, 2, 1, 12, tzinfo=UTC)),
+                    ip=row.get("ip"),
+                    hostname=row.get("hostname"),
+                    stated_provider=row.get("provider"),
+                    stated_country=row.get("country"),
+                    first_learnt_at=LEARNT,
+                    last_learnt_at=LEARNT,
+                )
+            )
 
 
 def tickets(engine) -> dict[str, dict]:
     """Every ticket by ticket_id, as plain dicts."""
     with engine.connect() as connection:
-        return {row["ticket_id"]: dict(row) for row in connection.execute(sa.select(TICKET)).mappings()}
+        return {
+            row["ticket_id"]: dict(row) for row in connection.execute(sa.select(TICKET)).mappings()
+        }
 
 
 class FakeResolver:
     """A resolver with fixed answers that counts what it was asked."""
 
-    def __init__(self, name: str, answers: dict[str, IpResult], version: str | None = "v1", ttl=None):
+    def __init__(
+        self, name: str, answers: dict[str, IpResult], version: str | None = "v1", ttl=None
+    ):
         self.name, self.answers, self.version, self.ttl = name, answers, version, ttl
         self.asked: list[str] = []
 

@@ -10,20 +10,26 @@ import typer
 
 from monitor.cli.common import fail, print_json, state
 
-prefixes_app = typer.Typer(help="The RouteViews prefix-to-AS table used for offline AS lookups.",
-                           no_args_is_help=True)
-providers_app = typer.Typer(help="The provider registry: canonical names, aliases, merges.", no_args_is_help=True)
-reference_app = typer.Typer(help="EU and INHOPE membership tables (with analyst corrections).",
-                            no_args_is_help=True)
+prefixes_app = typer.Typer(
+    help="The RouteViews prefix-to-AS table used for offline AS lookups.", no_args_is_help=True
+)
+providers_app = typer.Typer(
+    help="The provider registry: canonical names, aliases, merges.", no_args_is_help=True
+)
+reference_app = typer.Typer(
+    help="EU and INHOPE membership tables (with analyst corrections).", no_args_is_help=True
+)
 
 
 def resolve(
     ctx: typer.Context,
-    online: bool = typer.Option(False, "--online", help="Also ask RDAP registries and RIPEstat (rate-limited, cached)."),
+    online: bool = typer.Option(
+        False, "--online", help="Also ask RDAP registries and RIPEstat (rate-limited, cached)."
+    ),
     rate: float = typer.Option(1.0, help="With --online: at most this many requests per second."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Resolve pending tickets: ASN, network, prefix, country, EU/INHOPE on the report date, provider."""
+    """Resolve pending tickets: ASN, network, country, EU/INHOPE on the report date, provider."""
     from providers.rdap import RdapResolver
     from providers.resolve import resolve_pending
 
@@ -34,21 +40,34 @@ def resolve(
     if as_json:
         print_json(summary)
         return
-    typer.echo(f"resolved {summary['resolved']} of {summary['pending']} pending tickets "
-               f"({summary['ips']} distinct IPs, {summary['special_ips']} private/reserved) "
-               f"in {summary['seconds']} s")
+    typer.echo(
+        f"resolved {summary['resolved']} of {summary['pending']} pending tickets "
+        f"({summary['ips']} distinct IPs, {summary['special_ips']} private/reserved) "
+        f"in {summary['seconds']} s"
+    )
     for source, version in summary["data_versions"].items():
-        typer.echo(f"  {source}: {version} ({summary['lookups'].get(source, 0)} looked up, "
-                   f"{summary['reused'].get(source, 0)} already known)")
+        typer.echo(
+            f"  {source}: {version} ({summary['lookups'].get(source, 0)} looked up, "
+            f"{summary['reused'].get(source, 0)} already known)"
+        )
     if summary["skipped_sources"]:
-        typer.echo(f"  not used (no data): {', '.join(summary['skipped_sources'])}"
-                   + (" - import one with `monitor prefixes import`" if "prefix_table" in summary["skipped_sources"]
-                      else ""))
+        typer.echo(
+            f"  not used (no data): {', '.join(summary['skipped_sources'])}"
+            + (
+                " - import one with `monitor prefixes import`"
+                if "prefix_table" in summary["skipped_sources"]
+                else ""
+            )
+        )
     origin = summary["country_from"]
-    typer.echo(f"  country from geolocation {origin['geo']}, registration {origin['registered']}, "
-               f"hotline {origin['stated']}, unknown {origin['none']}; behind a CDN {summary['cdn']}")
+    typer.echo(
+        f"  country from geolocation {origin['geo']}, registration {origin['registered']}, "
+        f"hotline {origin['stated']}, unknown {origin['none']}; behind a CDN {summary['cdn']}"
+    )
     if summary["online_failed"]:
-        typer.echo(f"  online lookups failed for {summary['online_failed']} addresses (offline data used)")
+        typer.echo(
+            f"  online lookups failed for {summary['online_failed']} addresses (offline data used)"
+        )
 
 
 def _progress_bar():
@@ -73,23 +92,36 @@ def _progress_bar():
 @prefixes_app.command("import")
 def prefixes_import(
     ctx: typer.Context,
-    pfx2as_v4: str = typer.Argument(..., help="RouteViews IPv4 pfx2as file (path or URL, .gz or plain)."),
-    asnames: str = typer.Option(..., "--asnames", help="AS names CSV: asn,name,country,registry (path or URL)."),
-    pfx2as_v6: str | None = typer.Option(None, "--v6", help="RouteViews IPv6 pfx2as file (path or URL)."),
-    data_date: str | None = typer.Option(None, "--date", help="Date the files describe (default: from the file name)."),
+    pfx2as_v4: str = typer.Argument(
+        ..., help="RouteViews IPv4 pfx2as file (path or URL, .gz or plain)."
+    ),
+    asnames: str = typer.Option(
+        ..., "--asnames", help="AS names CSV: asn,name,country,registry (path or URL)."
+    ),
+    pfx2as_v6: str | None = typer.Option(
+        None, "--v6", help="RouteViews IPv6 pfx2as file (path or URL)."
+    ),
+    data_date: str | None = typer.Option(
+        None, "--date", help="Date the files describe (default: from the file name)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Import a prefix table as the new active data version (same files again: no change)."""
     from providers.prefix_import import refresh_prefix_table
 
     when = _date(data_date, "--date") if data_date else None
-    summary = refresh_prefix_table(state(ctx).engine(), pfx2as_v4, pfx2as_v6, asnames, data_date=when)
+    summary = refresh_prefix_table(
+        state(ctx).engine(), pfx2as_v4, pfx2as_v6, asnames, data_date=when
+    )
     if as_json:
         print_json(summary)
         return
     verb = "already active" if summary["unchanged"] else "imported"
-    typer.echo(f"{verb}: {summary['version']} ({summary['prefixes_v4']} IPv4 and {summary['prefixes_v6']} IPv6 "
-               f"prefixes, {summary['as_names']} AS names, {summary['rejected']} lines rejected)")
+    typer.echo(
+        f"{verb}: {summary['version']} ({summary['prefixes_v4']} IPv4 and "
+        f"{summary['prefixes_v6']} IPv6 "
+        f"prefixes, {summary['as_names']} AS names, {summary['rejected']} lines rejected)"
+    )
     for error in summary["errors"]:
         typer.echo(f"  {error['file']} line {error['line']}: {error['reason']}")
 
@@ -107,11 +139,16 @@ def prefixes_status(
         print_json(facts)
         return
     if not facts["prefix_versions"]:
-        typer.echo("no prefix table imported (AS numbers need `monitor prefixes import` or --online)")
+        typer.echo(
+            "no prefix table imported (AS numbers need `monitor prefixes import` or --online)"
+        )
     for version in facts["prefix_versions"]:
         mark = "active " if version["retired_at"] is None else "retired"
-        typer.echo(f"{mark} {version['version']} imported {version['imported_at']}: {version['prefixes_v4']} IPv4, "
-                   f"{version['prefixes_v6']} IPv6 prefixes, {version['as_names']} AS names")
+        typer.echo(
+            f"{mark} {version['version']} imported {version['imported_at']}: "
+            f"{version['prefixes_v4']} IPv4, "
+            f"{version['prefixes_v6']} IPv6 prefixes, {version['as_names']} AS names"
+        )
     for key, count in facts["answers"].items():
         typer.echo(f"answers {key}: {count}")
 
@@ -150,7 +187,10 @@ def providers_show(
     if facts.get("merged_into"):
         typer.echo(f"  merged into {facts['merged_into']}")
     for alias in facts.get("aliases", []):
-        typer.echo(f"  alias {alias['key']!r} ({alias['origin']}{': ' + alias['note'] if alias['note'] else ''})")
+        typer.echo(
+            f"  alias {alias['key']!r} "
+            f"({alias['origin']}{': ' + alias['note'] if alias['note'] else ''})"
+        )
     for merged in facts.get("merged_from", []):
         typer.echo(f"  merged from {merged}")
     for net in facts["networks"]:
@@ -162,7 +202,9 @@ def providers_show(
 @providers_app.command("alias")
 def providers_alias(
     ctx: typer.Context,
-    alias: str = typer.Argument(..., help="A spelling to map (case, punctuation and legal form do not matter)."),
+    alias: str = typer.Argument(
+        ..., help="A spelling to map (case, punctuation and legal form do not matter)."
+    ),
     canonical: str = typer.Argument(..., help="The provider it names (created if new)."),
     note: str | None = typer.Option(None, help="Why (kept with the alias)."),
 ) -> None:
@@ -170,7 +212,10 @@ def providers_alias(
     from providers.registry import add_alias
 
     result = add_alias(state(ctx).engine(), alias, canonical, note=note)
-    typer.echo(f"{result['alias']!r} now names {result['provider']!r} ({result['tickets_remapped']} tickets re-mapped)")
+    typer.echo(
+        f"{result['alias']!r} now names {result['provider']!r} "
+        f"({result['tickets_remapped']} tickets re-mapped)"
+    )
 
 
 @providers_app.command("merge")
@@ -184,16 +229,23 @@ def providers_merge(
     from providers.registry import merge_providers
 
     result = merge_providers(state(ctx).engine(), source, target, note=note)
-    typer.echo(f"merged {result['merged']!r} into {result['into']!r}: {result['aliases_moved']} aliases moved, "
-               f"{result['tickets_remapped']} tickets re-mapped")
+    typer.echo(
+        f"merged {result['merged']!r} into {result['into']!r}: "
+        f"{result['aliases_moved']} aliases moved, "
+        f"{result['tickets_remapped']} tickets re-mapped"
+    )
 
 
 @reference_app.command("show")
 def reference_show(
     ctx: typer.Context,
     country: str | None = typer.Option(None, help="Only this country (ISO 3166-1 alpha-2)."),
-    on: str | None = typer.Option(None, help="With --country: membership on this date (YYYY-MM-DD)."),
-    history: bool = typer.Option(False, help="List every analyst correction, replaced ones included."),
+    on: str | None = typer.Option(
+        None, help="With --country: membership on this date (YYYY-MM-DD)."
+    ),
+    history: bool = typer.Option(
+        False, help="List every analyst correction, replaced ones included."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """EU and INHOPE periods in force, with confidence, source and whether an analyst set them."""
@@ -205,8 +257,10 @@ def reference_show(
             fail("--on needs --country")
         result = membership(country, _date(on, "--on"), engine=engine).to_dict()
         print_json(result) if as_json else typer.echo(
-            f"{result['country']} on {result['on']}: eu={_tri(result['eu'])} inhope={_tri(result['inhope'])}"
-            f" (confidence {result['inhope_confidence'] or '-'})")
+            f"{result['country']} on {result['on']}: eu={_tri(result['eu'])} "
+            f"inhope={_tri(result['inhope'])}"
+            f" (confidence {result['inhope_confidence'] or '-'})"
+        )
         return
     rows = correction_history(engine, country) if history else reference_rows(engine, country)
     if as_json:
@@ -214,25 +268,36 @@ def reference_show(
         return
     if history:
         for row in rows:
-            typer.echo(f"{row['set_at']} {row['country']} {row['kind']}={row['member']} {row['since'] or '…'}"
-                       f" to {row['until'] or '…'} [{row['confidence']}] batch {row['batch']}: {row['source_note']}")
+            typer.echo(
+                f"{row['set_at']} {row['country']} {row['kind']}={row['member']} "
+                f"{row['since'] or '…'} to {row['until'] or '…'} [{row['confidence']}] "
+                f"batch {row['batch']}: {row['source_note']}"
+            )
         return
     for row in rows:
-        typer.echo(f"{row['country']} {row['kind']:<6} {row['member']:<7} {row['since'] or '…':>10} to "
-                   f"{row['until'] or '…':<10} {row['confidence']:<9} {row['origin']:<7} {row['source']}")
+        typer.echo(
+            f"{row['country']} {row['kind']:<6} {row['member']:<7} {row['since'] or '…':>10} to "
+            f"{row['until'] or '…':<10} {row['confidence']:<9} {row['origin']:<7} {row['source']}"
+        )
 
 
 @reference_app.command("set")
 def reference_set(
     ctx: typer.Context,
     country: str = typer.Argument(..., help="ISO 3166-1 alpha-2 code."),
-    source: str = typer.Option(..., "--source", help="Where the fact comes from (required, kept on record)."),
+    source: str = typer.Option(
+        ..., "--source", help="Where the fact comes from (required, kept on record)."
+    ),
     inhope: str | None = typer.Option(None, help="INHOPE membership: yes, no or unknown."),
     eu: str | None = typer.Option(None, help="EU membership: yes or no."),
-    since: str | None = typer.Option(None, help="First day of membership (YYYY, YYYY-MM or YYYY-MM-DD)."),
+    since: str | None = typer.Option(
+        None, help="First day of membership (YYYY, YYYY-MM or YYYY-MM-DD)."
+    ),
     until: str | None = typer.Option(None, help="First day without membership."),
     confidence: str = typer.Option("confirmed", help="confirmed, likely or uncertain."),
-    append: bool = typer.Option(False, help="Add a period to the correction in force instead of replacing it."),
+    append: bool = typer.Option(
+        False, help="Add a period to the correction in force instead of replacing it."
+    ),
 ) -> None:
     """Correct a country's INHOPE (or EU) membership; tickets hosted there are re-evaluated."""
     from providers.jurisdictions import parse_partial_date, set_membership
@@ -242,12 +307,22 @@ def reference_set(
         fail("give exactly one of --inhope or --eu")
     kind, member = ("inhope", inhope) if inhope is not None else ("eu", eu)
     engine = state(ctx).engine()
-    period = set_membership(engine, country, kind, member.lower(), source_note=source,
-                            since=parse_partial_date(since), until=parse_partial_date(until),
-                            confidence=confidence, append=append)
+    period = set_membership(
+        engine,
+        country,
+        kind,
+        member.lower(),
+        source_note=source,
+        since=parse_partial_date(since),
+        until=parse_partial_date(until),
+        confidence=confidence,
+        append=append,
+    )
     changed = refresh_membership(engine, [period.country])
-    typer.echo(f"{period.country} {kind}={period.member} from {period.since or 'always'} to "
-               f"{period.until or 'now'} [{period.confidence}] recorded; {changed} tickets re-evaluated")
+    typer.echo(
+        f"{period.country} {kind}={period.member} from {period.since or 'always'} to "
+        f"{period.until or 'now'} [{period.confidence}] recorded; {changed} tickets re-evaluated"
+    )
 
 
 def _date(text: str, option: str) -> date:
@@ -267,4 +342,3 @@ def register(app: typer.Typer) -> None:
     app.add_typer(prefixes_app, name="prefixes")
     app.add_typer(providers_app, name="providers")
     app.add_typer(reference_app, name="reference")
-

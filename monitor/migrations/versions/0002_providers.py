@@ -1,4 +1,4 @@
-"""Resolution stage: prefix table versions, per-IP results, provider registry, jurisdiction corrections.
+"""Resolution stage: prefix versions, per-IP results, provider registry, jurisdiction corrections.
 
 Revision ID: 0002
 Revises: 0001
