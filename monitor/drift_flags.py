@@ -110,13 +110,9 @@ def top_counts(values: Iterable, limit: int = 10) -> dict:
     return dict(sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:limit])
 
 
-def ticket_refs(source: np.ndarray, ticket_id: np.ndarray, limit: int) -> tuple[list[dict], bool]:
-    """Up to `limit` `{source, ticket_id}` references, and whether the list was cut."""
-    refs = [
-        {"source": s, "ticket_id": t}
-        for s, t in zip(source[:limit].tolist(), ticket_id[:limit].tolist(), strict=True)
-    ]
-    return refs, source.size > limit
+def ticket_refs(frame, rows: np.ndarray, limit: int) -> tuple[list[dict], bool]:
+    """Up to `limit` `{source, ticket_id}` references of a frame's rows, and whether cut."""
+    return frame.ticket_refs(frame.row_id[rows[:limit]]), rows.size > limit
 
 
 def percent(share: float | None) -> str:

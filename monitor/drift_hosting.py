@@ -41,7 +41,15 @@ from monitor.drift_flags import (
     top_counts,
     window_json,
 )
-from monitor.drift_frame import INSIDE, OUTSIDE, UNKNOWN, HostingFrame, Windows
+from monitor.drift_frame import (
+    INSIDE,
+    OUTSIDE,
+    UNKNOWN,
+    HostingFrame,
+    Windows,
+    flag_values,
+    pick,
+)
 from monitor.drift_stats import two_proportion_test
 from monitor.timeutil import parse_timestamp
 
@@ -61,9 +69,8 @@ def hosting_candidates(
     if (candidate := _test(ALL, overall, lambda: rows, frame, period, windows, config)) is not None:
         candidates.append(candidate)
 
-    providers = frame.provider[rows]
-    missing = providers == None  # noqa: E711 - elementwise on an object array
-    labels, codes = np.unique(np.where(missing, "", providers).astype(str), return_inverse=True)
+    labels = frame.provider.labels
+    codes = frame.provider.codes[rows].astype(np.int64)
     counts = np.bincount(codes * 6 + cell, minlength=labels.size * 6).reshape(-1, 2, 3)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(labels.size + 1))
@@ -100,9 +107,7 @@ def _test(subject: str, counts, members, frame, period, windows, config) -> Cand
     def find() -> Finding:
         data = _Subject(frame, members(), period, counts)
         outside_rows = data.pick(1, OUTSIDE)
-        refs, truncated = ticket_refs(
-            frame.source[outside_rows], frame.ticket_id[outside_rows], config.evidence_max_items
-        )
+        refs, truncated = ticket_refs(frame, outside_rows, config.evidence_max_items)
         evidence = {
             "tickets": int(counts[1].sum()),
             "baseline": data.window_counts(0, windows.baseline_from, windows.recent_from),
@@ -151,7 +156,7 @@ class _Subject:
 
     def jurisdiction(self, rows: np.ndarray) -> dict:
         frame = self.frame
-        return most_common_jurisdiction(frame.country[rows], frame.eu[rows], frame.inhope[rows])
+        return _jurisdiction(frame, rows)
 
     def window_counts(self, period: int, start, end) -> dict:
         inside, outside = int(self.counts[period, INSIDE]), int(self.counts[period, OUTSIDE])
@@ -162,16 +167,27 @@ class _Subject:
             "outside": outside,
             "unknown": int(self.counts[period, UNKNOWN]),
             "share_outside": outside / (inside + outside) if inside + outside else None,
-            "countries": top_counts(self.frame.country[self.pick(period)]),
+            "countries": top_counts(pick(self.frame.country, self.pick(period))),
             "networks": top_counts(_network_labels(self.frame, self.pick(period)), limit=5),
         }
+
+
+def _jurisdiction(frame: HostingFrame, rows: np.ndarray) -> dict:
+    """The (country, eu, inhope) most of these tickets share."""
+    return most_common_jurisdiction(
+        pick(frame.country, rows), flag_values(frame.eu[rows]), flag_values(frame.inhope[rows])
+    )
 
 
 def _network_labels(frame: HostingFrame, rows: np.ndarray) -> list[str | None]:
     """`Network name (ASnnn)` per ticket, None when the network is unknown."""
     return [
         None if network is None and asn is None else f"{network or 'unknown'} (AS{asn or '?'})"
-        for network, asn in zip(frame.network[rows].tolist(), frame.asn[rows].tolist(), strict=True)
+        for network, asn in zip(
+            pick(frame.network, rows).tolist(),
+            np.where(frame.asn[rows] < 0, None, frame.asn[rows]).tolist(),
+            strict=True,
+        )
     ]
 
 
@@ -232,6 +248,7 @@ def url_candidates(frame: HostingFrame, windows: Windows, config: DriftConfig) -
         times.append(frame.reported[row])
         rows.append(row)
 
+    provider = frame.provider.labels[frame.provider.codes]
     pairs: dict[tuple, dict] = {}
     for row in moved_out[np.argsort(frame.reported[moved_out], kind="stable")].tolist():
         url = frame.url_hash[row]
@@ -241,7 +258,7 @@ def url_candidates(frame: HostingFrame, windows: Windows, config: DriftConfig) -
             continue
         earlier = rows[before - 1]
         pair = pairs.setdefault(
-            (frame.provider[earlier], frame.provider[row]), {"urls": {}, "from": [], "to": []}
+            (provider[earlier], provider[row]), {"urls": {}, "from": [], "to": []}
         )
         if url in pair["urls"]:
             continue
@@ -256,16 +273,9 @@ def url_candidates(frame: HostingFrame, windows: Windows, config: DriftConfig) -
         if len(pair["urls"]) < config.url_min_count:
             continue
         earlier, later = np.array(pair["from"]), np.array(pair["to"])
-        origin = most_common_jurisdiction(
-            frame.country[earlier], frame.eu[earlier], frame.inhope[earlier]
-        )
-        destination = most_common_jurisdiction(
-            frame.country[later], frame.eu[later], frame.inhope[later]
-        )
+        origin, destination = _jurisdiction(frame, earlier), _jurisdiction(frame, later)
         origin["provider"], destination["provider"] = from_provider, to_provider
-        refs, truncated = ticket_refs(
-            frame.source[later], frame.ticket_id[later], config.evidence_max_items
-        )
+        refs, truncated = ticket_refs(frame, later, config.evidence_max_items)
         evidence = {
             "tickets": int(later.size),
             "url_hashes": sorted(pair["urls"]),
@@ -273,8 +283,8 @@ def url_candidates(frame: HostingFrame, windows: Windows, config: DriftConfig) -
             "earlier_reported": window_json(
                 frame.reported[earlier].min(), frame.reported[earlier].max()
             ),
-            "from_countries": top_counts(frame.country[earlier]),
-            "to_countries": top_counts(frame.country[later]),
+            "from_countries": top_counts(pick(frame.country, earlier)),
+            "to_countries": top_counts(pick(frame.country, later)),
             "re_reports": refs,
             "re_reports_truncated": truncated,
         }

@@ -28,7 +28,7 @@ from monitor.drift_flags import (
     pvalue_text,
     window_json,
 )
-from monitor.drift_frame import Windows
+from monitor.drift_frame import Windows, flag_values, pick
 from monitor.drift_stats import one_sided_from_chi2
 from monitor.survival import kaplan_meier, logrank_test, quantile, removed_within
 from monitor.ticket_frame import TicketFrame, load_frame
@@ -37,7 +37,6 @@ TEST_NAME = (
     "log-rank test, one-sided: removals in the recent window slower than in the baseline window"
 )
 NORM_HOURS = 24.0
-_FLAG = {1: True, 0: False, -1: None}
 
 
 def load_removal_frame(engine: Engine, windows: Windows) -> TicketFrame:
@@ -123,12 +122,9 @@ def _test(name, frame: TicketFrame, members, figures, windows: Windows, config) 
 
 
 def _jurisdiction(frame: TicketFrame, rows: np.ndarray) -> dict:
-    country = frame.country.labels[frame.country.codes[rows]]
-    flags = [
-        np.array([_FLAG[int(v)] for v in column[rows]], dtype=object)
-        for column in (frame.eu, frame.inhope)
-    ]
-    return most_common_jurisdiction(country, *flags)
+    return most_common_jurisdiction(
+        pick(frame.country, rows), flag_values(frame.eu[rows]), flag_values(frame.inhope[rows])
+    )
 
 
 def _median_grew(before: dict, after: dict, config: DriftConfig) -> bool:

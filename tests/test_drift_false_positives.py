@@ -17,8 +17,8 @@ import pytest
 
 from monitor.drift import detect
 from monitor.drift_config import DriftConfig
-from monitor.drift_frame import HostingFrame, Windows, zones
-from monitor.ticket_frame import Categorical, TicketFrame
+from monitor.drift_frame import HostingFrame, Windows
+from monitor.ticket_frame import TicketFrame
 
 AS_OF = datetime(2026, 10, 1, tzinfo=UTC)
 DAY = 86400.0
@@ -102,28 +102,19 @@ class Generator:
             for key, values in self.columns.items()
         }
         n = c["reported"].size
-        eu = np.array([JURISDICTION[x][0] for x in c["country"]], dtype=object)
-        inhope = np.array([JURISDICTION[x][1] for x in c["country"]], dtype=object)
+        eu = [JURISDICTION[x][0] for x in c["country"]]
+        inhope = [JURISDICTION[x][1] for x in c["country"]]
         country = np.where(c["country"] == "XX", None, c["country"])
-        ids = np.array([str(i) for i in range(n)], dtype=object)
-        hosting = HostingFrame(
-            source=np.full(n, "gen", dtype=object),
-            ticket_id=ids,
-            url_hash=c["url"],
+        hosting = HostingFrame.from_values(
             reported=c["reported"],
             provider=c["provider"],
-            network=np.full(n, None, dtype=object),
-            asn=np.full(n, None, dtype=object),
             country=country,
             eu=eu,
             inhope=inhope,
-            zone=zones(eu, inhope),
+            url_hash=c["url"],
         )
-        as_of = self.windows.as_of.timestamp()
-        follow_up = (as_of - c["reported"]) / 3600
-        providers, provider_codes = np.unique(c["provider"].astype(str), return_inverse=True)
-        countries, country_codes = np.unique(c["country"].astype(str), return_inverse=True)
-        flag = {True: 1, False: 0, None: -1}
+        # The slowdown input shares the hosting frame's coding of providers and countries.
+        follow_up = (self.windows.as_of.timestamp() - c["reported"]) / 3600
         removals = TicketFrame(
             as_of=self.windows.as_of,
             known_at=None,
@@ -133,12 +124,12 @@ class Generator:
             duration_hours=np.minimum(c["hours"], follow_up),
             event=c["hours"] <= follow_up,
             removed_before_notice=np.zeros(n, bool),
-            provider=Categorical(provider_codes.astype(np.int32), providers.astype(object)),
-            country=Categorical(country_codes.astype(np.int32), countries.astype(object)),
-            asn=np.full(n, -1, np.int64),
-            eu=np.array([flag[v] for v in eu], np.int8),
-            inhope=np.array([flag[v] for v in inhope], np.int8),
-            cdn=np.zeros(n, np.int8),
+            provider=hosting.provider,
+            country=hosting.country,
+            asn=hosting.asn,
+            eu=hosting.eu,
+            inhope=hosting.inhope,
+            cdn=np.full(n, -1, np.int8),
         )
         return hosting, removals
 
