@@ -5,6 +5,7 @@ in under 2 minutes on this 2-core machine; drift's share of that budget is set h
 30 s (load the windows, every test, store), with peak memory under 2 GB.
 
     python bench/drift.py [--tickets 1000000] [--providers 2000] [--skip-postgres]
+                          [--sqlite-file PATH]
 
 Tickets are written with the resolution columns set (bare `executemany` / `COPY`,
 not timed), spread evenly over 365 days before `as_of`, with a few planted drifts
@@ -187,19 +188,26 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--providers", type=int, default=2000)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--sqlite-file", type=Path, help="Keep the SQLite database here; reuse it when it exists."
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        targets = [("sqlite", f"sqlite:///{folder}/drift.db", None)]
+        sqlite_file = args.sqlite_file or Path(folder) / "drift.db"
+        targets = [("sqlite", f"sqlite:///{sqlite_file}", None)]
         if not args.skip_postgres:
             targets.append(("postgresql", *_fresh_postgres_schema()))
         for name, url, schema in targets:
             start = time.perf_counter()
             try:
-                load(url, args.tickets, args.providers)
-                took = time.perf_counter() - start
-                print(f"{name}: {args.tickets:,} tickets written in {took:.1f} s")
+                if name == "postgresql" or not sqlite_file.exists():
+                    load(url, args.tickets, args.providers)
+                    took = time.perf_counter() - start
+                    print(f"{name}: {args.tickets:,} tickets written in {took:.1f} s")
+                else:
+                    print(f"{name}: reusing {sqlite_file}")
                 result = measure(url)
             finally:
                 if schema:
