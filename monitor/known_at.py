@@ -16,6 +16,7 @@ from monitor.ticket_frame import (
     UNKNOWN_PROVIDER,
     SnapshotReader,
     TicketQuery,
+    profile_text,
 )
 
 REPLAYED_FIELDS = (*TIME_FIELDS, "url_hash", "stated_provider", "stated_country")
@@ -31,12 +32,9 @@ def _changed_tickets_sql(query: TicketQuery):
         "stated_country",
         query.resolved("provider"),
         query.resolved("country"),
-        f"coalesce({query.resolved('asn')}, -1)",
-        " + ".join(
-            f"{weight} * {query.flag(name)}"
-            for weight, name in ((1, "eu"), (3, "inhope"), (9, "cdn"))
-        ),
         query.resolved("network"),
+        query.resolved("asn"),
+        query.flags(),
     ]
     sql = (
         f"SELECT {', '.join(items)} FROM ticket "
@@ -77,24 +75,22 @@ def replayed_rows(reader: SnapshotReader, query: TicketQuery) -> list[tuple]:
     for row in tickets:
         source, ticket_id = row[0], row[1]
         values = dict(zip(REPLAYED_FIELDS, row[2:9], strict=True))
-        provider, country, asn, flags, network = row[9:]
+        provider, country, network, asn, flags = row[9:]
         for name, old_value in old.get((source, ticket_id), {}).items():
             values[name] = _stored_time(old_value) if name in TIME_FIELDS else old_value
         fixed = "".join(values[name] for name in TIME_FIELDS)
         if "url_hash" in query.columns:
             fixed += values["url_hash"]
         if provider is None:
-            provider = (
-                values["stated_provider"]
-                if values["stated_provider"] is not None
-                else UNKNOWN_PROVIDER
-            )
+            provider = values["stated_provider"] or UNKNOWN_PROVIDER
         if country is None:
             country = values["stated_country"]
-        shaped_row = [fixed, provider, country, asn, flags]
-        if "network" in query.columns:
-            shaped_row.append(network)
-        if "source" in query.columns:
-            shaped_row.append(source)
-        shaped.append(tuple(shaped_row))
+        profile = profile_text(
+            provider,
+            country,
+            network if "network" in query.columns else None,
+            source if "source" in query.columns else None,
+            asn,
+        )
+        shaped.append((fixed, profile, flags))
     return shaped

@@ -24,6 +24,7 @@ provider, else "unknown"); `network` the ASN; `country` the jurisdiction country
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,21 +63,17 @@ def _ranks(labels) -> np.ndarray:
 def _mode(groups: np.ndarray, values: np.ndarray, n_groups: int, n_values: int) -> np.ndarray:
     """Per group the most common value in 0..n_values-1 (ties: smallest), -1 if none.
 
-    Negative values (unknown) are skipped.
+    Unknown values (-1) never win: they are counted in a column of their own, dropped.
     """
-    known = values >= 0
-    if n_groups == 0 or n_values == 0 or not known.any():
+    if n_groups == 0 or n_values == 0 or len(groups) == 0:
         return np.full(n_groups, -1)
-    if n_groups * n_values <= _MAX_MODE_CELLS:
-        counts = np.bincount(
-            groups[known] * n_values + values[known], minlength=n_groups * n_values
-        )
-        counts = counts.reshape(n_groups, n_values)
+    width = n_values + 1
+    keys = groups.astype(np.int64) * width + (values.astype(np.int64) + 1)
+    if n_groups * width <= _MAX_MODE_CELLS:
+        counts = np.bincount(keys, minlength=n_groups * width).reshape(n_groups, width)[:, 1:]
         return np.where(counts.max(axis=1) > 0, counts.argmax(axis=1), -1)
-    pairs, counts = np.unique(
-        groups[known].astype(np.int64) * n_values + values[known], return_counts=True
-    )
-    group_of, value_of = pairs // n_values, pairs % n_values
+    pairs, counts = np.unique(keys[values >= 0], return_counts=True)
+    group_of, value_of = pairs // width, pairs % width - 1
     order = np.lexsort((value_of, -counts, group_of))
     first = np.concatenate(([True], group_of[order][1:] != group_of[order][:-1]))
     result = np.full(n_groups, -1)
@@ -97,12 +94,7 @@ class _Attributes:
 
     def __init__(self, frame: TicketFrame):
         self.frame = frame
-        self.asn_values, self.asn_codes = np.unique(frame.asn, return_inverse=True)
-        known_asn = self.asn_values >= 0
-        # Unknown ASN (-1) becomes code -1, the rest rank by ASN.
-        shift = int((~known_asn).sum())
-        self.asn_codes = self.asn_codes.astype(np.int64) - shift
-        self.asn_values = self.asn_values[known_asn]
+        self.asn_values, self.asn_codes = frame.asn_values, frame.asn_codes
         self.country_labels = frame.country.labels
         country_rank = _ranks(list(self.country_labels))
         is_none = np.array([label is None for label in self.country_labels], dtype=bool)
@@ -167,30 +159,45 @@ def _interval(low, high) -> list[float | None]:
 
 
 class _PeriodFigures:
-    """Kaplan-Meier figures of one period's tickets, for any grouping of them."""
+    """Kaplan-Meier figures of one period's tickets, for any grouping of them.
 
-    def __init__(self, frame: TicketFrame, period: Period, hours: list[float]):
+    The period's tickets are put in duration order once; every grouping reuses that order.
+    """
+
+    def __init__(self, frame: TicketFrame, period: Period, hours: list[float], bands: bool = True):
+        self.bands = bands
         clock = frame.clock_start
-        self.member = (clock >= to_us(period.start)) & (clock < to_us(period.end))
-        self.curve = self.member & frame.in_curve
+        member = (clock >= to_us(period.start)) & (clock < to_us(period.end))
+        self.members = np.flatnonzero(member)
+        curve = np.flatnonzero(member & frame.in_curve)
+        order = np.argsort(frame.duration_hours[curve])  # ties in any order: KM groups them
+        self.curve = curve[order]
         self.durations = frame.duration_hours[self.curve]
         self.events = frame.event[self.curve]
-        self.order = np.argsort(self.durations, kind="stable")
+        self.before_notice = frame.removed_before_notice[self.members]
+        cdn = frame.cdn[self.members]
+        self.cdn_known, self.cdn_yes = cdn >= 0, cdn == 1
         self.hours = hours
-        self.frame = frame
 
     def by_group(self, codes: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
+        """Figures per group of `codes` (a group number per ticket of the frame)."""
         curves = survival.kaplan_meier(
-            self.durations, self.events, codes[self.curve], n_groups, duration_order=self.order
+            self.durations,
+            self.events,
+            codes[self.curve],
+            n_groups,
+            sorted_by_duration=True,
+            bands=self.bands,
         )
         stats = _statistics(curves, self.hours)
-        stats["notices"] = np.bincount(codes[self.member], minlength=n_groups)
-        stats["before_notice"] = np.bincount(
-            codes[self.member & self.frame.removed_before_notice], minlength=n_groups
-        )
-        cdn = self.frame.cdn
-        stats["cdn_known"] = np.bincount(codes[self.member & (cdn >= 0)], minlength=n_groups)
-        stats["cdn_yes"] = np.bincount(codes[self.member & (cdn == 1)], minlength=n_groups)
+        member_codes = codes[self.members]
+
+        def count(weights=None):
+            return np.bincount(member_codes, weights=weights, minlength=n_groups).astype(np.int64)
+
+        stats["notices"] = count()
+        stats["before_notice"] = count(self.before_notice)
+        stats["cdn_known"], stats["cdn_yes"] = count(self.cdn_known), count(self.cdn_yes)
         return stats
 
 
@@ -263,10 +270,22 @@ def scorecards_from_frame(
     hours = _hours(config)
     previous_period = period.previous()
     current = _PeriodFigures(frame, period, hours)
-    before = _PeriodFigures(frame, previous_period, hours)
+    # The previous period shows point figures only: no confidence bands needed.
+    before = _PeriodFigures(frame, previous_period, hours, bands=False)
     attributes = _Attributes(frame)
-    one_group = np.zeros(len(frame), dtype=np.int64)
-    totals_now, totals_before = current.by_group(one_group, 1), before.by_group(one_group, 1)
+    groupings = list(groupings)
+    codes = {by: attributes.grouping(by) for by in groupings}
+    tasks = [(TOTAL_KEY, np.zeros(len(frame), dtype=np.int32), 1)]
+    tasks += [(by, codes[by].codes, len(codes[by].keys)) for by in groupings]
+    # numpy sorts and ufuncs release the GIL: two curves are computed side by side.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            (name, when): pool.submit(figures.by_group, group_codes, n_groups)
+            for name, group_codes, n_groups in tasks
+            for when, figures in (("now", current), ("before", before))
+        }
+        stats = {key: future.result() for key, future in futures.items()}
+    totals_now, totals_before = stats[TOTAL_KEY, "now"], stats[TOTAL_KEY, "before"]
     totals = {
         "name": TOTAL_KEY,
         "key": TOTAL_KEY,
@@ -278,23 +297,23 @@ def scorecards_from_frame(
     totals.update(_row(totals_now, 0, config, totals_before))
     generated_at = iso(utcnow())
     results = {}
+    members = current.members
     for by in groupings:
-        grouping = attributes.grouping(by)
+        grouping = codes[by]
         n_groups = len(grouping.keys)
-        now = current.by_group(grouping.codes, n_groups)
-        then = before.by_group(grouping.codes, n_groups)
-        member_codes = grouping.codes[current.member]
+        now, then = stats[by, "now"], stats[by, "before"]
+        member_codes = grouping.codes[members]
         asn = _mode(
-            member_codes, attributes.asn_codes[current.member], n_groups, len(attributes.asn_values)
+            member_codes, attributes.asn_codes[members], n_groups, len(attributes.asn_values)
         )
         country = _mode(
             member_codes,
-            attributes.country_codes[current.member],
+            attributes.country_codes[members],
             n_groups,
             len(attributes.country_sorted),
         )
-        eu = _mode(member_codes, frame.eu[current.member].astype(np.int64), n_groups, 2)
-        inhope = _mode(member_codes, frame.inhope[current.member].astype(np.int64), n_groups, 2)
+        eu = _mode(member_codes, frame.eu[members], n_groups, 2)
+        inhope = _mode(member_codes, frame.inhope[members], n_groups, 2)
         rows = []
         for i in np.flatnonzero(now["notices"] > 0):
             row = {

@@ -70,12 +70,13 @@ def _segment_cumsum(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     so a group's figures do not change with the groups computed alongside it. The values
     summed here (log S >= -log n, Greenwood <= 1) stay far inside the int64 range.
     """
-    fixed = np.rint(values * FIXED_POINT).astype(np.int64)
+    fixed = np.multiply(values, FIXED_POINT)
+    fixed = np.rint(fixed, out=fixed).astype(np.int64)
     with np.errstate(over="ignore"):
-        total = np.cumsum(fixed)
+        total = np.cumsum(fixed, out=fixed)
         base = np.concatenate((np.zeros(1, np.int64), total))[bounds[:-1]]
-        within = total - np.repeat(base, np.diff(bounds))
-    return within / FIXED_POINT
+        total -= np.repeat(base, np.diff(bounds))
+    return np.multiply(total, 1.0 / FIXED_POINT)
 
 
 def kaplan_meier(
@@ -85,13 +86,17 @@ def kaplan_meier(
     n_groups: int | None = None,
     *,
     duration_order: np.ndarray | None = None,
+    sorted_by_duration: bool = False,
+    bands: bool = True,
     alpha: float = 0.05,
 ) -> Curves:
     """Kaplan-Meier curves, Greenwood variance and log(-log) bands of every group at once.
 
     `groups` holds a group number 0..n_groups-1 per ticket (None: one group). A caller that
     builds several groupings of the same tickets can pass `duration_order`
-    (`np.argsort(durations, kind="stable")`) to sort the durations only once.
+    (`np.argsort(durations, kind="stable")`) to sort the durations only once, or pass the
+    tickets already in that order with `sorted_by_duration=True`. `bands=False` skips the
+    variance and confidence bands (NaN) when only point figures are needed.
     """
     durations = np.asarray(durations, dtype=np.float64)
     events = np.asarray(events, dtype=bool)
@@ -112,15 +117,22 @@ def kaplan_meier(
     if len(groups) and (groups.min() < 0 or groups.max() >= n_groups):
         raise ValueError("group numbers must lie in 0..n_groups-1")
 
-    order = np.argsort(durations, kind="stable") if duration_order is None else duration_order
-    # A stable sort by group keeps the duration order inside each group (radix sort for
-    # 16-bit group numbers).
-    narrow = groups[order].astype(np.uint16 if n_groups <= 65536 else np.int64)
-    order = order[np.argsort(narrow, kind="stable")]
-    g, t, e = groups[order], durations[order], events[order]
-
-    subjects = np.bincount(g, minlength=n_groups)
-    removals = np.bincount(g[e], minlength=n_groups)
+    narrow_type = np.uint16 if n_groups <= 65536 else np.int64
+    if sorted_by_duration:
+        narrow = groups.astype(narrow_type)
+        order = np.argsort(narrow, kind="stable")
+    else:
+        by_duration = (
+            np.argsort(durations, kind="stable") if duration_order is None else duration_order
+        )
+        narrow = groups[by_duration].astype(narrow_type)
+        # A stable sort by group keeps the duration order inside each group (a radix sort
+        # for 16-bit group numbers).
+        order = by_duration[np.argsort(narrow, kind="stable")]
+    t, e = durations[order], events[order]
+    del order
+    subjects = np.bincount(narrow, minlength=n_groups)
+    g = np.repeat(np.arange(n_groups, dtype=narrow_type), subjects)
     group_start = np.concatenate(([0], np.cumsum(subjects)))
     last_time = np.full(n_groups, np.nan)
     nonempty = subjects > 0
@@ -132,13 +144,16 @@ def kaplan_meier(
         new_step[1:] = (g[1:] != g[:-1]) | (t[1:] != t[:-1])
     starts = np.flatnonzero(new_step)
     step_events = (
-        np.add.reduceat(e.astype(np.int64), starts) if len(starts) else np.zeros(0, np.int64)
+        np.add.reduceat(e, starts, dtype=np.int64) if len(starts) else np.zeros(0, np.int64)
     )
-    step_group = g[starts]
-    at_risk = subjects[step_group] - (starts - group_start[step_group])
-    keep = step_events > 0
-    step_group, time = step_group[keep], t[starts][keep]
-    n, d = at_risk[keep].astype(np.float64), step_events[keep].astype(np.float64)
+    has_event = step_events > 0
+    event_starts = starts[has_event]
+    step_group = g[event_starts]
+    time = t[event_starts]
+    d = step_events[has_event].astype(np.float64)
+    # At risk: the group's tickets not yet passed at this step (censorings at t included).
+    n = (subjects[step_group] - (event_starts - group_start[step_group])).astype(np.float64)
+    removals = np.bincount(step_group, weights=d, minlength=n_groups).astype(np.int64)
     bounds = np.searchsorted(step_group, np.arange(n_groups + 1), side="left")
 
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -146,8 +161,11 @@ def kaplan_meier(
         everyone_left = d == n  # only ever a group's last step
         log_survival = _segment_cumsum(np.where(everyone_left, 0.0, log_factor), bounds)
         survival = np.where(everyone_left, 0.0, np.exp(log_survival))
-        variance = _segment_cumsum(np.where(everyone_left, 0.0, d / (n * (n - d))), bounds)
-        lower, upper = _loglog_bands(survival, variance, alpha)
+        if bands:
+            variance = _segment_cumsum(np.where(everyone_left, 0.0, d / (n * (n - d))), bounds)
+            lower, upper = _loglog_bands(survival, variance, alpha)
+        else:
+            variance = lower = upper = np.full(len(survival), np.nan)
     return Curves(
         n_groups=n_groups,
         subjects=subjects,

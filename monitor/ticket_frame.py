@@ -21,10 +21,12 @@ event, and a resolution made after it is ignored (the ticket counts as unresolve
 from __future__ import annotations
 
 import gc
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
@@ -67,7 +69,8 @@ class TicketFrame:
     """One entry per ticket whose clock started by `as_of` (and in [start, end) when given).
 
     Times are int64 microseconds since 1970-01-01 UTC. `eu`, `inhope`, `cdn` are int8:
-    1 yes, 0 no, -1 unknown; `asn` is -1 when unknown. `duration_hours` is NaN for tickets
+    1 yes, 0 no, -1 unknown; `asn` is -1 when unknown, `asn_codes` indexes the sorted
+    distinct `asn_values` (-1 unknown). `duration_hours` is NaN for tickets
     removed before notice (use `in_curve`). `url_hash` (bytes) and the `source` and
     `network` columns are empty unless asked for.
     """
@@ -86,6 +89,8 @@ class TicketFrame:
     eu: np.ndarray
     inhope: np.ndarray
     cdn: np.ndarray
+    asn_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    asn_values: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     network: Categorical = field(default_factory=_empty_categorical)
     source: Categorical = field(default_factory=_empty_categorical)
     url_hash: np.ndarray = field(default_factory=lambda: np.zeros(0, "S64"))
@@ -112,6 +117,7 @@ class TicketFrame:
             "event",
             "removed_before_notice",
             "asn",
+            "asn_codes",
             "eu",
             "inhope",
             "cdn",
@@ -154,13 +160,30 @@ def load_frame(
     builder = _FrameBuilder(tuple(columns))
     with read_snapshot(engine) as reader:
         query = TicketQuery(engine.dialect, tuple(columns), known_at)
-        for rows in reader.chunks(*query.current_rows(as_of=as_of, start=start, end=end)):
-            builder.add_rows(rows)
+        _parse_while_fetching(
+            reader.chunks(*query.current_rows(as_of=as_of, start=start, end=end)), builder
+        )
         if known_at is not None:
             from monitor.known_at import replayed_rows
 
             builder.add_rows(replayed_rows(reader, query))
     return builder.frame(as_of=as_of, known_at=known_at, start=as_utc(start), end=as_utc(end))
+
+
+def _parse_while_fetching(chunks: Iterator[list[tuple]], builder: _FrameBuilder) -> None:
+    """Parse each chunk in a helper thread while the database produces the next one.
+
+    The drivers run their query work without holding the GIL (sqlite3_step, libpq), so
+    parsing one chunk overlaps with fetching the next. One helper keeps the chunk order.
+    """
+    pending: deque[Future] = deque()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ticket-frame") as pool:
+        for rows in chunks:
+            pending.append(pool.submit(builder.add_rows, rows))
+            while len(pending) > 2:
+                pending.popleft().result()
+        while pending:
+            pending.popleft().result()
 
 
 class SnapshotReader:
@@ -223,8 +246,11 @@ def read_snapshot(engine: Engine) -> Iterator[SnapshotReader]:
 class TicketQuery:
     """The SELECT that reads tickets in the row shape `_FrameBuilder` parses, per dialect.
 
-    Row: fixed-width text (four times, then url_hash if asked), provider, country, asn,
-    flags (eu + 3 inhope + 9 cdn, 2 = unknown), then network and source if asked.
+    Three values per row keep the per-row work of the database driver small:
+    1. fixed-width text: the four times (`NULL_TIME` when empty), then url_hash if asked;
+    2. the profile: provider, country, network, source, ASN joined by U+001F (empty when
+       unknown or not asked). Tickets share few profiles, so it is coded once per profile;
+    3. flags: eu + 3 inhope + 9 cdn, each 1 yes, 0 no, 2 unknown.
     """
 
     def __init__(
@@ -236,12 +262,14 @@ class TicketQuery:
         self.known_at = known_at
 
     def time_text(self, column: str) -> str:
+        """A time column as its fixed-width text."""
         if self.dialect == "sqlite":
             return f"ifnull({column}, '{NULL_TIME}')"
         text = f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
         return f"coalesce({text}, '{NULL_TIME}')"
 
     def bind_time(self, value: datetime) -> object:
+        """A time as the driver compares it with the stored column."""
         value = as_utc(value)
         if self.dialect == "sqlite":
             return value.strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -253,40 +281,48 @@ class TicketQuery:
             return column
         return f"CASE WHEN resolved_at <= :known_at THEN {column} END"
 
-    def flag(self, column: str) -> str:
-        value = column if self.dialect == "sqlite" else f"CAST({column} AS INTEGER)"
-        return f"coalesce({self.resolved(value)}, 2)"
+    def flags(self) -> str:
+        """eu + 3 inhope + 9 cdn, 2 for unknown."""
+        terms = []
+        for weight, name in zip((1, 3, 9), FLAG_COLUMNS, strict=True):
+            value = name if self.dialect == "sqlite" else f"CAST({name} AS INTEGER)"
+            terms.append(f"{weight} * coalesce({self.resolved(value)}, 2)")
+        return " + ".join(terms)
+
+    def profile(self) -> str:
+        """Provider, country, network, source and ASN joined by U+001F (see PROFILE_FIELDS)."""
+        values = [
+            f"coalesce({self.resolved('provider')}, stated_provider, '{UNKNOWN_PROVIDER}')",
+            f"coalesce({self.resolved('country')}, stated_country)",
+            self.resolved("network") if "network" in self.columns else "NULL",
+            "source" if "source" in self.columns else "NULL",
+            self.resolved("asn"),
+        ]
+        if self.dialect == "sqlite":
+            # printf: one call instead of eight concatenations; NULL prints as ''.
+            template = PROFILE_SEPARATOR.join(["%s"] * len(values))
+            return f"printf('{template}', {', '.join(values)})"
+        texts = [f"coalesce(CAST({value} AS TEXT), '')" for value in values]
+        return " || chr(31) || ".join(texts)
 
     def select_list(self) -> str:
         fixed = " || ".join(self.time_text(name) for name in TIME_FIELDS)
         if "url_hash" in self.columns:
             fixed += " || url_hash"
-        items = [
-            fixed,
-            f"coalesce({self.resolved('provider')}, stated_provider, '{UNKNOWN_PROVIDER}')",
-            f"coalesce({self.resolved('country')}, stated_country)",
-            f"coalesce({self.resolved('asn')}, -1)",
-            " + ".join(
-                f"{weight} * {self.flag(name)}"
-                for weight, name in zip((1, 3, 9), FLAG_COLUMNS, strict=True)
-            ),
-        ]
-        if "network" in self.columns:
-            items.append(self.resolved("network"))
-        if "source" in self.columns:
-            items.append("source")
-        return ", ".join(items)
+        return f"{fixed}, {self.profile()}, {self.flags()}"
 
     def current_rows(self, *, as_of: datetime, start: datetime | None, end: datetime | None):
         """SQL and parameters of the tickets in the window, with their values as stored now."""
-        where = ["coalesce(notified_at, reported_at) <= :as_of"]
-        values: dict[str, object] = {"as_of": self.bind_time(as_of)}
-        if start is not None:
-            where.append("coalesce(notified_at, reported_at) >= :start")
-            values["start"] = self.bind_time(start)
+        clock = "coalesce(notified_at, reported_at)"
+        # "not after as_of" and "before end" as one bound: the earlier of end and as_of + 1 us.
+        upper = as_utc(as_of) + timedelta(microseconds=1)
         if end is not None:
-            where.append("coalesce(notified_at, reported_at) < :end")
-            values["end"] = self.bind_time(end)
+            upper = min(upper, as_utc(end))
+        where = [f"{clock} < :upper"]
+        values: dict[str, object] = {"upper": self.bind_time(upper)}
+        if start is not None:
+            where.append(f"{clock} >= :start")
+            values["start"] = self.bind_time(start)
         if self.known_at is not None:
             # Tickets changed after known_at are read apart and replayed (monitor.known_at).
             where.append("first_learnt_at <= :known_at AND last_learnt_at <= :known_at")
@@ -304,74 +340,94 @@ class TicketQuery:
         return str(compiled), {name: values[name] for name in compiled.params}
 
 
+PROFILE_FIELDS = ("provider", "country", "network", "source", "asn")
+PROFILE_SEPARATOR = "\x1f"
+
+
+def profile_text(
+    provider: str, country: str | None, network: str | None, source: str | None, asn: int | None
+) -> str:
+    """The profile of one ticket as `TicketQuery.profile` builds it in SQL."""
+    values = (provider, country, network, source, None if asn is None else str(asn))
+    return PROFILE_SEPARATOR.join("" if value is None else value for value in values)
+
+
 class _FrameBuilder:
-    """Turns chunks of rows into numpy columns, coding text columns as it goes."""
+    """Turns chunks of rows into numpy columns, coding each distinct profile once."""
 
     def __init__(self, columns: tuple[str, ...]):
         self.columns = columns
         self.fixed_width = TIME_WIDTH * len(TIME_FIELDS) + (64 if "url_hash" in columns else 0)
-        self.text_columns = ["provider", "country"] + [
-            name for name in ("network", "source") if name in columns
-        ]
-        self.codes: dict[str, dict] = {name: {} for name in self.text_columns}
-        self.parts: dict[str, list[np.ndarray]] = {}
-
-    def _append(self, name: str, array: np.ndarray) -> None:
-        self.parts.setdefault(name, []).append(array)
+        self.profiles: dict[str, int] = {}
+        self.parts: dict[str, list[np.ndarray]] = {
+            "times": [],
+            "url_hash": [],
+            "profile": [],
+            "flags": [],
+        }
 
     def add_rows(self, rows: list[tuple]) -> None:
         """Parse one chunk of rows in the `TicketQuery` shape."""
         if not rows:
             return
-        columns = list(zip(*rows, strict=True))
-        text = "".join(columns[0]).encode("ascii")
+        fixed_texts, profiles, flags = zip(*rows, strict=True)
+        text = "".join(fixed_texts).encode("ascii")
         if len(text) != self.fixed_width * len(rows):
             raise ReportError(
                 "unexpected timestamp format in the ticket table (expected UTC to microseconds)"
             )
         fixed = np.frombuffer(text, dtype=np.uint8).reshape(len(rows), self.fixed_width)
-        times = np.ascontiguousarray(fixed[:, : TIME_WIDTH * len(TIME_FIELDS)]).view(
-            f"S{TIME_WIDTH}"
-        )
-        self._append("times", times.astype("datetime64[us]").view(np.int64))
+        width = TIME_WIDTH * len(TIME_FIELDS)
+        times = np.ascontiguousarray(fixed[:, :width]).view(f"S{TIME_WIDTH}")
+        self.parts["times"].append(times.astype("datetime64[us]").view(np.int64))
         if "url_hash" in self.columns:
-            self._append("url_hash", np.ascontiguousarray(fixed[:, -64:]).view("S64").ravel())
-        for index, name in zip((1, 2), ("provider", "country"), strict=True):
-            self._append(name, self._code(name, columns[index]))
-        self._append("asn", np.array(columns[3], dtype=np.int64))
-        self._append("flags", np.array(columns[4], dtype=np.int8))
-        for offset, name in enumerate(
-            name for name in ("network", "source") if name in self.columns
-        ):
-            self._append(name, self._code(name, columns[5 + offset]))
-
-    def _code(self, name: str, values: tuple) -> np.ndarray:
-        mapping = self.codes[name]
-        for value in dict.fromkeys(values):  # the few distinct values, in order of appearance
+            self.parts["url_hash"].append(
+                np.ascontiguousarray(fixed[:, width:]).view("S64").ravel()
+            )
+        mapping = self.profiles
+        for value in dict.fromkeys(profiles):  # the few distinct profiles, in order of appearance
             if value not in mapping:
                 mapping[value] = len(mapping)
-        return np.fromiter(map(mapping.__getitem__, values), np.int32, len(values))
+        self.parts["profile"].append(
+            np.fromiter(map(mapping.__getitem__, profiles), np.int32, len(rows))
+        )
+        self.parts["flags"].append(np.array(flags, dtype=np.int8))
 
-    def _joined(self, name: str, shape_tail=(), dtype=np.int64) -> np.ndarray:
-        parts = self.parts.get(name)
-        if not parts:
-            return np.zeros((0, *shape_tail), dtype=dtype)
-        return np.concatenate(parts)
+    def _joined(self, name: str, empty: np.ndarray) -> np.ndarray:
+        parts = self.parts[name]
+        return np.concatenate(parts) if parts else empty
 
-    def _categorical(self, name: str) -> Categorical:
-        labels = np.empty(len(self.codes[name]), dtype=object)
-        labels[:] = list(self.codes[name])
-        return Categorical(self._joined(name, dtype=np.int32), labels)
+    def _profile_columns(self, codes: np.ndarray) -> dict:
+        """Per ticket: Categorical provider/country/network/source and the ASN, via its profile."""
+        fields = []
+        for profile in self.profiles:
+            values = profile.split(PROFILE_SEPARATOR)
+            if len(values) != len(PROFILE_FIELDS):
+                raise ReportError(f"a provider or network name contains U+001F: {profile!r}")
+            fields.append(values)
+        columns = {}
+        for index, name in enumerate(PROFILE_FIELDS[:-1]):
+            labels: dict = {}
+            of_profile = np.array(
+                [labels.setdefault(v[index] or None, len(labels)) for v in fields], dtype=np.int32
+            )
+            label_array = np.empty(len(labels), dtype=object)
+            label_array[:] = list(labels)
+            columns[name] = Categorical(of_profile[codes] if len(fields) else codes, label_array)
+        asn = np.array([int(v[-1]) if v[-1] else -1 for v in fields], dtype=np.int64)
+        columns["asn"] = asn[codes] if len(fields) else np.zeros(0, np.int64)
+        values, code_of_profile = np.unique(asn, return_inverse=True)
+        unknown = int((values < 0).sum())  # -1 sorts first
+        code_of_profile = code_of_profile.astype(np.int32) - unknown
+        columns["asn_values"] = values[unknown:]
+        columns["asn_codes"] = code_of_profile[codes] if len(fields) else np.zeros(0, np.int32)
+        return columns
 
     def frame(self, *, as_of: datetime, known_at, start, end) -> TicketFrame:
         """Compute clock start, durations and flags, and keep the tickets in the window."""
-        times = self._joined("times", (len(TIME_FIELDS),))
+        times = self._joined("times", np.zeros((0, len(TIME_FIELDS)), np.int64))
         reported, notified, removed, checked = (times[:, i] for i in range(len(TIME_FIELDS)))
-        has_notice, has_removal, has_check = (
-            notified != NULL_US,
-            removed != NULL_US,
-            checked != NULL_US,
-        )
+        has_notice, has_removal = notified != NULL_US, removed != NULL_US
         clock = np.where(has_notice, notified, reported)
         as_of_us = to_us(as_of)
         window = clock <= as_of_us
@@ -381,14 +437,15 @@ class _FrameBuilder:
             window &= clock < to_us(end)
         before_notice = has_removal & has_notice & (removed < notified)
         event = has_removal & (removed <= as_of_us) & ~before_notice
-        censored_at = np.where(has_check & (checked <= as_of_us), checked, as_of_us)
+        censored_at = np.where((checked != NULL_US) & (checked <= as_of_us), checked, as_of_us)
         end_us = np.where(event, removed, censored_at)
         duration = np.maximum(end_us - clock, 0) / HOUR_US
         duration[before_notice] = np.nan
-        flags = self._joined("flags", dtype=np.int8)
+        flags = self._joined("flags", np.zeros(0, np.int8))
         eu, inhope, cdn = (((flags // weight) % 3).astype(np.int8) for weight in (1, 3, 9))
         for array in (eu, inhope, cdn):
             array[array == 2] = -1
+        profiles = self._profile_columns(self._joined("profile", np.zeros(0, np.int32)))
         frame = TicketFrame(
             as_of=as_of,
             known_at=known_at,
@@ -398,19 +455,17 @@ class _FrameBuilder:
             duration_hours=duration,
             event=event,
             removed_before_notice=before_notice,
-            provider=self._categorical("provider"),
-            country=self._categorical("country"),
-            asn=self._joined("asn"),
+            provider=profiles["provider"],
+            country=profiles["country"],
+            asn=profiles["asn"],
+            asn_codes=profiles["asn_codes"],
+            asn_values=profiles["asn_values"],
             eu=eu,
             inhope=inhope,
             cdn=cdn,
-            network=self._categorical("network")
-            if "network" in self.columns
-            else _empty_categorical(),
-            source=self._categorical("source")
-            if "source" in self.columns
-            else _empty_categorical(),
-            url_hash=self._joined("url_hash", dtype="S64")
+            network=profiles["network"] if "network" in self.columns else _empty_categorical(),
+            source=profiles["source"] if "source" in self.columns else _empty_categorical(),
+            url_hash=self._joined("url_hash", np.zeros(0, "S64"))
             if "url_hash" in self.columns
             else np.zeros(0, "S64"),
         )

@@ -210,6 +210,22 @@ def test_shared_duration_order_gives_the_same_curves():
     assert np.array_equal(a.survival, b.survival) and np.array_equal(a.bounds, b.bounds)
 
 
+def test_presorted_input_and_point_only_curves_give_the_same_figures():
+    rng = np.random.default_rng(13)
+    durations, events, groups = generated(rng, 800, 7)
+    reference_curves = survival.kaplan_meier(durations, events, groups, 7)
+    order = np.argsort(durations)
+    presorted = survival.kaplan_meier(
+        durations[order], events[order], groups[order], 7, sorted_by_duration=True
+    )
+    points = survival.kaplan_meier(durations, events, groups, 7, bands=False)
+    for name in ("time", "survival", "lower", "upper", "bounds"):
+        assert np.array_equal(getattr(presorted, name), getattr(reference_curves, name)), name
+    assert np.array_equal(points.survival, reference_curves.survival)
+    assert np.isnan(points.lower).all() and np.isnan(points.upper).all()
+    assert np.isnan(survival.quantile(points, 0.5)[1]).all()
+
+
 def test_a_groups_figures_do_not_depend_on_the_other_groups():
     # Bit for bit: a provider's figures are the same alone and among 300 others.
     rng = np.random.default_rng(12)
