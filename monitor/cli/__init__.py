@@ -44,6 +44,7 @@ COMMAND_MODULES = (
     "monitor.cli.drift",
     "monitor.cli.schedule",
     "monitor.cli.statistics",
+    "monitor.cli.reports",
 )
 
 

@@ -1,0 +1,77 @@
+"""The reports stage's command: `monitor briefing` (scorecard html/pdf: `monitor scorecard`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from monitor.cli.common import fail, state
+
+FORMATS = ("html", "pdf")
+LANGUAGES = ("en", "nl")
+OUT_OPTION = typer.Option(..., help="File to write.")
+CONFIG_OPTION = typer.Option(
+    None, "--config", help="TOML file with the [statistics] settings (default: $MONITOR_CONFIG)."
+)
+
+
+def briefing(
+    ctx: typer.Context,
+    period: str | None = typer.Option(
+        None, help="Quarter (2026Q3), month (2026-07) or year (2026)."
+    ),
+    start: str | None = typer.Option(
+        None, "--from", help="Start date/time (inclusive), with --to."
+    ),
+    end: str | None = typer.Option(None, "--to", help="End date/time (exclusive), with --from."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Figures as they stood at this time (default: now)."
+    ),
+    known_at: str | None = typer.Option(
+        None, "--known-at", help="Also ignore what the monitor learnt after this time."
+    ),
+    snapshot: str | None = typer.Option(
+        None, "--snapshot", help="Render a stored scorecard snapshot (sc-...) instead of a period."
+    ),
+    fmt: str = typer.Option("pdf", "--format", help="html or pdf."),
+    lang: str = typer.Option("en", help="Language: en or nl."),
+    out: Path = OUT_OPTION,
+    config: Path | None = CONFIG_OPTION,
+) -> None:
+    """Ministry briefing (2-4 pages): headline figures, charts, drift flags, methodology."""
+    from monitor.norms import load_statistics_config
+    from monitor.periods import period_from_options
+    from monitor.timeutil import parse_user_time
+    from reports import publish_briefing
+
+    if fmt not in FORMATS:
+        fail(f"unknown format {fmt!r}; use html or pdf")
+    if lang not in LANGUAGES:
+        fail(f"unknown language {lang!r}; use en or nl")
+    chosen = None
+    if snapshot is None:
+        chosen = period_from_options(period, start, end)
+    elif period or start or end or as_of or known_at:
+        fail(
+            "--snapshot renders stored figures: "
+            "give no --period, --from/--to, --as-of or --known-at"
+        )
+    path, snapshot_id = publish_briefing(
+        state(ctx).engine(),
+        out=out,
+        fmt=fmt,
+        lang=lang,
+        period=chosen,
+        snapshot_id=snapshot,
+        as_of=parse_user_time(as_of) if as_of else None,
+        known_at=parse_user_time(known_at) if known_at else None,
+        config=load_statistics_config(config),
+    )
+    typer.echo(f"snapshot {snapshot_id}", err=True)
+    typer.echo(f"wrote {path}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the reports commands to the CLI."""
+    app.command()(briefing)

@@ -1,0 +1,181 @@
+"""The briefing's figures beyond the scorecard: hosting outside the EU/INHOPE over time,
+and Kaplan-Meier curves of the largest providers.
+
+Both come from the same tickets as the snapshot: `monitor.ticket_frame.load_frame` with
+the snapshot's as_of and known_at, and the curves from `monitor.survival` (the monitor's
+one Kaplan-Meier implementation), so a curve at 24 hours is the scorecard's
+`within_24h` exactly. Jurisdiction follows the drift check: a notice is outside when its
+hosting country is neither in the EU nor has an INHOPE hotline on the report date,
+unknown when either is unknown, and (by default, `[drift] cdn_as_unknown`) unknown when a
+CDN fronts it, since the CDN's edge says nothing about where the content lives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import numpy as np
+from sqlalchemy.engine import Engine
+
+from monitor import survival
+from monitor.ticket_frame import TicketFrame, load_frame, to_us
+from monitor.timeutil import as_utc, parse_timestamp
+from reports.charts import Curve, MonthShare
+
+MONTHS_SHOWN = 12
+LARGEST_PROVIDERS = 5
+
+
+@dataclass(frozen=True)
+class Share:
+    """Notices outside the EU and INHOPE among those of known jurisdiction."""
+
+    outside: int
+    known: int
+    unknown: int
+
+    @property
+    def value(self) -> float | None:
+        return self.outside / self.known if self.known else None
+
+
+@dataclass(frozen=True)
+class BriefingFigures:
+    """What the briefing adds to its snapshot."""
+
+    months: list[MonthShare]
+    outside_now: Share
+    outside_before: Share | None
+    curves: list[Curve]
+
+
+def _month_start(year: int, month: int) -> datetime:
+    year += (month - 1) // 12
+    return datetime(year, (month - 1) % 12 + 1, 1, tzinfo=UTC)
+
+
+def zones(frame: TicketFrame, *, cdn_as_unknown: bool = True) -> np.ndarray:
+    """Per ticket: 1 outside the EU and INHOPE, 0 inside, -1 unknown."""
+    inside = (frame.eu == 1) | (frame.inhope == 1)
+    outside = (frame.eu == 0) & (frame.inhope == 0)
+    zone = np.where(inside, 0, np.where(outside, 1, -1)).astype(np.int8)
+    if cdn_as_unknown:
+        zone[frame.cdn == 1] = -1
+    return zone
+
+
+def _share(zone: np.ndarray) -> Share:
+    return Share(int((zone == 1).sum()), int((zone >= 0).sum()), int((zone < 0).sum()))
+
+
+def monthly_shares(
+    frame: TicketFrame, zone: np.ndarray, first: datetime, end: datetime
+) -> list[MonthShare]:
+    """Counts per calendar month of clock start, from `first` (a month start) to `end`."""
+    result = []
+    month = first
+    outside_eu = (frame.eu == 0) & (zone >= 0)
+    while month < end:
+        following = _month_start(month.year, month.month + 1)
+        member = (frame.clock_start >= to_us(month)) & (
+            frame.clock_start < to_us(min(following, end))
+        )
+        result.append(
+            MonthShare(
+                month=month.date(),
+                notices=int(member.sum()),
+                inside=int((member & (zone == 0)).sum()),
+                outside=int((member & (zone == 1)).sum()),
+                outside_eu=int((member & outside_eu).sum()),
+                unknown=int((member & (zone < 0)).sum()),
+            )
+        )
+        month = following
+    return result
+
+
+def largest_curves(
+    frame: TicketFrame, start: datetime, end: datetime, names: list[str]
+) -> list[Curve]:
+    """Kaplan-Meier curves of the providers `names` and of all notices in [start, end)."""
+    member = (frame.clock_start >= to_us(start)) & (frame.clock_start < to_us(end)) & frame.in_curve
+    labels = [str(label) for label in frame.provider.labels]
+    code_of = {label: index for index, label in enumerate(labels)}
+    group_of_code = np.full(len(labels) + 1, -1, dtype=np.int64)
+    for position, name in enumerate(names):
+        if name in code_of:
+            group_of_code[code_of[name]] = position
+    groups = group_of_code[frame.provider.codes[member]] if len(frame) else np.zeros(0, np.int64)
+    durations, events = frame.duration_hours[member], frame.event[member]
+    chosen = groups >= 0
+    curves = survival.kaplan_meier(durations[chosen], events[chosen], groups[chosen], len(names))
+    overall = survival.kaplan_meier(durations, events)
+    result = [_curve(curves, index, name) for index, name in enumerate(names)]
+    result.append(_curve(overall, 0, "", total=True))
+    return [curve for curve in result if curve.notices]
+
+
+def _curve(curves: survival.Curves, group: int, name: str, *, total: bool = False) -> Curve:
+    steps = slice(curves.bounds[group], curves.bounds[group + 1])
+    follow_up = float(curves.last_time[group]) if curves.subjects[group] else 0.0
+    return Curve(
+        name=name,
+        notices=int(curves.subjects[group]),
+        times=curves.time[steps].copy(),
+        survival=curves.survival[steps].copy(),
+        follow_up=follow_up,
+        total=total,
+    )
+
+
+def briefing_figures(
+    engine: Engine, snapshot: dict, *, months: int = MONTHS_SHOWN, largest: int = LARGEST_PROVIDERS
+) -> BriefingFigures:
+    """The briefing's own figures for the snapshot's period, as of the snapshot's as_of."""
+    from monitor.drift_config import load_drift_config
+
+    start = parse_timestamp(snapshot["period"]["from"])
+    end = parse_timestamp(snapshot["period"]["to"])
+    as_of = parse_timestamp(snapshot["as_of"])
+    known_at = parse_timestamp(snapshot["known_at"]) if snapshot.get("known_at") else None
+    previous = snapshot.get("previous_period")
+    first_month = (
+        _month_start(end.year, end.month - months)
+        if end.day == 1
+        else _month_start(end.year, end.month - months + 1)
+    )
+    first_month = min(first_month, _month_start(start.year, start.month))
+    load_from = first_month
+    if previous:
+        load_from = min(load_from, parse_timestamp(previous["from"]))
+    frame = load_frame(engine, as_of=as_of, known_at=known_at, start=load_from, end=end, columns=())
+    zone = zones(frame, cdn_as_unknown=load_drift_config().cdn_as_unknown)
+
+    def within(a: datetime, b: datetime) -> np.ndarray:
+        return (frame.clock_start >= to_us(a)) & (frame.clock_start < to_us(b))
+
+    outside_before = None
+    if previous:
+        outside_before = _share(
+            zone[within(parse_timestamp(previous["from"]), parse_timestamp(previous["to"]))]
+        )
+    ranked = [row for row in snapshot["rows"] if not row.get("low_volume")]
+    ranked.sort(key=lambda row: (-row["notices"], str(row["name"])))
+    names = [str(row["name"]) for row in ranked[:largest]] if snapshot["by"] == "provider" else []
+    return BriefingFigures(
+        months=monthly_shares(frame, zone, first_month, min(end, _month_after(as_of))),
+        outside_now=_share(zone[within(start, end)]),
+        outside_before=outside_before,
+        curves=largest_curves(frame, start, end, names),
+    )
+
+
+def _month_after(moment: datetime) -> datetime:
+    moment = as_utc(moment)
+    return _month_start(moment.year, moment.month + 1)
+
+
+def month_bounds(period: dict) -> tuple[date, date]:
+    """First day of the period and first day after it, as dates (for the chart's shading)."""
+    return parse_timestamp(period["from"]).date(), parse_timestamp(period["to"]).date()

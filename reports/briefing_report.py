@@ -1,0 +1,331 @@
+"""The ministry briefing: two to four pages of headline figures, charts and plain sentences.
+
+Rendered from a stored scorecard snapshot (whose id it prints on every page) plus the
+briefing's own figures (`reports.briefing_data`) computed from the same tickets as of
+the same time, and the period's drift flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from markupsafe import Markup
+from sqlalchemy.engine import Engine
+
+from reports.briefing_data import BriefingFigures, briefing_figures, month_bounds
+from reports.cells import Cell, count_cell, hours_cell, share_cell
+from reports.charts import jurisdiction_chart, norms_chart, survival_chart
+from reports.flag_text import flag_sentence
+from reports.language import Language
+from reports.rendering import render_html, write_document
+from reports.scorecard_view import norm_header
+
+TOP_PROVIDERS = 8
+CHART_PROVIDERS = 8
+
+
+@dataclass
+class BriefingView:
+    """Everything the briefing template needs, already formatted."""
+
+    snapshot: dict
+    period_name: str
+    previous_name: str | None
+    cards: list[dict]
+    summary: list[Markup]
+    charts: dict[str, Markup]
+    norm_headers: list[tuple[str, str]]
+    top_rows: list[dict]
+    flags: list[Markup]
+    flags_checked: bool
+    outside_caption: str
+
+
+def _change_sub(lang: Language, previous_name: str | None, text: str | None) -> str | None:
+    if previous_name is None or text is None:
+        return None
+    return lang.gettext("%(change)s vs %(period)s", change=text, period=previous_name)
+
+
+def _cards(
+    lang: Language, snapshot: dict, figures: BriefingFigures, previous_name: str | None
+) -> list[dict]:
+    _ = lang.gettext
+    totals = snapshot["totals"]
+    previous = totals.get("previous") or {}
+    median = hours_cell(lang, totals, "median_hours", "median_hours_ci")
+    within = share_cell(lang, totals.get("within_24h"), totals.get("within_24h_ci"))
+    cards = [
+        {
+            "label": _("Notices sent"),
+            "value": lang.count(totals["notices"]),
+            "sub": _change_sub(
+                lang,
+                previous_name,
+                lang.relative_change(totals["notices"], previous.get("notices"))
+                if previous
+                else None,
+            ),
+        },
+        {
+            "label": _("Median time to removal"),
+            "value": median.text,
+            "sub": " · ".join(
+                part
+                for part in (
+                    median.sub,
+                    _("was %(hours)s", hours=lang.hours(previous.get("median_hours")))
+                    if previous
+                    else None,
+                )
+                if part
+            ),
+        },
+        {
+            "label": _("Removed within 24 hours"),
+            "value": within.text,
+            "sub": " · ".join(
+                part
+                for part in (
+                    within.sub,
+                    _change_sub(
+                        lang,
+                        previous_name,
+                        lang.points(totals["within_24h"] - previous["within_24h"]),
+                    )
+                    if previous.get("within_24h") is not None
+                    and totals.get("within_24h") is not None
+                    else None,
+                )
+                if part
+            ),
+        },
+        {
+            "label": _("Hosted outside the EU and INHOPE"),
+            "value": lang.share(figures.outside_now.value),
+            "sub": _change_sub(
+                lang,
+                previous_name,
+                lang.points(figures.outside_now.value - figures.outside_before.value)
+                if figures.outside_before is not None
+                and figures.outside_before.value is not None
+                and figures.outside_now.value is not None
+                else None,
+            ),
+        },
+        {
+            "label": _("Still online at the as-of time"),
+            "value": lang.count(totals["open"]),
+            "sub": _(
+                "%(share)s of the notices", share=lang.share(totals["open"] / totals["notices"])
+            )
+            if totals["notices"]
+            else None,
+        },
+    ]
+    return cards
+
+
+def _summary(
+    lang: Language,
+    snapshot: dict,
+    figures: BriefingFigures,
+    period_name: str,
+    previous_name: str | None,
+    flag_count: int | None,
+) -> list[Markup]:
+    totals = snapshot["totals"]
+    previous = totals.get("previous")
+    sentences = []
+    if previous and previous_name:
+        sentences.append(
+            lang.markup(
+                "In %(period)s the hotline sent %(notices)s notices to hosting providers "
+                "(%(previous_period)s: %(previous)s).",
+                period=period_name,
+                notices=lang.count(totals["notices"]),
+                previous_period=previous_name,
+                previous=lang.count(previous["notices"]),
+            )
+        )
+    else:
+        sentences.append(
+            lang.markup(
+                "In %(period)s the hotline sent %(notices)s notices to hosting providers.",
+                period=period_name,
+                notices=lang.count(totals["notices"]),
+            )
+        )
+    if totals.get("median_hours") is not None:
+        sentences.append(
+            lang.markup(
+                "Half of the reported content was removed within %(median)s; %(within)s was "
+                "removed within 24 hours.",
+                median=lang.hours(totals["median_hours"]),
+                within=lang.share(totals.get("within_24h")),
+            )
+        )
+    else:
+        sentences.append(
+            lang.markup(
+                "Less than half of the reported content has been removed so far; %(within)s was "
+                "removed within 24 hours.",
+                within=lang.share(totals.get("within_24h")),
+            )
+        )
+    if figures.outside_now.value is not None:
+        sentences.append(
+            lang.markup(
+                "%(share)s of the notices concerned content hosted outside the EU in a country "
+                "without an INHOPE hotline, where hotlines cannot act.",
+                share=lang.share(figures.outside_now.value),
+            )
+        )
+    if flag_count == 0:
+        sentences.append(lang.markup("The drift check raised no flags in this period."))
+    elif flag_count is not None:
+        sentences.append(
+            lang.nmarkup(
+                "The drift check raised %(num)d flag in this period.",
+                "The drift check raised %(num)d flags in this period.",
+                flag_count,
+            )
+        )
+    return sentences
+
+
+def _top_rows(lang: Language, snapshot: dict) -> list[dict]:
+    rows = sorted(snapshot["rows"], key=lambda row: (-row["notices"], str(row["name"])))[
+        :TOP_PROVIDERS
+    ]
+    result = []
+    for row in rows:
+        cells: list[Cell] = [
+            count_cell(lang, row["notices"]),
+            hours_cell(lang, row, "median_hours", "median_hours_ci"),
+        ]
+        for norm in snapshot["norms"]:
+            entry = row["norms"].get(norm["key"], {"share": None, "ci": [None, None]})
+            cells.append(share_cell(lang, entry["share"], entry["ci"]))
+        cells.append(count_cell(lang, row["open"]))
+        outside = row.get("eu") is False and row.get("inhope") is False
+        result.append(
+            {
+                "key": str(row.get("key", row["name"])),
+                "name": str(row["name"]),
+                "country": row.get("country") or "?",
+                "country_name": lang.country(row.get("country")),
+                "outside": outside,
+                "low_volume": bool(row.get("low_volume")),
+                "cells": cells,
+            }
+        )
+    return result
+
+
+def briefing_view(
+    snapshot: dict, figures: BriefingFigures, lang: Language, *, flags: list[dict] | None
+) -> BriefingView:
+    """The view of a briefing; `flags` are the period's drift flags (None: not checked)."""
+    _ = lang.gettext
+    period_name = lang.period_name(snapshot["period"])
+    previous = snapshot.get("previous_period")
+    previous_name = lang.period_name(previous) if previous else None
+    headers = [norm_header(lang, norm) for norm in snapshot["norms"]]
+    chart_rows = sorted(snapshot["rows"], key=lambda row: (-row["notices"], str(row["name"])))
+    chart_rows = [row for row in chart_rows if not row.get("low_volume")][:CHART_PROVIDERS]
+    charts = {
+        "jurisdiction": jurisdiction_chart(
+            figures.months, lang, highlight=month_bounds(snapshot["period"])
+        ),
+        "norms": norms_chart(
+            chart_rows, snapshot["norms"], [f"{w} ({n})" for w, n in headers], lang
+        ),
+        "survival": survival_chart(
+            figures.curves, [float(n["hours"]) for n in snapshot["norms"]], lang
+        ),
+    }
+    unknown = figures.outside_now.unknown
+    return BriefingView(
+        snapshot=snapshot,
+        period_name=period_name,
+        previous_name=previous_name,
+        cards=_cards(lang, snapshot, figures, previous_name),
+        summary=_summary(
+            lang,
+            snapshot,
+            figures,
+            period_name,
+            previous_name,
+            None if flags is None else len(flags),
+        ),
+        charts=charts,
+        norm_headers=headers,
+        top_rows=_top_rows(lang, snapshot),
+        flags=[flag_sentence(lang, flag) for flag in flags or []],
+        flags_checked=flags is not None,
+        outside_caption=lang.ngettext(
+            "%(num)d notice of the period with unknown jurisdiction or behind a CDN is left out "
+            "of the shares.",
+            "%(num)d notices of the period with unknown jurisdiction or behind a CDN are left "
+            "out of the shares.",
+            unknown,
+        ),
+    )
+
+
+def briefing_html(
+    snapshot: dict,
+    figures: BriefingFigures,
+    lang: str = "en",
+    *,
+    flags: list[dict] | None = None,
+    sources: list[dict] | None = None,
+    for_print: bool = False,
+) -> str:
+    """The briefing HTML (one self-contained file)."""
+    language = Language(lang)
+    view = briefing_view(snapshot, figures, language, flags=flags)
+    return render_html(
+        "briefing.html.j2",
+        lang,
+        view=view,
+        snapshot=snapshot,
+        sources=list(sources or snapshot.get("data_sources") or []),
+        flags_checked=view.flags_checked,
+        for_print=for_print,
+    )
+
+
+def render_briefing(
+    snapshot: dict,
+    figures: BriefingFigures,
+    fmt: str,
+    out: Path,
+    lang: str = "en",
+    *,
+    flags: list[dict] | None = None,
+    sources: list[dict] | None = None,
+) -> Path:
+    """Write the briefing as `fmt` (html or pdf) to `out`; returns `out`."""
+    html = briefing_html(
+        snapshot, figures, lang, flags=flags, sources=sources, for_print=fmt == "pdf"
+    )
+    return write_document(html, fmt, Path(out))
+
+
+def write_briefing(
+    engine: Engine,
+    snapshot: dict,
+    fmt: str,
+    out: Path,
+    lang: str = "en",
+    *,
+    flags: list[dict] | None = None,
+    sources: list[dict] | None = None,
+) -> Path:
+    """Compute the briefing's figures for `snapshot` from `engine` and write the document."""
+    return render_briefing(
+        snapshot, briefing_figures(engine, snapshot), fmt, out, lang, flags=flags, sources=sources
+    )

@@ -1,0 +1,232 @@
+"""The language of a report: its translation catalogue and how it writes numbers and dates.
+
+English is the source language (the message ids); Dutch comes from the gettext catalogue
+`reports/locale/nl/LC_MESSAGES/messages.po`, compiled in memory when first used, so only
+the `.po` a translator edits is shipped. Numbers and dates go through Babel with the
+language's locale: `12.5 h` / `12,5 uur`, `1 July 2026` / `1 juli 2026`.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cache, cached_property
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+from markupsafe import Markup, escape
+
+from monitor.errors import ReportError
+from monitor.timeutil import parse_timestamp
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+LOCALES = {"en": "en_GB", "nl": "nl_NL"}
+"""Report language -> Babel locale (British English writes dates as `1 July 2026`)."""
+
+_QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def catalogue_path(lang: str) -> Path:
+    """The `.po` file of a language."""
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@cache
+def translations(lang: str) -> gettext.NullTranslations:
+    """The compiled catalogue of `lang` (English: the message ids themselves)."""
+    if lang not in LOCALES:
+        raise ReportError(f"unknown report language {lang!r}; use {' or '.join(LOCALES)}")
+    if lang == "en":
+        return gettext.NullTranslations()
+    with catalogue_path(lang).open("rb") as handle:
+        catalogue = read_po(handle, locale=lang, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalogue, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+def _unbroken(text: str) -> str:
+    """A number and its unit kept on one line (no-break spaces)."""
+    return text.replace(" ", "\u00a0")
+
+
+def _moment(value: datetime | str) -> datetime:
+    return parse_timestamp(value) if isinstance(value, str) else value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Language:
+    """Translations plus number, date and period formatting for one report language."""
+
+    code: str
+
+    @cached_property
+    def locale(self) -> str:
+        return LOCALES[self.code]
+
+    @cached_property
+    def translations(self) -> gettext.NullTranslations:
+        return translations(self.code)
+
+    def gettext(self, message: str, **values: object) -> str:
+        """`message` in this language with `values` filled in.
+
+        Like Jinja's new-style gettext the text is always %-formatted, so a literal
+        percent sign is written `%%` in every message, in templates and code alike.
+        """
+        return self.translations.gettext(message) % values
+
+    def ngettext(self, singular: str, plural: str, num: int, **values: object) -> str:
+        """The singular or plural form for `num` (available as `%(num)d`), filled in."""
+        return self.translations.ngettext(singular, plural, num) % {"num": num, **values}
+
+    def markup(self, message: str, **values: object) -> Markup:
+        """`message` as HTML with `values` escaped (a value that is Markup stays markup)."""
+        return Markup(escape(self.translations.gettext(message))) % values
+
+    def nmarkup(self, singular: str, plural: str, num: int, **values: object) -> Markup:
+        """The plural-aware `markup`."""
+        text = self.translations.ngettext(singular, plural, num)
+        return Markup(escape(text)) % {"num": num, **values}
+
+    _ = gettext
+
+    # Numbers ---------------------------------------------------------------------------
+
+    def count(self, value: int | None) -> str:
+        """A whole number with the locale's grouping: `12,345` / `12.345`."""
+        return self.gettext("n/a") if value is None else format_decimal(value, locale=self.locale)
+
+    def decimal(self, value: float, digits: int = 1, *, signed: bool = False) -> str:
+        """A number with `digits` decimals; `signed` puts + before a positive value."""
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        if signed and round(value, digits) != 0:
+            pattern = f"+{pattern};-{pattern}"
+        elif round(value, digits) == 0:
+            value = 0.0  # no "-0.0": a change that rounds to nothing has no sign
+        return format_decimal(value, format=pattern, locale=self.locale)
+
+    def hours(self, value: float | None, *, missing: str | None = None) -> str:
+        """A duration in hours, `20.5 h` / `20,5 uur`; None is "not reached" unless told."""
+        if value is None:
+            return missing if missing is not None else self.gettext("not reached")
+        return _unbroken(self.gettext("%(hours)s h", hours=self.decimal(value)))
+
+    def share(self, value: float | None) -> str:
+        """A share as a percentage with one decimal, `62.5%` / `62,5%`; None is "n/a"."""
+        if value is None:
+            return self.gettext("n/a")
+        return self.gettext("%(percent)s%%", percent=self.decimal(100 * value))
+
+    def share_interval(self, ci: list | tuple | None) -> str:
+        """A 95 % interval of a share, `53.0–70.1%`; an unknown bound is `?`."""
+        low, high = ci or (None, None)
+        if low is None and high is None:
+            return self.gettext("n/a")
+        text = "–".join("?" if v is None else self.decimal(100 * v) for v in (low, high))
+        return self.gettext("%(percent)s%%", percent=text)
+
+    def hours_interval(self, ci: list | tuple | None) -> str:
+        """A 95 % interval of a duration: `14.0–27.5 h`, `from 30.0 h` when open above."""
+        low, high = ci or (None, None)
+        if low is None:
+            return self.gettext("n/a")
+        if high is None:
+            return self.gettext("from %(hours)s", hours=self.hours(low))
+        return self.hours_span(low, high)
+
+    def hours_span(self, low: float, high: float) -> str:
+        """`14.0–27.5 h` / `14,0–27,5 uur`."""
+        span = f"{self.decimal(low)}–{self.decimal(high)}"
+        return _unbroken(self.gettext("%(hours)s h", hours=span))
+
+    def points(self, delta: float | None) -> str:
+        """A change of a share in percentage points: `+5.2 pp` / `+5,2 %-punt`."""
+        if delta is None:
+            return self.gettext("n/a")
+        return _unbroken(
+            self.gettext("%(points)s pp", points=self.decimal(100 * delta, signed=True))
+        )
+
+    def hours_change(self, delta: float | None) -> str:
+        """A signed change in hours: `-3.5 h` / `-3,5 uur`."""
+        if delta is None:
+            return self.gettext("n/a")
+        return _unbroken(self.gettext("%(hours)s h", hours=self.decimal(delta, signed=True)))
+
+    def relative_change(self, now: int, before: int | None) -> str:
+        """A change in a count as a signed percentage, `+12%`; n/a without a base."""
+        if not before:
+            return self.gettext("n/a")
+        return self.gettext(
+            "%(percent)s%%", percent=self.decimal(100 * (now - before) / before, 0, signed=True)
+        )
+
+    # Dates -----------------------------------------------------------------------------
+
+    def date(self, value: date | datetime | str) -> str:
+        """A date written out: `1 July 2026` / `1 juli 2026`."""
+        if not isinstance(value, date) or isinstance(value, datetime):
+            value = _moment(value).date()
+        return format_date(value, format="long", locale=self.locale)
+
+    def moment(self, value: datetime | str | None) -> str:
+        """A UTC time: `15 October 2026, 00:00 UTC` / `15 oktober 2026, 00.00 uur UTC`."""
+        if value is None:
+            return self.gettext("n/a")
+        moment = _moment(value)
+        return self.gettext(
+            "%(date)s, %(time)s UTC",
+            date=format_date(moment.date(), format="long", locale=self.locale),
+            time=format_datetime(moment, self.gettext("HH:mm"), tzinfo=UTC, locale=self.locale),
+        )
+
+    def month(self, value: date) -> str:
+        """A month on a chart axis: `Jul 2026` / `jul 2026`."""
+        return format_date(value, format="MMM y", locale=self.locale).replace(".", "")
+
+    def period_name(self, period: dict) -> str:
+        """A period as a reader names it: `Q3 2026` / `3e kwartaal 2026`, `July 2026`, or dates."""
+        label = str(period.get("label") or "")
+        if match := _QUARTER.match(label):
+            return self.gettext("Q%(quarter)s %(year)s", quarter=match[2], year=match[1])
+        if match := _MONTH.match(label):
+            first = date(int(match[1]), int(match[2]), 1)
+            return format_date(first, format="LLLL y", locale=self.locale)
+        if re.fullmatch(r"\d{4}", label):
+            return label
+        return self.period_span(period)
+
+    def period_span(self, period: dict) -> str:
+        """First and last day of a half-open period: `1 July to 30 September 2026`."""
+        start = _moment(period["from"])
+        end = _moment(period["to"])
+        last = (end - timedelta(microseconds=1)).date()
+        return self.gettext(
+            "%(first)s to %(last)s", first=self.date(start.date()), last=self.date(last)
+        )
+
+    def country(self, code: str | None) -> str:
+        """A country's name in this language (`Verenigde Arabische Emiraten`); unknown says so."""
+        if not code:
+            return self.gettext("unknown")
+        return Locale.parse(self.locale).territories.get(code.upper(), code.upper())
+
+
+def N_(message: str) -> str:
+    """Mark `message` for the catalogue without translating it here (translated where shown)."""
+    return message
+
+
+GROUPING_NAMES = (N_("provider"), N_("network"), N_("country"))
