@@ -31,6 +31,7 @@ class BriefingView:
 
     snapshot: dict
     period_name: str
+    period_phrase: str
     previous_name: str | None
     cards: list[dict]
     summary: list[Markup]
@@ -143,7 +144,7 @@ def _summary(
             lang.markup(
                 "In %(period)s the hotline sent %(notices)s notices to hosting providers "
                 "(%(previous_period)s: %(previous)s).",
-                period=period_name,
+                period=lang.period_phrase(snapshot["period"]),
                 notices=lang.count(totals["notices"]),
                 previous_period=previous_name,
                 previous=lang.count(previous["notices"]),
@@ -153,7 +154,7 @@ def _summary(
         sentences.append(
             lang.markup(
                 "In %(period)s the hotline sent %(notices)s notices to hosting providers.",
-                period=period_name,
+                period=lang.period_phrase(snapshot["period"]),
                 notices=lang.count(totals["notices"]),
             )
         )
@@ -250,6 +251,7 @@ def briefing_view(
     return BriefingView(
         snapshot=snapshot,
         period_name=period_name,
+        period_phrase=lang.period_phrase(snapshot["period"]),
         previous_name=previous_name,
         cards=_cards(lang, snapshot, figures, previous_name),
         summary=_summary(

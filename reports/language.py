@@ -87,6 +87,10 @@ class Language:
         """
         return self.translations.gettext(message) % values
 
+    def pgettext(self, context: str, message: str, **values: object) -> str:
+        """`message` as used in `context` (the same English can need two Dutch forms)."""
+        return self.translations.pgettext(context, message) % values
+
     def ngettext(self, singular: str, plural: str, num: int, **values: object) -> str:
         """The singular or plural form for `num` (available as `%(num)d`), filled in."""
         return self.translations.ngettext(singular, plural, num) % {"num": num, **values}
@@ -186,10 +190,11 @@ class Language:
         if value is None:
             return self.gettext("n/a")
         moment = _moment(value)
+        clock = self.gettext("HH:mm")  # a Babel pattern: Dutch writes 14.30 uur
         return self.gettext(
             "%(date)s, %(time)s UTC",
             date=format_date(moment.date(), format="long", locale=self.locale),
-            time=format_datetime(moment, self.gettext("HH:mm"), tzinfo=UTC, locale=self.locale),
+            time=format_datetime(moment, clock, tzinfo=UTC, locale=self.locale),
         )
 
     def month(self, value: date) -> str:
@@ -207,6 +212,22 @@ class Language:
         if re.fullmatch(r"\d{4}", label):
             return label
         return self.period_span(period)
+
+    def period_phrase(self, period: dict) -> str:
+        """A period inside a sentence: `Q3 2026` / `het 3e kwartaal van 2026`."""
+        label = str(period.get("label") or "")
+        if match := _QUARTER.match(label):
+            return self.pgettext(
+                "in a sentence", "Q%(quarter)s %(year)s", quarter=match[2], year=match[1]
+            )
+        if _MONTH.match(label) or re.fullmatch(r"\d{4}", label):
+            return self.period_name(period)
+        start, end = _moment(period["from"]), _moment(period["to"])
+        return self.gettext(
+            "the period %(first)s to %(last)s",
+            first=self.date(start.date()),
+            last=self.date((end - timedelta(microseconds=1)).date()),
+        )
 
     def period_span(self, period: dict) -> str:
         """First and last day of a half-open period: `1 July to 30 September 2026`."""

@@ -14,7 +14,7 @@ import base64
 import hashlib
 import logging
 import os
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from monitor.errors import ReportError
 from reports.language import Language
+from reports.scorecard_view import describe_norms
 
 TEMPLATES = Path(__file__).parent / "templates"
 FORMATS = ("html", "pdf")
@@ -42,6 +43,7 @@ def environment(lang: str) -> Environment:
     env.install_gettext_translations(language.translations, newstyle=True)
     env.globals["lang"] = language
     env.globals["inline_asset"] = inline_asset
+    env.globals["norm_list"] = partial(describe_norms, language)
     return env
 
 

@@ -78,6 +78,18 @@ def norm_header(lang: Language, norm: dict) -> tuple[str, str]:
     return within, lang.gettext(name) if name else str(norm["label"])
 
 
+def describe_norms(lang: Language, norms: list[dict]) -> str:
+    """`12 h (ATKM norm), 24 h (industry norm) and 3 days (INHOPE norm)`, in the language."""
+    from babel.lists import format_list
+
+    parts = []
+    for norm in norms:
+        within, name = norm_header(lang, norm)
+        hours = within.split(" ", 1)[1] if " " in within else within
+        parts.append(f"{hours} ({name})")
+    return format_list(parts, locale=lang.locale) if parts else lang.gettext("n/a")
+
+
 def columns(lang: Language, snapshot: dict, *, flags_checked: bool) -> list[Column]:
     """The scorecard's columns in order (rank first, drift flags last)."""
     _ = lang.gettext
@@ -216,7 +228,7 @@ def row_view(
         count_cell(
             lang,
             row["open"],
-            _("%(share)s of the curve", share=lang.share(row["open"] / in_curve(row)))
+            _("%(share)s of those followed", share=lang.share(row["open"] / in_curve(row)))
             if in_curve(row)
             else None,
         ),
