@@ -8,8 +8,10 @@
      |    +-- UnreadableInput      not CSV/JSON Lines, no header, unknown format
      +-- ResolutionError           an IP/hostname could not be resolved
      |    +-- ResolverUnavailable  an online resolver failed after its retries
+     |    +-- ReferenceDataError   a prefix table, AS-names or jurisdiction file is unusable
      +-- ReportError               a report could not be computed or rendered
      +-- FeedError                 the hotline feed answered something unusable
+          +-- MalformedPage        (monitor.feed_client) a page that is not the documented JSON
 
 A single bad *row* is never an exception: it is quarantined with a reason.
 """
@@ -51,6 +53,10 @@ class ResolutionError(MonitorError):
 
 class ResolverUnavailable(ResolutionError):
     """An online resolver kept failing after its retries."""
+
+
+class ReferenceDataError(ResolutionError):
+    """A reference data file (prefix table, AS names) cannot be used; nothing was imported."""
 
 
 class ReportError(MonitorError):
