@@ -34,7 +34,7 @@ def _changed_tickets_sql(query: TicketQuery):
         query.resolved("country"),
         query.resolved("network"),
         query.resolved("asn"),
-        query.flags(),
+        *(query.resolved(name) for name in ("eu", "inhope", "cdn")),
     ]
     sql = (
         f"SELECT {', '.join(items)} FROM ticket "
@@ -75,7 +75,7 @@ def replayed_rows(reader: SnapshotReader, query: TicketQuery) -> list[tuple]:
     for row in tickets:
         source, ticket_id = row[0], row[1]
         values = dict(zip(REPLAYED_FIELDS, row[2:9], strict=True))
-        provider, country, network, asn, flags = row[9:]
+        provider, country, network, asn = row[9:13]
         for name, old_value in old.get((source, ticket_id), {}).items():
             values[name] = _stored_time(old_value) if name in TIME_FIELDS else old_value
         fixed = "".join(values[name] for name in TIME_FIELDS)
@@ -91,6 +91,7 @@ def replayed_rows(reader: SnapshotReader, query: TicketQuery) -> list[tuple]:
             network if "network" in query.columns else None,
             source if "source" in query.columns else None,
             asn,
+            row[13:16],
         )
-        shaped.append((fixed, profile, flags))
+        shaped.append((fixed, profile))
     return shaped

@@ -68,7 +68,11 @@ def _mode(groups: np.ndarray, values: np.ndarray, n_groups: int, n_values: int) 
     if n_groups == 0 or n_values == 0 or len(groups) == 0:
         return np.full(n_groups, -1)
     width = n_values + 1
-    keys = groups.astype(np.int64) * width + (values.astype(np.int64) + 1)
+    # n_groups * width <= _MAX_MODE_CELLS keeps these keys inside int32.
+    key_type = np.int32 if n_groups * width <= _MAX_MODE_CELLS else np.int64
+    keys = groups.astype(key_type) * width
+    keys += values
+    keys += 1
     if n_groups * width <= _MAX_MODE_CELLS:
         counts = np.bincount(keys, minlength=n_groups * width).reshape(n_groups, width)[:, 1:]
         return np.where(counts.max(axis=1) > 0, counts.argmax(axis=1), -1)
@@ -79,6 +83,11 @@ def _mode(groups: np.ndarray, values: np.ndarray, n_groups: int, n_values: int) 
     result = np.full(n_groups, -1)
     result[group_of[order][first]] = value_of[order][first]
     return result
+
+
+def _narrow(codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Group numbers in the smallest type (16 bits lets the curves radix-sort them)."""
+    return codes.astype(np.uint16 if n_groups <= 65536 else np.int64)
 
 
 def _country_name(code: str | None) -> str:
@@ -108,11 +117,12 @@ class _Attributes:
         frame = self.frame
         if by == "provider":
             labels = [str(label) for label in frame.provider.labels]
-            return Grouping(frame.provider.codes, labels, labels)
+            return Grouping(_narrow(frame.provider.codes, len(labels)), labels, labels)
         if by == "country":
             labels = list(self.country_labels)
             keys = [label if label is not None else "unknown" for label in labels]
-            return Grouping(frame.country.codes, keys, [_country_name(label) for label in labels])
+            names = [_country_name(label) for label in labels]
+            return Grouping(_narrow(frame.country.codes, len(keys)), keys, names)
         if by == "network":
             return self._network_grouping()
         raise ValueError(f"unknown grouping {by!r}; use one of {', '.join(GROUPINGS)}")
@@ -131,7 +141,7 @@ class _Attributes:
             for index in range(n_known):
                 if modal[index] >= 0 and sorted_labels[modal[index]] is not None:
                     names[index] = str(sorted_labels[modal[index]])
-        return Grouping(codes.astype(np.int64), keys, names)
+        return Grouping(_narrow(codes, len(keys)), keys, names)
 
 
 def _statistics(curves: survival.Curves, hours: list[float]) -> dict[str, np.ndarray]:
@@ -174,9 +184,12 @@ class _PeriodFigures:
         self.curve = curve[order]
         self.durations = frame.duration_hours[self.curve]
         self.events = frame.event[self.curve]
-        self.before_notice = frame.removed_before_notice[self.members]
         cdn = frame.cdn[self.members]
-        self.cdn_known, self.cdn_yes = cdn >= 0, cdn == 1
+        self.kind = (
+            frame.removed_before_notice[self.members].astype(np.int64)
+            + 2 * (cdn >= 0)
+            + 4 * (cdn == 1)
+        )
         self.hours = hours
 
     def by_group(self, codes: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
@@ -190,14 +203,14 @@ class _PeriodFigures:
             bands=self.bands,
         )
         stats = _statistics(curves, self.hours)
-        member_codes = codes[self.members]
-
-        def count(weights=None):
-            return np.bincount(member_codes, weights=weights, minlength=n_groups).astype(np.int64)
-
-        stats["notices"] = count()
-        stats["before_notice"] = count(self.before_notice)
-        stats["cdn_known"], stats["cdn_yes"] = count(self.cdn_known), count(self.cdn_yes)
+        # One pass counts notices by kind: bit 0 removed before notice, 1 CDN known, 2 CDN.
+        counts = np.bincount(
+            codes[self.members].astype(np.int64) * 8 + self.kind, minlength=8 * n_groups
+        ).reshape(n_groups, 8)
+        stats["notices"] = counts.sum(axis=1)
+        stats["before_notice"] = counts[:, 1::2].sum(axis=1)
+        stats["cdn_known"] = counts[:, [2, 3, 6, 7]].sum(axis=1)
+        stats["cdn_yes"] = counts[:, [6, 7]].sum(axis=1)
         return stats
 
 
@@ -275,7 +288,7 @@ def scorecards_from_frame(
     attributes = _Attributes(frame)
     groupings = list(groupings)
     codes = {by: attributes.grouping(by) for by in groupings}
-    tasks = [(TOTAL_KEY, np.zeros(len(frame), dtype=np.int32), 1)]
+    tasks = [(TOTAL_KEY, np.zeros(len(frame), dtype=np.uint16), 1)]
     tasks += [(by, codes[by].codes, len(codes[by].keys)) for by in groupings]
     # numpy sorts and ufuncs release the GIL: two curves are computed side by side.
     with ThreadPoolExecutor(max_workers=2) as pool:

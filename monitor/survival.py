@@ -119,7 +119,7 @@ def kaplan_meier(
 
     narrow_type = np.uint16 if n_groups <= 65536 else np.int64
     if sorted_by_duration:
-        narrow = groups.astype(narrow_type)
+        narrow = groups.astype(narrow_type, copy=False)
         order = np.argsort(narrow, kind="stable")
     else:
         by_duration = (
@@ -187,11 +187,18 @@ def _loglog_bands(
 ) -> tuple[np.ndarray, np.ndarray]:
     z = NormalDist().inv_cdf(1 - alpha / 2)
     v = np.log(survival)
-    spread = z * np.sqrt(variance) / v
-    lower = np.exp(-np.exp(np.log(-v) - spread))
-    upper = np.exp(-np.exp(np.log(-v) + spread))
-    # S = 1 gives 0/0: the band is [1, 1] there.
-    return np.nan_to_num(lower, nan=1.0), np.nan_to_num(upper, nan=1.0)
+    spread = np.sqrt(variance)
+    spread *= z
+    spread /= v
+    center = np.log(np.negative(v, out=v), out=v)
+    lower, upper = center - spread, center + spread
+    for band in (lower, upper):
+        np.exp(band, out=band)
+        np.negative(band, out=band)
+        np.exp(band, out=band)
+        # S = 1 gives 0/0: the band is [1, 1] there.
+        band[np.isnan(band)] = 1.0
+    return lower, upper
 
 
 def _last_step_at_or_before(curves: Curves, t: float) -> tuple[np.ndarray, np.ndarray]:

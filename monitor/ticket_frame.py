@@ -246,11 +246,11 @@ def read_snapshot(engine: Engine) -> Iterator[SnapshotReader]:
 class TicketQuery:
     """The SELECT that reads tickets in the row shape `_FrameBuilder` parses, per dialect.
 
-    Three values per row keep the per-row work of the database driver small:
+    Two values per row keep the per-row work of the database driver small:
     1. fixed-width text: the four times (`NULL_TIME` when empty), then url_hash if asked;
-    2. the profile: provider, country, network, source, ASN joined by U+001F (empty when
-       unknown or not asked). Tickets share few profiles, so it is coded once per profile;
-    3. flags: eu + 3 inhope + 9 cdn, each 1 yes, 0 no, 2 unknown.
+    2. the profile: provider, country, network, source, ASN, eu, inhope, cdn joined by
+       U+001F (empty when unknown or not asked; flags 1 or 0). Tickets share few
+       profiles, so each distinct profile is decoded once.
     """
 
     def __init__(
@@ -281,14 +281,6 @@ class TicketQuery:
             return column
         return f"CASE WHEN resolved_at <= :known_at THEN {column} END"
 
-    def flags(self) -> str:
-        """eu + 3 inhope + 9 cdn, 2 for unknown."""
-        terms = []
-        for weight, name in zip((1, 3, 9), FLAG_COLUMNS, strict=True):
-            value = name if self.dialect == "sqlite" else f"CAST({name} AS INTEGER)"
-            terms.append(f"{weight} * coalesce({self.resolved(value)}, 2)")
-        return " + ".join(terms)
-
     def profile(self) -> str:
         """Provider, country, network, source and ASN joined by U+001F (see PROFILE_FIELDS)."""
         values = [
@@ -297,6 +289,10 @@ class TicketQuery:
             self.resolved("network") if "network" in self.columns else "NULL",
             "source" if "source" in self.columns else "NULL",
             self.resolved("asn"),
+            *(
+                self.resolved(name if self.dialect == "sqlite" else f"CAST({name} AS INTEGER)")
+                for name in FLAG_COLUMNS
+            ),
         ]
         if self.dialect == "sqlite":
             # printf: one call instead of eight concatenations; NULL prints as ''.
@@ -309,7 +305,7 @@ class TicketQuery:
         fixed = " || ".join(self.time_text(name) for name in TIME_FIELDS)
         if "url_hash" in self.columns:
             fixed += " || url_hash"
-        return f"{fixed}, {self.profile()}, {self.flags()}"
+        return f"{fixed}, {self.profile()}"
 
     def current_rows(self, *, as_of: datetime, start: datetime | None, end: datetime | None):
         """SQL and parameters of the tickets in the window, with their values as stored now."""
@@ -340,16 +336,28 @@ class TicketQuery:
         return str(compiled), {name: values[name] for name in compiled.params}
 
 
-PROFILE_FIELDS = ("provider", "country", "network", "source", "asn")
+PROFILE_FIELDS = ("provider", "country", "network", "source", "asn", *FLAG_COLUMNS)
 PROFILE_SEPARATOR = "\x1f"
 
 
 def profile_text(
-    provider: str, country: str | None, network: str | None, source: str | None, asn: int | None
+    provider: str,
+    country: str | None,
+    network: str | None,
+    source: str | None,
+    asn: int | None,
+    flags: tuple[object, object, object],
 ) -> str:
     """The profile of one ticket as `TicketQuery.profile` builds it in SQL."""
-    values = (provider, country, network, source, None if asn is None else str(asn))
-    return PROFILE_SEPARATOR.join("" if value is None else value for value in values)
+    values = [
+        provider,
+        country,
+        network,
+        source,
+        asn,
+        *(None if f is None else int(f) for f in flags),
+    ]
+    return PROFILE_SEPARATOR.join("" if value is None else str(value) for value in values)
 
 
 class _FrameBuilder:
@@ -359,18 +367,13 @@ class _FrameBuilder:
         self.columns = columns
         self.fixed_width = TIME_WIDTH * len(TIME_FIELDS) + (64 if "url_hash" in columns else 0)
         self.profiles: dict[str, int] = {}
-        self.parts: dict[str, list[np.ndarray]] = {
-            "times": [],
-            "url_hash": [],
-            "profile": [],
-            "flags": [],
-        }
+        self.parts: dict[str, list[np.ndarray]] = {"times": [], "url_hash": [], "profile": []}
 
     def add_rows(self, rows: list[tuple]) -> None:
         """Parse one chunk of rows in the `TicketQuery` shape."""
         if not rows:
             return
-        fixed_texts, profiles, flags = zip(*rows, strict=True)
+        fixed_texts, profiles = zip(*rows, strict=True)
         text = "".join(fixed_texts).encode("ascii")
         if len(text) != self.fixed_width * len(rows):
             raise ReportError(
@@ -391,40 +394,42 @@ class _FrameBuilder:
         self.parts["profile"].append(
             np.fromiter(map(mapping.__getitem__, profiles), np.int32, len(rows))
         )
-        self.parts["flags"].append(np.array(flags, dtype=np.int8))
 
     def _joined(self, name: str, empty: np.ndarray) -> np.ndarray:
         parts = self.parts[name]
         return np.concatenate(parts) if parts else empty
 
     def _profile_columns(self, codes: np.ndarray) -> dict:
-        """Per ticket: Categorical provider/country/network/source and the ASN, via its profile."""
+        """Per ticket columns decoded from its profile (each distinct profile decoded once)."""
         fields = []
         for profile in self.profiles:
             values = profile.split(PROFILE_SEPARATOR)
             if len(values) != len(PROFILE_FIELDS):
                 raise ReportError(f"a provider or network name contains U+001F: {profile!r}")
-            fields.append(values)
+            fields.append(dict(zip(PROFILE_FIELDS, values, strict=True)))
+
+        def per_ticket(values: list, dtype) -> np.ndarray:
+            return np.array(values, dtype=dtype)[codes] if fields else np.zeros(0, dtype)
+
         columns = {}
-        for index, name in enumerate(PROFILE_FIELDS[:-1]):
+        for name in ("provider", "country", "network", "source"):
             labels: dict = {}
-            of_profile = np.array(
-                [labels.setdefault(v[index] or None, len(labels)) for v in fields], dtype=np.int32
-            )
+            of_profile = [labels.setdefault(f[name] or None, len(labels)) for f in fields]
             label_array = np.empty(len(labels), dtype=object)
             label_array[:] = list(labels)
-            columns[name] = Categorical(of_profile[codes] if len(fields) else codes, label_array)
-        asn = np.array([int(v[-1]) if v[-1] else -1 for v in fields], dtype=np.int64)
-        columns["asn"] = asn[codes] if len(fields) else np.zeros(0, np.int64)
+            columns[name] = Categorical(per_ticket(of_profile, np.int32), label_array)
+        asn = np.array([int(f["asn"]) if f["asn"] else -1 for f in fields], dtype=np.int64)
+        columns["asn"] = per_ticket(asn, np.int64)
         values, code_of_profile = np.unique(asn, return_inverse=True)
         unknown = int((values < 0).sum())  # -1 sorts first
-        code_of_profile = code_of_profile.astype(np.int32) - unknown
         columns["asn_values"] = values[unknown:]
-        columns["asn_codes"] = code_of_profile[codes] if len(fields) else np.zeros(0, np.int32)
+        columns["asn_codes"] = per_ticket(code_of_profile - unknown, np.int32)
+        for name in FLAG_COLUMNS:
+            columns[name] = per_ticket([int(f[name]) if f[name] else -1 for f in fields], np.int8)
         return columns
 
     def frame(self, *, as_of: datetime, known_at, start, end) -> TicketFrame:
-        """Compute clock start, durations and flags, and keep the tickets in the window."""
+        """Compute clock start and durations, and keep the tickets in the window."""
         times = self._joined("times", np.zeros((0, len(TIME_FIELDS)), np.int64))
         reported, notified, removed, checked = (times[:, i] for i in range(len(TIME_FIELDS)))
         has_notice, has_removal = notified != NULL_US, removed != NULL_US
@@ -441,10 +446,6 @@ class _FrameBuilder:
         end_us = np.where(event, removed, censored_at)
         duration = np.maximum(end_us - clock, 0) / HOUR_US
         duration[before_notice] = np.nan
-        flags = self._joined("flags", np.zeros(0, np.int8))
-        eu, inhope, cdn = (((flags // weight) % 3).astype(np.int8) for weight in (1, 3, 9))
-        for array in (eu, inhope, cdn):
-            array[array == 2] = -1
         profiles = self._profile_columns(self._joined("profile", np.zeros(0, np.int32)))
         frame = TicketFrame(
             as_of=as_of,
@@ -460,9 +461,9 @@ class _FrameBuilder:
             asn=profiles["asn"],
             asn_codes=profiles["asn_codes"],
             asn_values=profiles["asn_values"],
-            eu=eu,
-            inhope=inhope,
-            cdn=cdn,
+            eu=profiles["eu"],
+            inhope=profiles["inhope"],
+            cdn=profiles["cdn"],
             network=profiles["network"] if "network" in self.columns else _empty_categorical(),
             source=profiles["source"] if "source" in self.columns else _empty_categorical(),
             url_hash=self._joined("url_hash", np.zeros(0, "S64"))
