@@ -11,6 +11,7 @@ from __future__ import annotations
 import gettext
 import io
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, cached_property
@@ -115,11 +116,14 @@ class Language:
     def decimal(self, value: float, digits: int = 1, *, signed: bool = False) -> str:
         """A number with `digits` decimals; `signed` puts + before a positive value."""
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
-        if signed and round(value, digits) != 0:
+        # Half away from zero, as statistics offices publish (6.25 -> 6.3), on the shortest
+        # decimal that reads back as the float (so 2.675 is 2.68, not 2.67).
+        rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
+        if rounded == 0:
+            rounded = abs(rounded)  # no "-0.0": a change that rounds to nothing has no sign
+        elif signed:
             pattern = f"+{pattern};-{pattern}"
-        elif round(value, digits) == 0:
-            value = 0.0  # no "-0.0": a change that rounds to nothing has no sign
-        return format_decimal(value, format=pattern, locale=self.locale)
+        return format_decimal(rounded, format=pattern, locale=self.locale)
 
     def hours(self, value: float | None, *, missing: str | None = None) -> str:
         """A duration in hours, `20.5 h` / `20,5 uur`; None is "not reached" unless told."""
