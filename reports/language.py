@@ -11,9 +11,9 @@ from __future__ import annotations
 import gettext
 import io
 import re
-from decimal import ROUND_HALF_UP, Decimal
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, cached_property
 from pathlib import Path
 
