@@ -34,10 +34,16 @@ def overdue_notices(
     """
     if older_than_hours < 0:
         raise ValueError("older_than_hours must not be negative")
-    as_of = as_utc(as_of) if as_of is not None else utcnow()
-    cutoff = as_of - timedelta(hours=older_than_hours)
     clock = sa.func.coalesce(TICKET.c.notified_at, TICKET.c.reported_at)
-    is_open = sa.or_(TICKET.c.removed_at.is_(None), TICKET.c.removed_at > as_of)
+    if as_of is None:
+        # Now: open means no removal at all (the ingest refuses future removal times),
+        # which the partial index of open notices (migration 0006) serves.
+        as_of = utcnow()
+        is_open = TICKET.c.removed_at.is_(None)
+    else:
+        as_of = as_utc(as_of)
+        is_open = sa.or_(TICKET.c.removed_at.is_(None), TICKET.c.removed_at > as_of)
+    cutoff = as_of - timedelta(hours=older_than_hours)
     # A later notice time can move the clock start; the window is on the clock start itself.
     where = sa.and_(clock <= cutoff, is_open)
     query = (

@@ -42,6 +42,7 @@ NULL_TIME = "0001-01-01 00:00:00.000000"
 NULL_US = int(np.datetime64(NULL_TIME, "us").astype(np.int64))
 HOUR_US = 3_600_000_000
 FETCH_ROWS = 65_536
+FULL_SCAN_SHARE = 0.2  # a window with this share of the table or more is read by a full scan
 TIME_FIELDS = ("reported_at", "notified_at", "removed_at", "checked_at")
 FLAG_COLUMNS = ("eu", "inhope", "cdn")
 OPTIONAL_COLUMNS = ("url_hash", "source", "network")
@@ -160,9 +161,10 @@ def load_frame(
     builder = _FrameBuilder(tuple(columns))
     with read_snapshot(engine) as reader:
         query = TicketQuery(engine.dialect, tuple(columns), known_at)
-        _parse_while_fetching(
-            reader.chunks(*query.current_rows(as_of=as_of, start=start, end=end)), builder
-        )
+        window = {"as_of": as_of, "start": start, "end": end}
+        full_scan = query.window_is_most_of_the_table(reader, **window)
+        sql, params = query.current_rows(**window, full_scan=full_scan)
+        _parse_while_fetching(reader.chunks(sql, params), builder)
         if known_at is not None:
             from monitor.known_at import replayed_rows
 
@@ -192,6 +194,15 @@ class SnapshotReader:
     def __init__(self, raw, dialect: str):
         self.raw = raw
         self.dialect = dialect
+
+    def scalar(self, sql: str, params):
+        """The single value of a small query."""
+        cursor = self.raw.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchone()[0]
+        finally:
+            cursor.close()
 
     def chunks(self, sql: str, params) -> Iterator[list[tuple]]:
         """The rows of one query, in lists of up to FETCH_ROWS, streamed from the server."""
@@ -307,8 +318,8 @@ class TicketQuery:
             fixed += " || url_hash"
         return f"{fixed}, {self.profile()}"
 
-    def current_rows(self, *, as_of: datetime, start: datetime | None, end: datetime | None):
-        """SQL and parameters of the tickets in the window, with their values as stored now."""
+    def window(self, *, as_of: datetime, start: datetime | None, end: datetime | None):
+        """WHERE conditions and parameters of the tickets in the window (index-friendly)."""
         clock = "coalesce(notified_at, reported_at)"
         # "not after as_of" and "before end" as one bound: the earlier of end and as_of + 1 us.
         upper = as_utc(as_of) + timedelta(microseconds=1)
@@ -322,9 +333,35 @@ class TicketQuery:
         if self.known_at is not None:
             # Tickets changed after known_at are read apart and replayed (monitor.known_at).
             where.append("first_learnt_at <= :known_at AND last_learnt_at <= :known_at")
-        return self.compile(
-            f"SELECT {self.select_list()} FROM ticket WHERE {' AND '.join(where)}", values
-        )
+        return " AND ".join(where), values
+
+    def current_rows(
+        self,
+        *,
+        as_of: datetime,
+        start: datetime | None,
+        end: datetime | None,
+        full_scan: bool = False,
+    ):
+        """SQL and parameters of the tickets in the window, with their values as stored now.
+
+        The clock-start index (migration 0006) serves a window that is a small part of the
+        table; `full_scan` reads the table in storage order instead, which is much faster
+        when the window holds most tickets (SQLite only; PostgreSQL's planner decides).
+        """
+        where, values = self.window(as_of=as_of, start=start, end=end)
+        table = "ticket NOT INDEXED" if full_scan and self.dialect == "sqlite" else "ticket"
+        return self.compile(f"SELECT {self.select_list()} FROM {table} WHERE {where}", values)
+
+    def window_is_most_of_the_table(self, reader: SnapshotReader, **window) -> bool:
+        """True when at least a fifth of the tickets lie in the window (counted on the index)."""
+        if self.dialect != "sqlite":
+            return False
+        where, values = self.window(**window)
+        sql, params = self.compile(f"SELECT count(*) FROM ticket WHERE {where}", values)
+        inside = reader.scalar(sql, params)
+        total = reader.scalar("SELECT coalesce(max(id) - min(id) + 1, 0) FROM ticket", ())
+        return inside >= FULL_SCAN_SHARE * total > 0
 
     def compile(self, sql: str, values: dict[str, object]):
         """`:name` parameters in the driver's own style, with `known_at` bound when used."""

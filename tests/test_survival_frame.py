@@ -286,6 +286,34 @@ def test_known_at_before_a_ticket_was_learnt_leaves_it_out(engine):
     assert list(frame.provider.values()) == ["x"]
 
 
+def test_a_wide_window_is_read_by_a_full_scan_with_the_same_result(sqlite_engine, monkeypatch):
+    from monitor import ticket_frame
+
+    rng = np.random.default_rng(5)
+    specs = data.generate(rng, 300, start=data.UTC_START, days=100, removal_cutoff=AS_OF)
+    data.ingest(sqlite_engine, specs, learnt_at=AS_OF)
+    seen = []
+    original = ticket_frame.TicketQuery.current_rows
+
+    def spy(self, **kwargs):
+        sql, params = original(self, **kwargs)
+        seen.append("NOT INDEXED" in sql)
+        return sql, params
+
+    monkeypatch.setattr(ticket_frame.TicketQuery, "current_rows", spy)
+    wide = load_frame(sqlite_engine, as_of=AS_OF)
+    narrow = load_frame(
+        sqlite_engine,
+        as_of=AS_OF,
+        start=datetime(2026, 5, 1, tzinfo=UTC),
+        end=datetime(2026, 5, 8, tzinfo=UTC),
+    )
+    assert seen == [True, False]
+    monkeypatch.setattr(ticket_frame, "FULL_SCAN_SHARE", 2.0)  # never scan
+    assert_same_frame(load_frame(sqlite_engine, as_of=AS_OF), wide)
+    assert seen[-1] is False and 0 < len(narrow) < len(wide)
+
+
 def test_empty_store_gives_an_empty_frame(engine):
     frame = load_frame(engine, as_of=datetime(2026, 7, 1, tzinfo=UTC))
     assert len(frame) == 0 and frame.duration_hours.dtype == np.float64
