@@ -237,3 +237,16 @@ def test_html_comes_from_a_stored_snapshot(sqlite_filled, tmp_path):
     assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
     listed = sqlite_filled("snapshots", "list").stdout
     assert snapshot_id in listed
+
+
+@pytest.mark.xfail(
+    not _has_renderer(), reason="needs reports.render_scorecard (reports stage)", strict=False
+)
+def test_pdf_is_written_from_a_stored_snapshot(sqlite_filled, tmp_path):
+    out = tmp_path / "scorecard.pdf"
+    result = sqlite_filled(
+        "scorecard", *PERIOD_ARGS, "--format", "pdf", "--out", out, "--lang", "nl"
+    )
+    assert out.read_bytes().startswith(b"%PDF")
+    snapshot_id = result.stderr.split("snapshot ")[1].split()[0]
+    assert snapshot_id in sqlite_filled("snapshots", "list").stdout
