@@ -57,7 +57,14 @@ def update(lang: str) -> Path:
         catalogue.update(template)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as handle:
-        write_po(handle, catalogue, width=100, sort_output=False, include_lineno=False)
+        write_po(
+            handle,
+            catalogue,
+            width=100,
+            sort_output=False,
+            include_lineno=False,
+            ignore_obsolete=True,
+        )
     return path
 
 

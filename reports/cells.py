@@ -43,20 +43,31 @@ def in_curve(row: dict) -> int:
     return int(row["removed"]) + int(row["open"])
 
 
-def hours_cell(lang: Language, row: dict, key: str, ci_key: str | None = None) -> Cell:
-    """A duration statistic: `not reached` (sorted as slowest) when the curve never got there."""
+def _interval_line(lang: Language, interval: str, labelled: bool) -> str:
+    return lang.gettext("95%% CI %(interval)s", interval=interval) if labelled else interval
+
+
+def hours_cell(
+    lang: Language, row: dict, key: str, ci_key: str | None = None, *, labelled: bool = True
+) -> Cell:
+    """A duration statistic: `not reached` (sorted as slowest) when the curve never got there.
+
+    `labelled=False` leaves "95% CI" off the interval line (a table says it in its heading).
+    """
     value = row.get(key)
     if value is None and in_curve(row) == 0:
         return Cell(lang.gettext("n/a"), "", css="missing")
     sub = None
     if ci_key is not None:
-        sub = lang.gettext("95%% CI %(interval)s", interval=lang.hours_interval(row.get(ci_key)))
+        sub = _interval_line(lang, lang.hours_interval(row.get(ci_key)), labelled)
     if value is None:
         return Cell(lang.gettext("not reached"), NOT_REACHED_SORT, sub, css="not-reached")
     return Cell(lang.hours(value), exact(value), sub)
 
 
-def share_cell(lang: Language, share: float | None, ci: list | None) -> Cell:
+def share_cell(
+    lang: Language, share: float | None, ci: list | None, *, labelled: bool = True
+) -> Cell:
     """A share removed within a norm, with its 95 % interval below."""
     if share is None:
         return Cell(
@@ -65,7 +76,7 @@ def share_cell(lang: Language, share: float | None, ci: list | None) -> Cell:
             css="missing",
             title=lang.gettext("Follow-up too short to know this share yet"),
         )
-    sub = lang.gettext("95%% CI %(interval)s", interval=lang.share_interval(ci))
+    sub = _interval_line(lang, lang.share_interval(ci), labelled)
     return Cell(lang.share(share), exact(share), sub)
 
 

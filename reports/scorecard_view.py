@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reports.cells import Cell, count_cell, exact, hours_cell, in_curve, share_cell
+from reports.cells import Cell, count_cell, exact, hours_cell, share_cell
 from reports.flag_text import FLAG_KIND_NAMES
 from reports.language import N_, Language
 
@@ -105,7 +105,7 @@ def columns(lang: Language, snapshot: dict, *, flags_checked: bool) -> list[Colu
             "name", _(GROUP_HEADERS.get(snapshot["by"], "Provider")), direction="asc", numeric=False
         ),
         Column("country", _("Country"), _("EU / INHOPE"), direction="asc", numeric=False),
-        Column("notices", _("Notices")),
+        Column("notices", _("Notices"), versus if previous else None),
         Column("removed", _("Removed")),
         Column("open", _("Still online")),
         Column("median", _("Median time to removal"), _("95%% CI"), direction="asc"),
@@ -113,7 +113,7 @@ def columns(lang: Language, snapshot: dict, *, flags_checked: bool) -> list[Colu
     ]
     for norm in snapshot["norms"]:
         within, name = norm_header(lang, norm)
-        result.append(Column(f"norm:{norm['key']}", within, name))
+        result.append(Column(f"norm:{norm['key']}", within, f"{name}, {_('95%% CI')}"))
     result += [
         Column("change_median", _("Change in median"), versus, direction="asc"),
         Column("change_24h", _("Change within 24 h"), versus),
@@ -144,7 +144,7 @@ def _country_cell(lang: Language, row: dict) -> tuple[Cell, bool]:
         )
     text = code or "?"
     css = "outside" if outside else ""
-    return Cell(text, code or "", f"{lang.country(code)} · {status}", css=css), outside
+    return Cell(text, code or "", status, css=css, title=lang.country(code)), outside
 
 
 def _change_cells(lang: Language, row: dict) -> list[Cell]:
@@ -206,8 +206,7 @@ def row_view(
     notices_sub = None
     if previous and snapshot.get("previous_period"):
         notices_sub = _(
-            "%(period)s: %(count)s (%(change)s)",
-            period=lang.period_name(snapshot["previous_period"]),
+            "was %(count)s (%(change)s)",
             count=lang.count(previous["notices"]),
             change=lang.relative_change(row["notices"], previous["notices"]),
         )
@@ -225,19 +224,13 @@ def row_view(
         country,
         count_cell(lang, row["notices"], notices_sub),
         count_cell(lang, row["removed"], removed_sub),
-        count_cell(
-            lang,
-            row["open"],
-            _("%(share)s of those followed", share=lang.share(row["open"] / in_curve(row)))
-            if in_curve(row)
-            else None,
-        ),
-        hours_cell(lang, row, "median_hours", "median_hours_ci"),
+        count_cell(lang, row["open"]),
+        hours_cell(lang, row, "median_hours", "median_hours_ci", labelled=False),
         hours_cell(lang, row, "p90_hours"),
     ]
     for norm in snapshot["norms"]:
         entry = row["norms"].get(norm["key"], {"share": None, "ci": [None, None]})
-        cells.append(share_cell(lang, entry["share"], entry["ci"]))
+        cells.append(share_cell(lang, entry["share"], entry["ci"], labelled=False))
     cells += _change_cells(lang, row)
     cdn = row.get("cdn_share")
     cells.append(Cell(lang.share(cdn), exact(cdn), css="" if cdn is not None else "missing"))

@@ -134,7 +134,8 @@ def test_scorecard_renders_sorts_and_filters(browser, tmp_path):
     _click_header(browser, "norm:inhope_72h")
     assert _as_numbers(_column(browser, 0, within_72h)) == [0.7, 0.99, None]
     sorted_by = browser.execute_script(
-        "return document.querySelector('th[data-column=\"norm:inhope_72h\"]').getAttribute('aria-sort')"
+        "return document.querySelector('th[data-column=\"norm:inhope_72h\"]')"
+        ".getAttribute('aria-sort')"
     )
     assert sorted_by == "ascending"
 

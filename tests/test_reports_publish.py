@@ -135,7 +135,7 @@ def test_html_csv_and_json_state_the_same_numbers(filled, tmp_path):
             else:
                 assert float(shown["sort"]) == entry["share"]
                 assert _shown(shown["main"]) == _rounded(100 * entry["share"])
-                interval = re.search(r"95% CI ([\d.]+)–([\d.]+)%", shown["text"])
+                interval = re.search(r"([\d.]+)–([\d.]+)%$", shown["text"])
                 assert [float(interval[1]), float(interval[2])] == [
                     _rounded(100 * bound) for bound in entry["ci"]
                 ]
