@@ -11,7 +11,7 @@ from reports.briefing_data import briefing_figures
 from reports.briefing_report import render_briefing, write_briefing
 from reports.language import Language
 from reports.period_flags import period_flags
-from reports.publish import publish_briefing, write_quarterly_reports
+from reports.publish import publish_briefing, publish_scorecard, write_quarterly_reports
 from reports.scorecard_report import render_scorecard
 from reports.sources import data_sources
 
@@ -21,6 +21,7 @@ __all__ = [
     "data_sources",
     "period_flags",
     "publish_briefing",
+    "publish_scorecard",
     "render_briefing",
     "render_scorecard",
     "write_briefing",

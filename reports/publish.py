@@ -154,3 +154,27 @@ def publish_briefing(
         engine, snapshot, fmt, Path(out), lang, flags=flags, sources=data_sources(engine)
     )
     return path, snapshot_id
+
+
+def publish_scorecard(engine: Engine, snapshot: dict, fmt: str, out, lang: str = "en") -> Path:
+    """Render a stored snapshot's scorecard with its period's drift flags and data sources.
+
+    What `monitor scorecard --format html|pdf` needs: the flags column is shown for a
+    scorecard by provider (flags name providers); the sources come from the database.
+    """
+    from monitor.timeutil import parse_timestamp
+    from reports.period_flags import period_flags
+    from reports.scorecard_report import render_scorecard
+    from reports.sources import data_sources
+
+    flags = None
+    if snapshot.get("by") == "provider":
+        flags = period_flags(
+            engine,
+            period_from=parse_timestamp(snapshot["period"]["from"]),
+            period_to=parse_timestamp(snapshot["period"]["to"]),
+            as_of=parse_timestamp(snapshot["as_of"]),
+        )
+    return render_scorecard(
+        snapshot, fmt, Path(out), lang, flags=flags, sources=data_sources(engine)
+    )

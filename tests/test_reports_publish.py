@@ -353,3 +353,55 @@ def test_briefing_command_errors(sqlite_cli, tmp_path, args, message):
     assert result.exit_code == 2
     assert message in result.output
     assert not (tmp_path / "b.pdf").exists()
+
+
+def test_publish_scorecard_adds_the_periods_flags_and_data_sources(filled_sqlite, tmp_path):
+    from reports import publish_scorecard
+
+    engine, _ = filled_sqlite
+    snapshot_id = store_scorecard_snapshot(
+        engine,
+        period_from=PERIOD.start,
+        period_to=PERIOD.end,
+        as_of=AS_OF,
+        by="provider",
+        label=PERIOD.label,
+    )
+    out = publish_scorecard(engine, load_snapshot(engine, snapshot_id), "html", tmp_path / "s.html")
+    html = out.read_text(encoding="utf-8")
+    assert 'data-column="flags"' in html
+    assert "EU member states (jfjelstul/eums)" in html
+    assert re.search(r"sha256:[0-9a-f]{12}", html)
+    network = store_scorecard_snapshot(
+        engine,
+        period_from=PERIOD.start,
+        period_to=PERIOD.end,
+        as_of=AS_OF,
+        by="network",
+        label=PERIOD.label,
+    )
+    html = publish_scorecard(
+        engine, load_snapshot(engine, network), "html", tmp_path / "n.html"
+    ).read_text(encoding="utf-8")
+    assert 'data-column="flags"' not in html  # flags name providers, not networks
+    assert ">Network<" in html
+
+
+def test_public_surface():
+    import reports
+
+    assert reports.__all__ == sorted(reports.__all__)
+    assert set(reports.__all__) == {
+        "Language",
+        "briefing_figures",
+        "data_sources",
+        "period_flags",
+        "publish_briefing",
+        "publish_scorecard",
+        "render_briefing",
+        "render_scorecard",
+        "write_briefing",
+        "write_quarterly_reports",
+    }
+    for name in reports.__all__:
+        assert getattr(reports, name).__doc__, name
