@@ -15,7 +15,13 @@ from monitor.demo_data import quarter_start, write_export
 from monitor.ingest import IngestOptions, ingest_file
 from monitor.schema import upgrade
 from monitor.status import store_status
-from monitor.timeutil import utcnow
+from monitor.drift import run_drift
+from monitor.overdue import overdue_notices
+from monitor.periods import parse_period
+from monitor.scorecard import compute_scorecard
+from monitor.timeutil import iso, utcnow
+from providers import resolve_pending
+from reports import write_quarterly_reports
 
 
 def run_demo(out: Path, *, tickets: int = 30000, seed: int = 2026, db_url: str | None = None,
@@ -35,12 +41,38 @@ def run_demo(out: Path, *, tickets: int = 30000, seed: int = 2026, db_url: str |
                f"quarantined {summary.quarantined}, removed before notice {summary.removed_before_notice}")
         for error in summary.errors[:10]:
             yield f"  quarantined line {error['line']}: {error['reason']}"
+        resolved = resolve_pending(engine, now=now)
+        yield (f"resolve: {resolved.get('resolved', 0)} tickets resolved offline "
+               f"({', '.join(resolved.get('data_versions', []) or resolved.get('sources', []) or ['embedded'])})")
         facts = store_status(engine)
         yield f"store: {facts['tickets']} tickets, {facts['open']} still online, {facts['quarantined']} quarantined"
-        last_quarter = _last_full_quarter_label(now)
-        yield f"last full quarter: {last_quarter}"
+        period = parse_period(_last_full_quarter_label(now))
+        scorecard = compute_scorecard(engine, period=period, as_of=now, by="provider")
+        totals = scorecard["totals"]
+        yield (f"scorecard {period.label} as of {iso(now)}: {totals['notices']} notices, "
+               f"median {_hours(totals['median_hours'])}, within 24 h {_share(totals['within_24h'])}")
+        for row in scorecard["rows"][:8]:
+            yield (f"  {row['name'][:40]:40} {row['notices']:6} notices  median {_hours(row['median_hours']):>12}"
+                   f"  within 24 h {_share(row['within_24h']):>6}{'  (low volume)' if row['low_volume'] else ''}")
+        overdue = overdue_notices(engine, older_than_hours=24, as_of=now, limit=0)
+        yield f"overdue: {overdue['count']} notices still online more than 24 h after the notice"
+        drift = run_drift(engine, as_of=now)
+        yield f"drift: {len(drift['flags'])} flag(s)"
+        for flag in drift["flags"][:8]:
+            yield f"  [{flag['kind']}] {flag['detail']}"
+        reports = write_quarterly_reports(engine, period_label=period.label, out_dir=out / "reports", as_of=now)
+        for path in reports:
+            yield f"report: {path}"
     finally:
         engine.dispose()
+
+
+def _hours(value: float | None) -> str:
+    return "not reached" if value is None else f"{value:.1f} h"
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.0f} %"
 
 
 def _last_full_quarter_label(now: datetime) -> str:
