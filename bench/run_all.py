@@ -4,7 +4,7 @@
     python bench/run_all.py --quick           # 100 k and 1 M: a few minutes
 
 Runs each stage's benchmark script (ingest, resolve, scorecard, drift, feed, the
-10 M pipeline of scorecard + drift + briefing) as a child process, so each one's
+quarterly documents: scorecard + drift + briefing on 10 M) as a child process, so each one's
 peak memory is its own, and gathers their Markdown rows into one table with the
 script's name in front. Each script measures its own baseline side by side in
 the same run (bare `sqlite3.executemany` / `COPY` for ingest, pandas + lifelines
@@ -23,7 +23,11 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from bench.common import POSTGRES_URL, machine  # noqa: E402
+from bench.common import machine  # noqa: E402
+from bench.drift import _drop_postgres_schema, _fresh_postgres_schema  # noqa: E402
+
+
+FRESH_SCHEMA = "{fresh PostgreSQL schema}"
 
 
 def plan(small: int, large: int, postgres: bool) -> list[tuple[str, list[str]]]:
@@ -32,14 +36,14 @@ def plan(small: int, large: int, postgres: bool) -> list[tuple[str, list[str]]]:
     steps = [
         ("ingest", ["ingest.py", "--tickets", str(large if large <= 1_000_000 else 1_000_000), *pg]),
         ("resolve", ["resolve.py", "--tickets", str(min(large, 1_000_000)), "--ips", "100000",
-                     *(["--postgres", POSTGRES_URL] if postgres else [])]),
+                     *(["--postgres", FRESH_SCHEMA] if postgres else [])]),
         ("scorecard", ["scorecard.py", "--tickets", str(large), "--small", str(min(small, 200_000))]),
         ("drift", ["drift.py", "--tickets", str(small), *pg]),
         ("feed", ["feed.py", "--tickets", str(min(small, 200_000)), *pg]),
     ]
-    pipeline = BENCH / "pipeline.py"
-    if pipeline.exists():
-        steps.append(("pipeline", ["pipeline.py", "--tickets", str(large), *pg]))
+    # The issue-7 target: scorecard + drift + briefing together on the large table.
+    steps.append(("reports", ["reports.py", "--tickets", str(large), "--providers", "2000",
+                              *(["--postgres", FRESH_SCHEMA] if postgres else [])]))
     return steps
 
 
@@ -64,9 +68,17 @@ def main() -> None:
     combined: list[list[str]] = []
     for name, command in plan(small, large, not args.skip_postgres):
         started = time.perf_counter()
-        print(f"running {name}: {' '.join(command)}", file=sys.stderr, flush=True)
-        result = subprocess.run([sys.executable, str(BENCH / command[0]), *command[1:]],
-                                capture_output=True, text=True, check=False)
+        print(f"running {name}: {' '.join(command)}", file=sys.stderr, flush=True)  # before the URL is set
+        schema = None
+        if FRESH_SCHEMA in command:
+            url, schema = _fresh_postgres_schema()
+            command = [url if part == FRESH_SCHEMA else part for part in command]
+        try:
+            result = subprocess.run([sys.executable, str(BENCH / command[0]), *command[1:]],
+                                    capture_output=True, text=True, check=False)
+        finally:
+            if schema:
+                _drop_postgres_schema(schema)
         rows = table_rows(result.stdout)
         if result.returncode != 0:
             rows.append(["FAILED", f"exit {result.returncode}", result.stderr.strip().splitlines()[-1][:120]
