@@ -270,16 +270,19 @@ def _small(url: str, queue) -> None:
         engine, as_of=AS_OF, start=period.previous().start, end=period.end, columns=()
     )
     load_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    card = scorecards_from_frame(frame, period=period, groupings=("provider",), config=config)[
-        "provider"
-    ]
-    ours = time.perf_counter() - start
+    timings = []
+    for _ in range(5):  # the fastest of five: the machine is shared
+        start = time.perf_counter()
+        card = scorecards_from_frame(frame, period=period, groupings=("provider",), config=config)
+        timings.append(time.perf_counter() - start)
+    card = card["provider"]
+    ours = min(timings)
     theirs, figures = _pandas_lifelines(frame, config)
     queue.put(
         {
             "load_seconds": load_seconds,
             "ours": ours,
+            "ours_median": sorted(timings)[2],
             "theirs": theirs,
             "rows_checked": _compare(card, figures),
             "providers": len(card["rows"]),
