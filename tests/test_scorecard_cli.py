@@ -219,14 +219,14 @@ def test_store_prints_the_snapshot_id(filled):
 
 def _has_renderer() -> bool:
     try:
-        from reports import render_scorecard  # noqa: F401
+        from reports import publish_scorecard  # noqa: F401
     except ImportError:
         return False
     return True
 
 
 @pytest.mark.xfail(
-    not _has_renderer(), reason="needs reports.render_scorecard (reports stage)", strict=False
+    not _has_renderer(), reason="needs reports.publish_scorecard (reports stage)", strict=False
 )
 def test_html_comes_from_a_stored_snapshot(sqlite_filled, tmp_path):
     out = tmp_path / "scorecard.html"
@@ -240,7 +240,7 @@ def test_html_comes_from_a_stored_snapshot(sqlite_filled, tmp_path):
 
 
 @pytest.mark.xfail(
-    not _has_renderer(), reason="needs reports.render_scorecard (reports stage)", strict=False
+    not _has_renderer(), reason="needs reports.publish_scorecard (reports stage)", strict=False
 )
 def test_pdf_is_written_from_a_stored_snapshot(sqlite_filled, tmp_path):
     out = tmp_path / "scorecard.pdf"

@@ -78,7 +78,7 @@ def scorecard(
     if fmt in ("html", "pdf"):
         # Published documents always cite a stored, immutable snapshot.
         snapshot_id = store_snapshot(engine, figures)
-        _render(load_snapshot(engine, snapshot_id), fmt, out, lang)
+        _render(engine, load_snapshot(engine, snapshot_id), fmt, out, lang)
         typer.echo(f"snapshot {snapshot_id}", err=True)
         return
     if store:
@@ -87,16 +87,17 @@ def scorecard(
     _emit(figures, fmt, out)
 
 
-def _render(snapshot: dict, fmt: str, out: Path | None, lang: str) -> None:
-    from reports import render_scorecard  # the reports stage renders html and pdf
+def _render(engine, snapshot: dict, fmt: str, out: Path | None, lang: str) -> None:
+    # The reports stage renders html and pdf (with the period's drift flags and sources).
+    from reports import publish_scorecard
 
     if out is not None:
-        render_scorecard(snapshot, fmt, out, lang=lang)
+        publish_scorecard(engine, snapshot, fmt, out, lang=lang)
         typer.echo(f"wrote {out}", err=True)
         return
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "scorecard.html"
-        render_scorecard(snapshot, fmt, path, lang=lang)
+        publish_scorecard(engine, snapshot, fmt, path, lang=lang)
         sys.stdout.write(path.read_text(encoding="utf-8"))
 
 
