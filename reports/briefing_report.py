@@ -158,22 +158,20 @@ def _summary(
                 notices=lang.count(totals["notices"]),
             )
         )
-    if totals.get("median_hours") is not None:
+    followed = totals["removed"] + totals["open"]
+    within = totals.get("within_24h")
+    if followed and totals.get("median_hours") is not None and within is not None:
         sentences.append(
             lang.markup(
                 "Half of the reported content was removed within %(median)s; %(within)s was "
                 "removed within 24 hours.",
                 median=lang.hours(totals["median_hours"]),
-                within=lang.share(totals.get("within_24h")),
+                within=lang.share(within),
             )
         )
-    else:
+    elif followed and totals.get("median_hours") is None:
         sentences.append(
-            lang.markup(
-                "Less than half of the reported content has been removed so far; %(within)s was "
-                "removed within 24 hours.",
-                within=lang.share(totals.get("within_24h")),
-            )
+            lang.markup("Less than half of the reported content has been removed so far.")
         )
     if figures.outside_now.value is not None:
         sentences.append(

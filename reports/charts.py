@@ -112,6 +112,19 @@ def _svg(figure, chart_id: str, label: str) -> Markup:
     return Markup(text)
 
 
+def _no_data(axes, lang: Language) -> None:
+    axes.text(
+        0.5,
+        0.5,
+        lang.gettext("No notices to show"),
+        transform=axes.transAxes,
+        ha="center",
+        va="center",
+        fontsize=9,
+        color="#555555",
+    )
+
+
 def _percent_axis(lang: Language):
     return FuncFormatter(
         lambda value, _pos: lang.gettext("%(percent)s%%", percent=lang.decimal(value, 0))
@@ -161,6 +174,8 @@ def jurisdiction_chart(
         axes.set_ylabel(_("Share of notices (%%)"))
         axes.set_xlabel(_("Month in which the notice was sent"))
         axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncols=2)
+        if not any(m.known for m in months):
+            _no_data(axes, lang)
         return _svg(
             figure, "jurisdiction", _("Share of notices hosted outside the EU and INHOPE per month")
         )
@@ -207,7 +222,10 @@ def norms_chart(
             _("Share of notices removed within the norm (%%), with 95%% confidence interval")
         )
         axes.grid(axis="y", visible=False)
-        axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(norms))
+        if rows:
+            axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(norms))
+        else:
+            _no_data(axes, lang)
         return _svg(
             figure, "norms", _("Share removed within each norm for the providers with most notices")
         )
@@ -279,7 +297,10 @@ def survival_chart(
         axes.yaxis.set_major_formatter(_percent_axis(lang))
         axes.set_xlabel(_("Hours since the notice (h)"))
         axes.set_ylabel(_("Still online (%% of notices)"))
-        axes.legend(loc="upper right", fontsize=7.5)
+        if curves:
+            axes.legend(loc="upper right", fontsize=7.5)
+        else:
+            _no_data(axes, lang)
         return _svg(
             figure, "survival", _("Share of notices still online by hours since the notice")
         )

@@ -405,3 +405,18 @@ def test_public_surface():
     }
     for name in reports.__all__:
         assert getattr(reports, name).__doc__, name
+
+
+@pytest.mark.filterwarnings("error::UserWarning")
+def test_an_empty_period_gives_documents_that_say_so(sqlite_engine, tmp_path):
+    paths = write_quarterly_reports(
+        sqlite_engine, period_label="2026Q3", out_dir=tmp_path, as_of=AS_OF, lang="nl"
+    )
+    assert len(paths) == 6
+    briefing = Document((tmp_path / "briefing-2026Q3-nl.html").read_text(encoding="utf-8"))
+    text = briefing.visible_text
+    assert "stuurde het meldpunt 0 meldingen" in text
+    assert "Geen meldingen om te tonen" in text  # in the charts, not an empty frame
+    assert "van het gemelde materiaal" not in text  # no median sentence about nothing
+    scorecard = Document((tmp_path / "scorecard-2026Q3-nl.html").read_text(encoding="utf-8"))
+    assert "Geen enkele provider had genoeg meldingen voor een positie." in scorecard.visible_text
