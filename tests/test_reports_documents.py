@@ -241,3 +241,31 @@ def test_pdf_is_valid_with_extractable_text_and_the_snapshot_on_every_page(tmp_p
         assert "sc-0123456789abcdef0123" in pdf_text(out, page)
     # The print version has no buttons or filters.
     assert "Filter op naam" not in text
+
+
+def test_briefing_is_self_contained_script_free_and_escapes_names_in_charts():
+    from dataclasses import replace
+
+    import numpy as np
+
+    from reports.briefing_report import briefing_html
+    from reports.charts import Curve
+    from tests.test_reports_language import _figures
+
+    hostile_curve = Curve(HOSTILE + " $x^2$", 60, np.array([3.0, 50.0]), np.array([0.5, 0.2]), 90.0)
+    figures = replace(_figures(), curves=[hostile_curve, *_figures().curves])
+    html = briefing_html(sample_snapshot(), figures, "en", flags=FLAGS)
+    doc = Document(html)
+    assert "<script" not in html
+    assert [url for _tag, _attr, url in doc.urls if not url.startswith("#")] == []
+    policy = unescape(re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)[1])
+    assert "default-src 'none'" in policy and "script-src" not in policy
+    charts = re.findall(r"<svg .*?</svg>", html, flags=re.S)
+    assert len(charts) == 3
+    # The name is text in the norms chart's axis and the curves' legend; a dollar sign
+    # stays a dollar sign (no math rendering of hostile input).
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in charts[1]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; $x^2$" in charts[2]
+    # Each chart's ids are its own, so three inline charts never collide.
+    ids = re.findall(r' id="([^"]+)"', "".join(charts))
+    assert len(ids) == len(set(ids))
