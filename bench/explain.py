@@ -27,13 +27,15 @@ QUERIES = {
     ),
     "statistics: tickets of a quarter": (
         "SELECT provider, notified_at, removed_at, checked_at FROM ticket "
-        "WHERE coalesce(notified_at, reported_at) <= %s AND coalesce(notified_at, reported_at) >= %s "
-        "AND coalesce(notified_at, reported_at) < %s",
+        "WHERE coalesce(notified_at, reported_at) <= %s"
+        " AND coalesce(notified_at, reported_at) >= %s"
+        " AND coalesce(notified_at, reported_at) < %s",
         (AS_OF, QUARTER_START, AS_OF),
     ),
     "overdue notices": (
         "SELECT ticket_id FROM ticket WHERE removed_at IS NULL "
-        "AND coalesce(notified_at, reported_at) <= %s ORDER BY coalesce(notified_at, reported_at) LIMIT 100",
+        "AND coalesce(notified_at, reported_at) <= %s"
+        " ORDER BY coalesce(notified_at, reported_at) LIMIT 100",
         (AS_OF - timedelta(hours=24),),
     ),
     "pending resolution": ("SELECT count(*) FROM ticket WHERE resolved_at IS NULL", ()),
@@ -56,11 +58,17 @@ def main() -> None:
     url, schema = _fresh_postgres_schema()
     try:
         load(url, args.tickets, 500)
-        conninfo = sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        conninfo = (
+            sa.engine.make_url(url)
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False)
+        )
         with psycopg.connect(conninfo.replace("postgresql://", "postgresql://", 1)) as connection:
             print(f"{args.tickets:,} tickets, PostgreSQL {connection.info.server_version}")
             for name, (sql, params) in QUERIES.items():
-                rows = connection.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params).fetchall()
+                rows = connection.execute(
+                    "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params
+                ).fetchall()
                 plan = "\n".join(_shorten(row[0]) for row in rows)
                 print(f"\n### {name}\n```\n{plan}\n```")
     finally:

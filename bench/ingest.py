@@ -56,9 +56,21 @@ def _bare_sqlite(url: str, path: str, queue) -> None:
     engine.dispose()
     with open(path, encoding="utf-8", newline="") as handle:
         rows = [
-            ("default", r["ticket_id"], r["url_hash"], r["reported_at"], r["notified_at"] or None,
-             r["removed_at"] or None, r["checked_at"] or None, r["ip"] or None, r["hostname"] or None,
-             r["provider"] or None, r["country"] or None, r["reported_at"], r["reported_at"])
+            (
+                "default",
+                r["ticket_id"],
+                r["url_hash"],
+                r["reported_at"],
+                r["notified_at"] or None,
+                r["removed_at"] or None,
+                r["checked_at"] or None,
+                r["ip"] or None,
+                r["hostname"] or None,
+                r["provider"] or None,
+                r["country"] or None,
+                r["reported_at"],
+                r["reported_at"],
+            )
             for r in csv.DictReader(handle)
         ]
     connection = sqlite3.connect(url.removeprefix("sqlite:///"))
@@ -66,13 +78,16 @@ def _bare_sqlite(url: str, path: str, queue) -> None:
     connection.execute("PRAGMA synchronous=NORMAL")
     start = time.perf_counter()
     connection.executemany(
-        "INSERT INTO ticket (source, ticket_id, url_hash, reported_at, notified_at, removed_at, checked_at, ip,"
-        " hostname, stated_provider, stated_country, first_learnt_at, last_learnt_at)"
+        "INSERT INTO ticket (source, ticket_id, url_hash, reported_at, notified_at, removed_at,"
+        " checked_at, ip, hostname, stated_provider, stated_country, first_learnt_at,"
+        " last_learnt_at)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         rows,
     )
     connection.commit()
-    queue.put({"seconds": time.perf_counter() - start, "inserted": len(rows), "peak_mb": peak_rss_mb()})
+    queue.put(
+        {"seconds": time.perf_counter() - start, "inserted": len(rows), "peak_mb": peak_rss_mb()}
+    )
 
 
 def _in_child(target, *args) -> dict:
@@ -117,15 +132,28 @@ def main() -> None:
         size_mb = path.stat().st_size / 1e6
         ours = _in_child(_ingest, f"sqlite:///{folder / 'ours.db'}", str(path))
         bare = _in_child(_bare_sqlite, f"sqlite:///{folder / 'bare.db'}", str(path))
-        again = _in_child(_ingest, f"sqlite:///{folder / 'ours.db'}", str(path))  # idempotent re-run
+        again = _in_child(
+            _ingest, f"sqlite:///{folder / 'ours.db'}", str(path)
+        )  # idempotent re-run
         rows = [
             ("input", f"{args.tickets:,} tickets, {size_mb:.0f} MB CSV", ""),
-            ("SQLite ingest", f"{ours['inserted'] / ours['seconds']:,.0f} tickets/s ({ours['seconds']:.1f} s)",
-             ">= 100,000 tickets/s"),
-            ("bare sqlite3.executemany (parsed rows)", f"{bare['inserted'] / bare['seconds']:,.0f} rows/s", ""),
+            (
+                "SQLite ingest",
+                f"{ours['inserted'] / ours['seconds']:,.0f} tickets/s ({ours['seconds']:.1f} s)",
+                ">= 100,000 tickets/s",
+            ),
+            (
+                "bare sqlite3.executemany (parsed rows)",
+                f"{bare['inserted'] / bare['seconds']:,.0f} rows/s",
+                "",
+            ),
             ("ratio ours / bare (time)", f"{ours['seconds'] / bare['seconds']:.2f}x", "<= 3x"),
             ("SQLite ingest peak memory", f"{ours['peak_mb']:.0f} MB", "< 1,024 MB"),
-            ("SQLite re-ingest (all unchanged)", f"{args.tickets / again['seconds']:,.0f} tickets/s", ""),
+            (
+                "SQLite re-ingest (all unchanged)",
+                f"{args.tickets / again['seconds']:,.0f} tickets/s",
+                "",
+            ),
         ]
         if not args.skip_postgres:
             schema, url = _fresh_postgres_url()
@@ -133,7 +161,13 @@ def main() -> None:
                 pg = _in_child(_ingest, url, str(path))
             finally:
                 _drop_postgres_schema(schema)
-            rows.append(("PostgreSQL ingest", f"{pg['inserted'] / pg['seconds']:,.0f} tickets/s ({pg['seconds']:.1f} s)", ""))
+            rows.append(
+                (
+                    "PostgreSQL ingest",
+                    f"{pg['inserted'] / pg['seconds']:,.0f} tickets/s ({pg['seconds']:.1f} s)",
+                    "",
+                )
+            )
             rows.append(("PostgreSQL ingest peak memory", f"{pg['peak_mb']:.0f} MB", "< 1,024 MB"))
     print(f"machine: {machine()}")
     print_table(rows)

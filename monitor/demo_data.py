@@ -19,8 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
-HEADER = ["ticket_id", "url_hash", "reported_at", "notified_at", "removed_at", "checked_at",
-          "ip", "hostname", "provider", "country"]
+HEADER = [
+    "ticket_id",
+    "url_hash",
+    "reported_at",
+    "notified_at",
+    "removed_at",
+    "checked_at",
+    "ip",
+    "hostname",
+    "provider",
+    "country",
+]
 
 
 @dataclass(frozen=True)
@@ -46,7 +56,9 @@ PROVIDERS = (
     DemoProvider("Infium, UAB", "193.106.28.0/22", "LT", 5, 110.0, 0.10),
     DemoProvider("DigitalOcean, LLC", "167.99.0.0/16", "US", 7, 28.0, 0.02),
     DemoProvider("IQWeb FZ-LLC", "190.115.16.0/22", "AE", 6, 420.0, 0.40, 1.2),
-    DemoProvider("High Family Technology Co., Limited", "103.97.176.0/22", "HK", 4, 300.0, 0.30, 1.2),
+    DemoProvider(
+        "High Family Technology Co., Limited", "103.97.176.0/22", "HK", 4, 300.0, 0.30, 1.2
+    ),
     DemoProvider("Stark Industries Solutions Ltd", "45.142.212.0/22", "MD", 3, 200.0, 0.25),
     DemoProvider("", "104.16.0.0/13", "", 5, 70.0, 0.08),  # behind Cloudflare: origin unknown
     DemoProvider("Small Host B.V.", "195.123.216.0/21", "NL", 0.05, 10.0, 0.0),  # low volume
@@ -86,17 +98,23 @@ def _random_hosts(prefix: str, count: int, rng: np.random.Generator) -> list[str
     return [str(ipaddress.ip_address(base + int(o))) for o in offsets]
 
 
-def generate_rows(tickets: int, seed: int, now: datetime, start: datetime | None = None) -> Iterator[dict]:
+def generate_rows(
+    tickets: int, seed: int, now: datetime, start: datetime | None = None
+) -> Iterator[dict]:
     """Yield `tickets` export rows (dicts of HEADER columns) reported between start and now."""
     rng = np.random.default_rng(seed)
     start = start or demo_window(now)[0]
     t0, t1 = start.timestamp(), (now - timedelta(hours=6)).timestamp()
-    moved = max(t0 + (t1 - t0) * 0.5, (now - RESELLER_MOVED_BEFORE_NOW).timestamp())  # the reseller's move
+    moved = max(
+        t0 + (t1 - t0) * 0.5, (now - RESELLER_MOVED_BEFORE_NOW).timestamp()
+    )  # the reseller's move
     weights = np.array([p.weight for p in PROVIDERS] + [RESELLER_WEIGHT])
     choice = rng.choice(len(weights), size=tickets, p=weights / weights.sum())
     reported = np.sort(rng.uniform(t0, t1, size=tickets))
     notice_delay = rng.lognormal(np.log(1.5 * 3600), 0.8, size=tickets)
-    notified = np.minimum(reported + notice_delay, now.timestamp() - 60)  # a notice is never in the future
+    notified = np.minimum(
+        reported + notice_delay, now.timestamp() - 60
+    )  # a notice is never in the future
     ips, stated, country, hosted_in = [], [], [], []
     medians = np.empty(tickets)
     never = np.empty(tickets)
@@ -110,7 +128,11 @@ def generate_rows(tickets: int, seed: int, now: datetime, start: datetime | None
             stated.append(upstream.stated)
         country.append(upstream.country if rng.random() < 0.3 else "")
         hosted_in.append(upstream.country)
-        medians[i], never[i], sigmas[i] = upstream.median_hours, upstream.never_share, upstream.sigma
+        medians[i], never[i], sigmas[i] = (
+            upstream.median_hours,
+            upstream.never_share,
+            upstream.sigma,
+        )
         ips.append(upstream.prefix)
     hosts = {}
     for prefix in set(ips):
@@ -121,19 +143,28 @@ def generate_rows(tickets: int, seed: int, now: datetime, start: datetime | None
     removed = notified + removal_hours * 3600
     never_removed = rng.random(tickets) < never
     before_notice = rng.random(tickets) < 0.01
-    removed[before_notice] = reported[before_notice] + rng.uniform(0.1, 0.9, before_notice.sum()) * notice_delay[before_notice]
+    removed[before_notice] = (
+        reported[before_notice]
+        + rng.uniform(0.1, 0.9, before_notice.sum()) * notice_delay[before_notice]
+    )
     now_s = now.timestamp()
     still_online = never_removed | (removed > now_s)
-    checked = np.where(still_online, np.minimum(now_s - rng.uniform(1, 48, tickets) * 3600, now_s), np.nan)
+    checked = np.where(
+        still_online, np.minimum(now_s - rng.uniform(1, 48, tickets) * 3600, now_s), np.nan
+    )
     checked = np.where(checked < notified, np.nan, checked)
     reported_s, notified_s, removed_s = _iso(reported), _iso(notified), _iso(removed)
-    checked_s = [("" if np.isnan(c) else s) for c, s in zip(checked, _iso(np.nan_to_num(checked)), strict=True)]
+    checked_s = [
+        ("" if np.isnan(c) else s)
+        for c, s in zip(checked, _iso(np.nan_to_num(checked)), strict=True)
+    ]
     relocated = _relocated_urls(rng, tickets, reported, moved, np.array(hosted_in))
     for i in range(tickets):
         host = f"h{rng.integers(1, 400)}.example.{('com', 'net', 'org')[i % 3]}" if i % 2 else ""
         yield {
             "ticket_id": f"DEMO-{i + 1:07d}",
-            "url_hash": relocated.get(i) or hashlib.sha256(f"demo-url-{seed}-{i}".encode()).hexdigest(),
+            "url_hash": relocated.get(i)
+            or hashlib.sha256(f"demo-url-{seed}-{i}".encode()).hexdigest(),
             "reported_at": reported_s[i],
             "notified_at": notified_s[i],
             "removed_at": "" if still_online[i] else removed_s[i],
@@ -145,9 +176,14 @@ def generate_rows(tickets: int, seed: int, now: datetime, start: datetime | None
         }
 
 
-def _relocated_urls(rng: np.random.Generator, tickets: int, reported: np.ndarray, moved: float,
-                    hosted_in: np.ndarray) -> dict[int, str]:
-    """Give some recent tickets hosted outside the EU the url_hash of an earlier one hosted inside."""
+def _relocated_urls(
+    rng: np.random.Generator,
+    tickets: int,
+    reported: np.ndarray,
+    moved: float,
+    hosted_in: np.ndarray,
+) -> dict[int, str]:
+    """Give some recent tickets hosted outside the EU the url_hash of an earlier one inside."""
     inside = np.isin(hosted_in, ["NL", "DE", "FR", "BG", "LT"])
     outside = np.isin(hosted_in, ["AE", "HK", "MD"])
     early = np.flatnonzero((reported < moved) & inside)
@@ -157,23 +193,41 @@ def _relocated_urls(rng: np.random.Generator, tickets: int, reported: np.ndarray
         return {}
     chosen_early = rng.choice(early, size=pairs, replace=False)
     chosen_late = rng.choice(late, size=pairs, replace=False)
-    shared = {int(i): hashlib.sha256(f"demo-url-relocated-{int(i)}".encode()).hexdigest() for i in chosen_early}
+    shared = {
+        int(i): hashlib.sha256(f"demo-url-relocated-{int(i)}".encode()).hexdigest()
+        for i in chosen_early
+    }
     return shared | {int(j): shared[int(i)] for i, j in zip(chosen_early, chosen_late, strict=True)}
 
 
 BAD_ROWS = (
     {"ticket_id": "BAD-1", "url_hash": "not-a-hash", "reported_at": "2026-05-02T10:00:00Z"},
     {"ticket_id": "BAD-2", "url_hash": "0" * 64, "reported_at": "2026-05-02 10:00"},
-    {"ticket_id": "BAD-3", "url_hash": "1" * 64, "reported_at": "2026-05-03T10:00:00Z",
-     "removed_at": "2026-05-01T09:00:00Z"},
-    {"ticket_id": "BAD-4", "url_hash": "2" * 64, "reported_at": "2026-05-04T10:00:00Z", "ip": "10.0.0.300"},
-    {"ticket_id": "BAD-5", "url_hash": "http://reported.example/some/page", "reported_at": "2026-05-05T10:00:00Z"},
+    {
+        "ticket_id": "BAD-3",
+        "url_hash": "1" * 64,
+        "reported_at": "2026-05-03T10:00:00Z",
+        "removed_at": "2026-05-01T09:00:00Z",
+    },
+    {
+        "ticket_id": "BAD-4",
+        "url_hash": "2" * 64,
+        "reported_at": "2026-05-04T10:00:00Z",
+        "ip": "10.0.0.300",
+    },
+    {
+        "ticket_id": "BAD-5",
+        "url_hash": "http://reported.example/some/page",
+        "reported_at": "2026-05-05T10:00:00Z",
+    },
     {"ticket_id": "BAD-6", "url_hash": "3" * 64, "reported_at": "2099-01-01T00:00:00Z"},
     {"ticket_id": "", "url_hash": "4" * 64, "reported_at": "2026-05-06T10:00:00Z"},
 )
 
 
-def write_export(path: Path, tickets: int, seed: int, now: datetime, *, bad_rows: bool = True) -> Path:
+def write_export(
+    path: Path, tickets: int, seed: int, now: datetime, *, bad_rows: bool = True
+) -> Path:
     """Write a hotline export CSV; the few bad rows are spread through the file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     spacing = max(1, tickets // (len(BAD_ROWS) + 1))

@@ -14,8 +14,22 @@ from monitor.models import Ticket
 from monitor.timeutil import iso
 
 EXPORT_COLUMNS = (
-    "source", "ticket_id", "url_hash", "reported_at", "notified_at", "removed_at", "checked_at",
-    "ip", "hostname", "registered_domain", "provider", "asn", "network", "country", "eu", "inhope",
+    "source",
+    "ticket_id",
+    "url_hash",
+    "reported_at",
+    "notified_at",
+    "removed_at",
+    "checked_at",
+    "ip",
+    "hostname",
+    "registered_domain",
+    "provider",
+    "asn",
+    "network",
+    "country",
+    "eu",
+    "inhope",
 )
 TICKET = Ticket.__table__
 

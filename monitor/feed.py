@@ -79,7 +79,8 @@ def pull(
                     "the next pull retries this page"
                 ) from None
             cursor = _advance(cursor, page)
-            summary.add(_ingest_page(engine, options, page, lambda c, *_: save_cursor(c, source, feed, cursor)))
+            save = lambda c, *_, cursor=cursor: save_cursor(c, source, feed, cursor)  # noqa: E731
+            summary.add(_ingest_page(engine, options, page, save))
             pages += 1
             if page.next_url is None or page.next_url == request:
                 break

@@ -67,7 +67,14 @@ class IngestSummary:
 
     def add(self, other: IngestSummary) -> None:
         """Fold another file's summary into this one."""
-        for name in ("read", "inserted", "updated", "unchanged", "quarantined", "removed_before_notice"):
+        for name in (
+            "read",
+            "inserted",
+            "updated",
+            "unchanged",
+            "quarantined",
+            "removed_before_notice",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.ignored_columns = sorted(set(self.ignored_columns) | set(other.ignored_columns))
         self.errors.extend(other.errors[: max(0, MAX_ERRORS_LISTED - len(self.errors))])
@@ -174,9 +181,13 @@ def ingest_rows(
                 # a young table it would seq-scan for every batch's key lookup (quadratic time).
                 connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
             writer = TicketWriter(connection, options.source, run_id, learnt_at)
-            for batch in _batches(rows, rules, options, origin, unknown, summary, progress, header is not None):
+            for batch in _batches(
+                rows, rules, options, origin, unknown, summary, progress, header is not None
+            ):
                 counts = writer.write(batch.records)
-                bad = batch.bad + [(line, redact_row(batch.raw[line]), reason) for line, reason in counts.rejected]
+                bad = batch.bad + [
+                    (line, redact_row(batch.raw[line]), reason) for line, reason in counts.rejected
+                ]
                 writer.quarantine(origin, bad)
                 summary.inserted += counts.inserted
                 summary.updated += counts.updated
@@ -203,7 +214,12 @@ def ingest_rows(
         raise
     log.info(
         "ingested %s: read=%d inserted=%d updated=%d unchanged=%d quarantined=%d",
-        origin, summary.read, summary.inserted, summary.updated, summary.unchanged, summary.quarantined,
+        origin,
+        summary.read,
+        summary.inserted,
+        summary.updated,
+        summary.unchanged,
+        summary.quarantined,
     )
     return summary
 
@@ -244,14 +260,29 @@ def _batches(
         progress(summary.read)
 
 
-def _start_run(connection: Connection, source: str, origin: str, fmt: str, sha256: str | None,
-               started_at: datetime) -> int:
+def _start_run(
+    connection: Connection,
+    source: str,
+    origin: str,
+    fmt: str,
+    sha256: str | None,
+    started_at: datetime,
+) -> int:
     result = connection.execute(
         sa.insert(RUN).returning(RUN.c.id),
         {
-            "source": source, "origin": origin[:255], "file_sha256": sha256, "format": fmt,
-            "status": "running", "started_at": started_at, "read": 0, "inserted": 0,
-            "updated": 0, "unchanged": 0, "quarantined": 0, "ignored_columns": "[]",
+            "source": source,
+            "origin": origin[:255],
+            "file_sha256": sha256,
+            "format": fmt,
+            "status": "running",
+            "started_at": started_at,
+            "read": 0,
+            "inserted": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "quarantined": 0,
+            "ignored_columns": "[]",
         },
     )
     return result.scalar_one()
@@ -259,23 +290,40 @@ def _start_run(connection: Connection, source: str, origin: str, fmt: str, sha25
 
 def _finish_run(connection: Connection, run_id: int, summary: IngestSummary, status: str) -> None:
     connection.execute(
-        sa.update(RUN).where(RUN.c.id == run_id).values(
-            status=status, finished_at=utcnow(), read=summary.read, inserted=summary.inserted,
-            updated=summary.updated, unchanged=summary.unchanged, quarantined=summary.quarantined,
+        sa.update(RUN)
+        .where(RUN.c.id == run_id)
+        .values(
+            status=status,
+            finished_at=utcnow(),
+            read=summary.read,
+            inserted=summary.inserted,
+            updated=summary.updated,
+            unchanged=summary.unchanged,
+            quarantined=summary.quarantined,
             ignored_columns=json.dumps(summary.ignored_columns),
         )
     )
 
 
-def _record_failure(engine: Engine, source: str, origin: str, fmt: str, sha256: str | None,
-                    started_at: datetime, exc: BaseException) -> None:
+def _record_failure(
+    engine: Engine,
+    source: str,
+    origin: str,
+    fmt: str,
+    sha256: str | None,
+    started_at: datetime,
+    exc: BaseException,
+) -> None:
     """Keep a trace of a failed ingest; its rows were rolled back."""
     try:
         with engine.begin() as connection:
             run_id = _start_run(connection, source, origin, fmt, sha256, started_at)
             connection.execute(
-                sa.update(RUN).where(RUN.c.id == run_id).values(
-                    status="failed", finished_at=utcnow(),
+                sa.update(RUN)
+                .where(RUN.c.id == run_id)
+                .values(
+                    status="failed",
+                    finished_at=utcnow(),
                     error=redact_text(f"{type(exc).__name__}: {exc}")[:2000],
                 )
             )

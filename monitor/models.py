@@ -147,7 +147,10 @@ class QuarantinedRow(SQLModel, table=True):
     line: int
     raw: str
     reason: str
-    row_key: str = Field(max_length=64, description="SHA-256 of origin, line, raw and reason: a re-ingest adds no duplicate")
+    row_key: str = Field(
+        max_length=64,
+        description="SHA-256 of origin, line, raw and reason: a re-ingest adds no duplicate",
+    )
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 
 

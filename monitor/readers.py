@@ -105,7 +105,13 @@ def read_jsonl(handle: io.TextIOBase) -> Iterator[tuple[int, dict | BadLine]]:
         try:
             value = json.loads(text)
         except (json.JSONDecodeError, UnicodeEncodeError) as exc:
-            yield number, BadLine(text.rstrip("\r\n"), f"not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})")
+            yield (
+                number,
+                BadLine(
+                    text.rstrip("\r\n"),
+                    f"not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})",
+                ),
+            )
             continue
         if not isinstance(value, dict):
             yield number, BadLine(text.rstrip("\r\n"), "not a JSON object")

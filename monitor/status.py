@@ -24,9 +24,13 @@ def store_status(engine: Engine) -> dict:
             sa.select(sa.func.count()).select_from(TICKET).where(TICKET.c.resolved_at.is_(None))
         )
         quarantined = connection.scalar(sa.select(sa.func.count()).select_from(QUARANTINE))
-        last = connection.execute(
-            sa.select(RUN).where(RUN.c.status == "ok").order_by(RUN.c.id.desc()).limit(1)
-        ).mappings().first()
+        last = (
+            connection.execute(
+                sa.select(RUN).where(RUN.c.status == "ok").order_by(RUN.c.id.desc()).limit(1)
+            )
+            .mappings()
+            .first()
+        )
         failed = connection.scalar(
             sa.select(sa.func.count()).select_from(RUN).where(RUN.c.status == "failed")
         )

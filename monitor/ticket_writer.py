@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from operator import itemgetter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -24,8 +24,15 @@ TICKET = Ticket.__table__
 EVENT = TicketEvent.__table__
 QUARANTINE = QuarantinedRow.__table__
 _KEY_CHUNK = 900  # stay far below SQLite's bound-parameter limit
-_INSERT_COLUMNS = (*TRACKED_FIELDS, "source", "ticket_id", "first_learnt_at", "last_learnt_at",
-                   "first_run_id", "last_run_id")
+_INSERT_COLUMNS = (
+    *TRACKED_FIELDS,
+    "source",
+    "ticket_id",
+    "first_learnt_at",
+    "last_learnt_at",
+    "first_run_id",
+    "last_run_id",
+)
 _UPDATE_COLUMNS = (*TRACKED_FIELDS, "last_learnt_at", "last_run_id")
 _TIME_COLUMNS = frozenset(
     name for name, column in TICKET.columns.items() if isinstance(column.type, UTCDateTime)
@@ -71,7 +78,9 @@ class TicketWriter:
         for start in range(0, len(unique), chunk_size):
             chunk = unique[start : start + chunk_size]
             if postgres:
-                match = TICKET.c.ticket_id == sa.func.any(sa.bindparam("ids", chunk, type_=ARRAY(sa.String)))
+                match = TICKET.c.ticket_id == sa.func.any(
+                    sa.bindparam("ids", chunk, type_=ARRAY(sa.String))
+                )
             else:
                 match = TICKET.c.ticket_id.in_(chunk)
             query = sa.select(*columns).where(TICKET.c.source == self.source, match)
@@ -116,7 +125,9 @@ class TicketWriter:
                 continue
             merged = {**current, **changes}
             if merged["removed_at"] is not None and merged["removed_at"] < merged["reported_at"]:
-                counts.rejected.append((line, "update would make removed_at earlier than reported_at"))
+                counts.rejected.append(
+                    (line, "update would make removed_at earlier than reported_at")
+                )
                 continue
             for name, value in changes.items():
                 events.append(self._event(key, name, current[name], value))
@@ -126,7 +137,9 @@ class TicketWriter:
             else:
                 updates[key] = merged
             counts.updated += 1
-            counts.removed_before_notice += removed_before_notice(merged) and not removed_before_notice(current)
+            counts.removed_before_notice += removed_before_notice(
+                merged
+            ) and not removed_before_notice(current)
         self._flush(inserts, updates, events)
         return counts
 
@@ -141,7 +154,9 @@ class TicketWriter:
             "run_id": self.run_id,
         }
 
-    def _flush(self, inserts: dict[str, dict], updates: dict[str, dict], events: list[dict]) -> None:
+    def _flush(
+        self, inserts: dict[str, dict], updates: dict[str, dict], events: list[dict]
+    ) -> None:
         if inserts:
             self._executemany("ticket", _INSERT_COLUMNS, inserts.values())
         if updates:
@@ -186,7 +201,8 @@ class TicketWriter:
             return
         marks = ", ".join([self._mark] * len(columns))
         self.connection.exec_driver_sql(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", self._native_rows(columns, rows)
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+            self._native_rows(columns, rows),
         )
 
     def _copy(self, table: str, columns: Sequence[str], rows: Iterable[dict]) -> None:
@@ -201,11 +217,14 @@ class TicketWriter:
         """Store bad rows: (line, redacted raw JSON, reason); one already kept is not repeated."""
         if not rows:
             return
-        keyed = {_row_key(origin, line, raw, reason): (line, raw, reason) for line, raw, reason in rows}
+        keyed = {
+            _row_key(origin, line, raw, reason): (line, raw, reason) for line, raw, reason in rows
+        }
         keys = list(keyed)
         for start in range(0, len(keys), _KEY_CHUNK):
             query = sa.select(QUARANTINE.c.row_key).where(
-                QUARANTINE.c.source == self.source, QUARANTINE.c.row_key.in_(keys[start : start + _KEY_CHUNK])
+                QUARANTINE.c.source == self.source,
+                QUARANTINE.c.row_key.in_(keys[start : start + _KEY_CHUNK]),
             )
             for known in self.connection.execute(query).scalars():
                 keyed.pop(known, None)

@@ -34,7 +34,9 @@ def zone(name: str | None) -> tzinfo | None:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigurationError(f"unknown time zone {name!r} (use an IANA name such as Europe/Amsterdam)") from exc
+        raise ConfigurationError(
+            f"unknown time zone {name!r} (use an IANA name such as Europe/Amsterdam)"
+        ) from exc
 
 
 def parse_timestamp(text: str, naive_zone: tzinfo | None = None) -> datetime:

@@ -13,8 +13,8 @@ import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timedelta, tzinfo
+from functools import cached_property
 
 from monitor.timeutil import TimestampError, parse_timestamp, utcnow
 
@@ -140,7 +140,9 @@ def _hostname(text: str) -> str | None:
     if not text:
         return None
     if _HOSTNAME_BAD.search(text) or looks_like_url(text):
-        raise RowRejected("hostname: host part only, no scheme, path or credentials (raw URL: refusing to store)")
+        raise RowRejected(
+            "hostname: host part only, no scheme, path or credentials (raw URL: refusing to store)"
+        )
     host = text.lower().rstrip(".")
     if len(host) > 253:
         raise RowRejected("hostname: longer than 253 characters")
@@ -154,7 +156,9 @@ def validate_row(row: Mapping[str, object], rules: RowRules) -> dict:
     """
     text = {column: _text(row, column) for column in INPUT_COLUMNS}
     for column in REQUIRED_COLUMNS:
-        if not text[column] and not (column == "url_hash" and rules.hash_urls and _text(row, URL_COLUMN)):
+        if not text[column] and not (
+            column == "url_hash" and rules.hash_urls and _text(row, URL_COLUMN)
+        ):
             raise RowRejected(f"missing required field: {column}")
     ticket_id = text["ticket_id"]
     if len(ticket_id) > 128:

@@ -109,7 +109,8 @@ class Cli:
         result = self.runner.invoke(app, ["--db", self.db_url, *map(str, args)], input=input)
         if ok and result.exit_code != 0:
             raise AssertionError(
-                f"monitor {' '.join(map(str, args))} exited {result.exit_code}:\n{result.output}\n{result.exception!r}"
+                f"monitor {' '.join(map(str, args))} exited {result.exit_code}:\n"
+                f"{result.output}\n{result.exception!r}"
             )
         return result
 

@@ -25,7 +25,9 @@ def test_generated_rows_are_valid_and_providers_differ():
     by_provider: dict[str, list[float]] = {}
     for row in rows:
         if row["removed_at"] and row["removed_at"] >= row["notified_at"]:
-            by_provider.setdefault(row["provider"], []).append(_hours(row["notified_at"], row["removed_at"]))
+            by_provider.setdefault(row["provider"], []).append(
+                _hours(row["notified_at"], row["removed_at"])
+            )
     fast = statistics.median(by_provider["LeaseWeb Netherlands B.V."])
     slow = statistics.median(by_provider["IQWeb FZ-LLC"])
     assert fast < 12 < 200 < slow
@@ -33,9 +35,13 @@ def test_generated_rows_are_valid_and_providers_differ():
     assert any(not r["provider"] for r in rows)  # origin unknown (behind a CDN)
     reseller = [r for r in rows if r["provider"] == "Example Reseller Ltd"]
     assert {r["ip"].split(".")[0] for r in reseller[:50]} == {"5"}  # LeaseWeb NL upstream first ...
-    assert {r["ip"].split(".")[0] for r in reseller[-10:]} == {"190"}  # ... IQWeb AE in the last weeks
+    assert {r["ip"].split(".")[0] for r in reseller[-10:]} == {
+        "190"
+    }  # ... IQWeb AE in the last weeks
     hashes = [r["url_hash"] for r in rows]
-    assert len(hashes) - len(set(hashes)) >= 5  # some URLs re-reported (inside the EU, then outside)
+    assert (
+        len(hashes) - len(set(hashes)) >= 5
+    )  # some URLs re-reported (inside the EU, then outside)
 
 
 def test_same_seed_same_data():

@@ -19,8 +19,13 @@ DOCS = README + "".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "d
 
 
 def _options(command) -> list[str]:
-    return [opt for param in command.params if param.param_type_name == "option"
-            for opt in param.opts if opt.startswith("--") and opt != "--help"]
+    return [
+        opt
+        for param in command.params
+        if param.param_type_name == "option"
+        for opt in param.opts
+        if opt.startswith("--") and opt != "--help"
+    ]
 
 
 def _commands(command, path=()):

@@ -12,48 +12,92 @@ from monitor.ingest import IngestOptions, ingest_file
 from monitor.models import IngestRun, QuarantinedRow, Ticket, TicketEvent
 from tests.ticket_files import HEADER, good_row, url_hash, write_csv, write_jsonl
 
-TABLES = {"ticket": Ticket.__table__, "ticket_event": TicketEvent.__table__,
-          "quarantine": QuarantinedRow.__table__, "ingest_run": IngestRun.__table__}
+TABLES = {
+    "ticket": Ticket.__table__,
+    "ticket_event": TicketEvent.__table__,
+    "quarantine": QuarantinedRow.__table__,
+    "ingest_run": IngestRun.__table__,
+}
 
 
 def counts(engine) -> dict[str, int]:
     with engine.connect() as connection:
-        return {name: connection.scalar(sa.select(sa.func.count()).select_from(table))
-                for name, table in TABLES.items()}
+        return {
+            name: connection.scalar(sa.select(sa.func.count()).select_from(table))
+            for name, table in TABLES.items()
+        }
 
 
 def quarantine_rows(engine) -> list[dict]:
     table = TABLES["quarantine"]
     with engine.connect() as connection:
-        return [dict(r) for r in connection.execute(sa.select(table).order_by(table.c.line)).mappings()]
+        return [
+            dict(r) for r in connection.execute(sa.select(table).order_by(table.c.line)).mappings()
+        ]
 
 
 BAD_ROWS = [
     pytest.param({"ticket_id": ""}, "missing required field: ticket_id", id="missing-ticket-id"),
     pytest.param({"url_hash": ""}, "missing required field: url_hash", id="missing-url-hash"),
-    pytest.param({"reported_at": ""}, "missing required field: reported_at", id="missing-reported-at"),
-    pytest.param({"url_hash": "abc123"}, "url_hash: not 64 hex characters (got 6 characters)", id="short-hash"),
-    pytest.param({"url_hash": "g" * 64}, "url_hash: not 64 hex characters (got 64 characters)", id="non-hex"),
-    pytest.param({"url_hash": "https://bad.example/path?x=1"}, "url_hash: raw URL: refusing to store", id="url-in-hash"),
-    pytest.param({"url_hash": "bad.example/some/path"}, "url_hash: raw URL: refusing to store", id="schemeless-url"),
-    pytest.param({"reported_at": "yesterday"}, "reported_at: unparseable timestamp 'yesterday'", id="unparseable"),
-    pytest.param({"notified_at": "2026-07-01 11:00"},
-                 "notified_at: timestamp without offset '2026-07-01 11:00' (add Z or +HH:MM, or give --timezone)",
-                 id="naive"),
-    pytest.param({"removed_at": "2026-06-30T10:00:00Z"}, "removed_at earlier than reported_at", id="removed-before-report"),
-    pytest.param({"checked_at": "2099-01-01T00:00:00Z"}, "checked_at: timestamp in the future (2099-01-01T00:00:00Z)",
-                 id="future"),
+    pytest.param(
+        {"reported_at": ""}, "missing required field: reported_at", id="missing-reported-at"
+    ),
+    pytest.param(
+        {"url_hash": "abc123"},
+        "url_hash: not 64 hex characters (got 6 characters)",
+        id="short-hash",
+    ),
+    pytest.param(
+        {"url_hash": "g" * 64}, "url_hash: not 64 hex characters (got 64 characters)", id="non-hex"
+    ),
+    pytest.param(
+        {"url_hash": "https://bad.example/path?x=1"},
+        "url_hash: raw URL: refusing to store",
+        id="url-in-hash",
+    ),
+    pytest.param(
+        {"url_hash": "bad.example/some/path"},
+        "url_hash: raw URL: refusing to store",
+        id="schemeless-url",
+    ),
+    pytest.param(
+        {"reported_at": "yesterday"},
+        "reported_at: unparseable timestamp 'yesterday'",
+        id="unparseable",
+    ),
+    pytest.param(
+        {"notified_at": "2026-07-01 11:00"},
+        "notified_at: timestamp without offset '2026-07-01 11:00'"
+        " (add Z or +HH:MM, or give --timezone)",
+        id="naive",
+    ),
+    pytest.param(
+        {"removed_at": "2026-06-30T10:00:00Z"},
+        "removed_at earlier than reported_at",
+        id="removed-before-report",
+    ),
+    pytest.param(
+        {"checked_at": "2099-01-01T00:00:00Z"},
+        "checked_at: timestamp in the future (2099-01-01T00:00:00Z)",
+        id="future",
+    ),
     pytest.param({"ip": "300.1.2.3"}, "ip: invalid IP address '300.1.2.3'", id="bad-ip"),
-    pytest.param({"hostname": "https://bad.example/x"},
-                 "hostname: host part only, no scheme, path or credentials (raw URL: refusing to store)",
-                 id="url-in-hostname"),
-    pytest.param({"country": "NLD"}, "country: not an ISO 3166-1 alpha-2 code ('NLD')", id="bad-country"),
+    pytest.param(
+        {"hostname": "https://bad.example/x"},
+        "hostname: host part only, no scheme, path or credentials (raw URL: refusing to store)",
+        id="url-in-hostname",
+    ),
+    pytest.param(
+        {"country": "NLD"}, "country: not an ISO 3166-1 alpha-2 code ('NLD')", id="bad-country"
+    ),
 ]
 
 
 @pytest.mark.parametrize("override, reason", BAD_ROWS)
 def test_each_quarantine_reason_has_its_message(engine, tmp_path, override, reason):
-    path = write_csv(tmp_path / "in.csv", [good_row(1), good_row(2, **override), good_row(3)], HEADER)
+    path = write_csv(
+        tmp_path / "in.csv", [good_row(1), good_row(2, **override), good_row(3)], HEADER
+    )
     summary = ingest_file(engine, path)
     assert (summary.read, summary.inserted, summary.quarantined) == (3, 2, 1)
     assert summary.errors == [{"file": "in.csv", "line": 3, "reason": reason}]
@@ -65,7 +109,11 @@ def test_each_quarantine_reason_has_its_message(engine, tmp_path, override, reas
 
 def test_mixed_file_keeps_good_rows_and_quarantines_exactly_the_bad(engine, tmp_path):
     rows = [good_row(n) for n in range(10)]
-    bad_lines = {3: {"url_hash": "nope"}, 6: {"ip": "1.2.3"}, 9: {"reported_at": "2026-13-01T00:00:00Z"}}
+    bad_lines = {
+        3: {"url_hash": "nope"},
+        6: {"ip": "1.2.3"},
+        9: {"reported_at": "2026-13-01T00:00:00Z"},
+    }
     for n, override in bad_lines.items():
         rows[n].update(override)
     summary = ingest_file(engine, write_csv(tmp_path / "mixed.csv", rows, HEADER))
@@ -77,7 +125,9 @@ def test_mixed_file_keeps_good_rows_and_quarantines_exactly_the_bad(engine, tmp_
 
 
 def test_reingest_changes_nothing(engine, tmp_path):
-    path = write_csv(tmp_path / "a.csv", [good_row(n) for n in range(5)] + [good_row(9, ip="x")], HEADER)
+    path = write_csv(
+        tmp_path / "a.csv", [good_row(n) for n in range(5)] + [good_row(9, ip="x")], HEADER
+    )
     first = ingest_file(engine, path)
     before = counts(engine)
     second = ingest_file(engine, path)
@@ -85,38 +135,52 @@ def test_reingest_changes_nothing(engine, tmp_path):
     assert (first.inserted, first.quarantined) == (5, 1)
     assert (second.inserted, second.updated, second.unchanged, second.quarantined) == (0, 0, 5, 1)
     assert {k: after[k] for k in ("ticket", "ticket_event", "quarantine")} == {
-        k: before[k] for k in ("ticket", "ticket_event", "quarantine")}
+        k: before[k] for k in ("ticket", "ticket_event", "quarantine")
+    }
     assert after["ingest_run"] == before["ingest_run"] + 1  # the run itself is logged
 
 
 def test_update_sets_removal_and_records_event(engine, tmp_path):
     ingest_file(engine, write_csv(tmp_path / "a.csv", [good_row(1), good_row(2)], HEADER))
-    update = write_csv(tmp_path / "b.csv", [good_row(1, removed_at="2026-07-02T09:30:00+02:00", ip="")], HEADER)
+    update = write_csv(
+        tmp_path / "b.csv", [good_row(1, removed_at="2026-07-02T09:30:00+02:00", ip="")], HEADER
+    )
     summary = ingest_file(engine, update)
     assert (summary.updated, summary.inserted, summary.unchanged) == (1, 0, 0)
     ticket, event = Ticket.__table__, TicketEvent.__table__
     with engine.connect() as connection:
-        removed = connection.scalar(sa.select(ticket.c.removed_at).where(ticket.c.ticket_id == "T-000001"))
+        removed = connection.scalar(
+            sa.select(ticket.c.removed_at).where(ticket.c.ticket_id == "T-000001")
+        )
         ip = connection.scalar(sa.select(ticket.c.ip).where(ticket.c.ticket_id == "T-000001"))
         events = connection.execute(
             sa.select(event.c.field, event.c.old_value, event.c.new_value, event.c.run_id)
-            .where(event.c.ticket_id == "T-000001").order_by(event.c.id)).all()
+            .where(event.c.ticket_id == "T-000001")
+            .order_by(event.c.id)
+        ).all()
     assert removed.isoformat() == "2026-07-02T07:30:00+00:00"
     assert ip == "5.79.101.242"  # an empty cell never erases a known value
     assert [(e.field, e.old_value, e.new_value) for e in events] == [
-        ("first_seen", None, None), ("removed_at", None, "2026-07-02T07:30:00Z")]
+        ("first_seen", None, None),
+        ("removed_at", None, "2026-07-02T07:30:00Z"),
+    ]
     assert events[1].run_id == summary.run_ids[0]
 
 
 def test_update_that_breaks_a_rule_is_quarantined(engine, tmp_path):
     first = good_row(1, reported_at="2026-07-01T10:00:00Z", removed_at="2026-07-02T00:00:00Z")
     ingest_file(engine, write_csv(tmp_path / "a.csv", [first], HEADER))
-    # Valid on its own, but with the stored removal the ticket would be removed before it was reported.
+    # Valid alone, but with the stored removal the ticket would be removed before its report.
     later_report = good_row(1, reported_at="2026-07-05T10:00:00Z", notified_at="")
     summary = ingest_file(engine, write_csv(tmp_path / "b.csv", [later_report], HEADER))
     assert (summary.updated, summary.quarantined) == (0, 1)
-    assert summary.errors == [{"file": "b.csv", "line": 2,
-                               "reason": "update would make removed_at earlier than reported_at"}]
+    assert summary.errors == [
+        {
+            "file": "b.csv",
+            "line": 2,
+            "reason": "update would make removed_at earlier than reported_at",
+        }
+    ]
     [row] = quarantine_rows(engine)
     assert json.loads(row["raw"])["reported_at"] == "2026-07-05T10:00:00Z"
 
@@ -125,12 +189,16 @@ def test_strict_writes_nothing(engine, tmp_path):
     path = write_csv(tmp_path / "s.csv", [good_row(1), good_row(2, ip="nope")], HEADER)
     with pytest.raises(StrictModeRejected) as info:
         ingest_file(engine, path, IngestOptions(strict=True))
-    assert info.value.errors == [{"file": "s.csv", "line": 3, "reason": "ip: invalid IP address 'nope'"}]
+    assert info.value.errors == [
+        {"file": "s.csv", "line": 3, "reason": "ip: invalid IP address 'nope'"}
+    ]
     assert counts(engine) == {"ticket": 0, "ticket_event": 0, "quarantine": 0, "ingest_run": 0}
 
 
 def test_timezone_option_reads_naive_times(engine, tmp_path):
-    path = write_csv(tmp_path / "tz.csv", [good_row(1, reported_at="2026-07-01 10:00", notified_at="")], HEADER)
+    path = write_csv(
+        tmp_path / "tz.csv", [good_row(1, reported_at="2026-07-01 10:00", notified_at="")], HEADER
+    )
     summary = ingest_file(engine, path, IngestOptions(timezone="Europe/Amsterdam"))
     assert summary.inserted == 1
     with engine.connect() as connection:
@@ -139,8 +207,12 @@ def test_timezone_option_reads_naive_times(engine, tmp_path):
 
 
 def test_removed_before_notice_is_valid_and_counted(engine, tmp_path):
-    row = good_row(1, reported_at="2026-07-01T10:00:00Z", notified_at="2026-07-01T12:00:00Z",
-                   removed_at="2026-07-01T11:00:00Z")
+    row = good_row(
+        1,
+        reported_at="2026-07-01T10:00:00Z",
+        notified_at="2026-07-01T12:00:00Z",
+        removed_at="2026-07-01T11:00:00Z",
+    )
     summary = ingest_file(engine, write_csv(tmp_path / "r.csv", [row, good_row(2)], HEADER))
     assert (summary.inserted, summary.quarantined, summary.removed_before_notice) == (2, 0, 1)
 
@@ -152,8 +224,14 @@ def test_unknown_columns_are_ignored_and_named(engine, tmp_path):
 
 
 def test_jsonl_is_detected_and_broken_lines_quarantined(engine, tmp_path):
-    rows = [good_row(1), '{"ticket_id": "T-2", broken', "[1, 2]", {**good_row(3), "ticket_id": 3}, "",
-            {**good_row(4), "ip": ["1.2.3.4"]}]
+    rows = [
+        good_row(1),
+        '{"ticket_id": "T-2", broken',
+        "[1, 2]",
+        {**good_row(3), "ticket_id": 3},
+        "",
+        {**good_row(4), "ip": ["1.2.3.4"]},
+    ]
     path = write_jsonl(tmp_path / "feed.txt", rows)
     summary = ingest_file(engine, path)
     assert summary.inserted == 2 and summary.quarantined == 3
@@ -165,9 +243,13 @@ def test_jsonl_is_detected_and_broken_lines_quarantined(engine, tmp_path):
 
 def test_wrong_field_count_in_csv_is_quarantined(engine, tmp_path):
     path = tmp_path / "short.csv"
-    path.write_text(",".join(HEADER) + "\nT-1," + url_hash(1) + ",2026-07-01T10:00:00Z\n", encoding="utf-8")
+    path.write_text(
+        ",".join(HEADER) + "\nT-1," + url_hash(1) + ",2026-07-01T10:00:00Z\n", encoding="utf-8"
+    )
     summary = ingest_file(engine, path)
-    assert summary.errors == [{"file": "short.csv", "line": 2, "reason": "expected 10 fields, found 3"}]
+    assert summary.errors == [
+        {"file": "short.csv", "line": 2, "reason": "expected 10 fields, found 3"}
+    ]
 
 
 def test_undecodable_bytes_are_quarantined(engine, tmp_path):
@@ -189,10 +271,14 @@ def test_url_column_is_refused_without_hash_urls(engine, tmp_path):
 
 def test_hash_urls_stores_only_the_hash(engine, tmp_path, db_url, caplog):
     secret = "http://secret.example/abuse/1.jpg"
-    rows = [{**good_row(1, url_hash=""), "url": secret},
-            {**good_row(2, url_hash="", reported_at="bad"), "url": secret + "?2"}]
+    rows = [
+        {**good_row(1, url_hash=""), "url": secret},
+        {**good_row(2, url_hash="", reported_at="bad"), "url": secret + "?2"},
+    ]
     caplog.set_level("DEBUG")
-    summary = ingest_file(engine, write_csv(tmp_path / "urls.csv", rows), IngestOptions(hash_urls=True))
+    summary = ingest_file(
+        engine, write_csv(tmp_path / "urls.csv", rows), IngestOptions(hash_urls=True)
+    )
     assert (summary.inserted, summary.quarantined) == (1, 1)
     import hashlib
 
@@ -237,13 +323,18 @@ def test_interrupted_ingest_leaves_database_as_before(engine, tmp_path, monkeypa
     monkeypatch.setattr(ticket_writer.TicketWriter, "write", crash_on_second_batch)
     rows = [good_row(n, removed_at="2026-07-03T00:00:00Z") for n in range(50)]
     with pytest.raises(RuntimeError, match="injected crash"):
-        ingest_file(engine, write_csv(tmp_path / "big.csv", rows, HEADER), IngestOptions(batch_size=10))
+        ingest_file(
+            engine, write_csv(tmp_path / "big.csv", rows, HEADER), IngestOptions(batch_size=10)
+        )
     after = counts(engine)
     assert {k: after[k] for k in ("ticket", "ticket_event", "quarantine")} == {
-        k: before[k] for k in ("ticket", "ticket_event", "quarantine")}
+        k: before[k] for k in ("ticket", "ticket_event", "quarantine")
+    }
     run = TABLES["ingest_run"]
     with engine.connect() as connection:
-        failed = connection.execute(sa.select(run.c.status, run.c.error).where(run.c.status == "failed")).one()
+        failed = connection.execute(
+            sa.select(run.c.status, run.c.error).where(run.c.status == "failed")
+        ).one()
     assert "injected crash mid-ingest" in failed.error
 
 
@@ -254,9 +345,18 @@ def test_run_record_keeps_file_hash_counts_and_timing(engine, tmp_path):
     summary = ingest_file(engine, path)
     run = TABLES["ingest_run"]
     with engine.connect() as connection:
-        record = connection.execute(sa.select(run).where(run.c.id == summary.run_ids[0])).mappings().one()
+        record = (
+            connection.execute(sa.select(run).where(run.c.id == summary.run_ids[0]))
+            .mappings()
+            .one()
+        )
     assert record["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert (record["read"], record["inserted"], record["quarantined"], record["status"]) == (2, 1, 1, "ok")
+    assert (record["read"], record["inserted"], record["quarantined"], record["status"]) == (
+        2,
+        1,
+        1,
+        "ok",
+    )
     assert record["finished_at"] >= record["started_at"]
 
 
@@ -283,16 +383,33 @@ def test_before_commit_writes_with_the_rows_or_not_at_all(engine):
         raise RuntimeError("cursor write failed")
 
     with pytest.raises(RuntimeError, match="cursor write failed"):
-        ingest_rows(engine, [(1, good_row(1))], IngestOptions(), origin="feed page", fmt="feed",
-                    before_commit=fails)
+        ingest_rows(
+            engine,
+            [(1, good_row(1))],
+            IngestOptions(),
+            origin="feed page",
+            fmt="feed",
+            before_commit=fails,
+        )
     assert counts(engine)["ticket"] == 0
 
     def saves(connection, summary, run_id):
-        connection.execute(sa.update(IngestRun.__table__).where(IngestRun.__table__.c.id == run_id)
-                           .values(error="cursor saved"))
+        connection.execute(
+            sa.update(IngestRun.__table__)
+            .where(IngestRun.__table__.c.id == run_id)
+            .values(error="cursor saved")
+        )
 
-    ingest_rows(engine, [(1, good_row(1))], IngestOptions(), origin="feed page", fmt="feed", before_commit=saves)
+    ingest_rows(
+        engine,
+        [(1, good_row(1))],
+        IngestOptions(),
+        origin="feed page",
+        fmt="feed",
+        before_commit=saves,
+    )
     with engine.connect() as connection:
-        notes = connection.scalars(sa.select(IngestRun.__table__.c.error)
-                                   .where(IngestRun.__table__.c.status == "ok")).all()
+        notes = connection.scalars(
+            sa.select(IngestRun.__table__.c.error).where(IngestRun.__table__.c.status == "ok")
+        ).all()
     assert counts(engine)["ticket"] == 1 and notes == ["cursor saved"]

@@ -1,4 +1,4 @@
-"""Properties of the ingest: junk never crashes it, valid rows are never lost, writers never race."""
+"""Ingest properties: junk never crashes it, valid rows are never lost, writers never race."""
 
 from __future__ import annotations
 
@@ -19,16 +19,38 @@ _counter = itertools.count()
 
 junk_value = st.one_of(
     st.text(max_size=80),
-    st.sampled_from(["", "Z", "2026-02-30T00:00:00Z", "::1", "http://x.example/a", "\x00", "ff" * 32,
-                     "2026-07-01T10:00:00", "1e400", "NaN", "-1", "2026-07-01T10:00:00+25:00"]),
+    st.sampled_from(
+        [
+            "",
+            "Z",
+            "2026-02-30T00:00:00Z",
+            "::1",
+            "http://x.example/a",
+            "\x00",
+            "ff" * 32,
+            "2026-07-01T10:00:00",
+            "1e400",
+            "NaN",
+            "-1",
+            "2026-07-01T10:00:00+25:00",
+        ]
+    ),
 )
 junk_row = st.dictionaries(st.sampled_from(HEADER + ["extra", "URL "]), junk_value, max_size=12)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(junk=st.lists(junk_row, max_size=15), valid_count=st.integers(0, 8), as_jsonl=st.booleans(),
-       data=st.data())
-def test_junk_never_crashes_and_never_loses_a_valid_row(engine, tmp_path_factory, junk, valid_count, as_jsonl, data):
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    junk=st.lists(junk_row, max_size=15),
+    valid_count=st.integers(0, 8),
+    as_jsonl=st.booleans(),
+    data=st.data(),
+)
+def test_junk_never_crashes_and_never_loses_a_valid_row(
+    engine, tmp_path_factory, junk, valid_count, as_jsonl, data
+):
     source = f"prop-{next(_counter)}"
     valid = [good_row(n, ticket_id=f"V-{n}") for n in range(valid_count)]
     for row in junk:  # junk may not reuse a valid ticket_id, or it would legitimately update it
@@ -36,27 +58,41 @@ def test_junk_never_crashes_and_never_loses_a_valid_row(engine, tmp_path_factory
             row["ticket_id"] = "J" + row["ticket_id"]
     rows = data.draw(st.permutations(valid + junk))
     folder = tmp_path_factory.mktemp("prop")
-    path = write_jsonl(folder / "x.jsonl", rows) if as_jsonl else write_csv(folder / "x.csv", rows, HEADER)
+    path = (
+        write_jsonl(folder / "x.jsonl", rows)
+        if as_jsonl
+        else write_csv(folder / "x.csv", rows, HEADER)
+    )
     if as_jsonl and any("URL " in row for row in junk):
-        # A raw-URL column refuses the whole file, loudly: nothing is written, nothing silently lost.
+        # A raw-URL column refuses the whole file, loudly: nothing written, nothing silently lost.
         with pytest.raises(RawUrlRefused):
             ingest_file(engine, path, IngestOptions(source=source))
         return
     summary = ingest_file(engine, path, IngestOptions(source=source))
-    assert summary.read == summary.inserted + summary.updated + summary.unchanged + summary.quarantined
+    assert (
+        summary.read == summary.inserted + summary.updated + summary.unchanged + summary.quarantined
+    )
     ticket = Ticket.__table__
     with engine.connect() as connection:
-        stored = set(connection.scalars(sa.select(ticket.c.ticket_id).where(ticket.c.source == source)))
-        quarantined = connection.scalar(sa.select(sa.func.count()).select_from(QuarantinedRow.__table__)
-                                         .where(QuarantinedRow.__table__.c.source == source))
+        stored = set(
+            connection.scalars(sa.select(ticket.c.ticket_id).where(ticket.c.source == source))
+        )
+        quarantined = connection.scalar(
+            sa.select(sa.func.count())
+            .select_from(QuarantinedRow.__table__)
+            .where(QuarantinedRow.__table__.c.source == source)
+        )
     assert {row["ticket_id"] for row in valid} <= stored
     assert quarantined == summary.quarantined
 
 
 def test_concurrent_overlapping_ingests_neither_duplicate_nor_lose(engine, tmp_path):
     first = write_csv(tmp_path / "a.csv", [good_row(n) for n in range(0, 600)], HEADER)
-    second = write_csv(tmp_path / "b.csv",
-                       [good_row(n, removed_at="2026-07-03T00:00:00Z") for n in range(300, 900)], HEADER)
+    second = write_csv(
+        tmp_path / "b.csv",
+        [good_row(n, removed_at="2026-07-03T00:00:00Z") for n in range(300, 900)],
+        HEADER,
+    )
     errors: list[BaseException] = []
 
     def run(path):
@@ -74,10 +110,12 @@ def test_concurrent_overlapping_ingests_neither_duplicate_nor_lose(engine, tmp_p
     ticket, event = Ticket.__table__, TicketEvent.__table__
     with engine.connect() as connection:
         ids = list(connection.scalars(sa.select(ticket.c.ticket_id)))
-        first_seen = connection.scalar(sa.select(sa.func.count()).select_from(event)
-                                       .where(event.c.field == "first_seen"))
-        removed = connection.scalar(sa.select(sa.func.count()).select_from(ticket)
-                                    .where(ticket.c.removed_at.is_not(None)))
+        first_seen = connection.scalar(
+            sa.select(sa.func.count()).select_from(event).where(event.c.field == "first_seen")
+        )
+        removed = connection.scalar(
+            sa.select(sa.func.count()).select_from(ticket).where(ticket.c.removed_at.is_not(None))
+        )
     assert len(ids) == len(set(ids)) == 900
     assert first_seen == 900
     assert removed == 600

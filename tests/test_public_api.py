@@ -17,7 +17,9 @@ STAGE_FUNCTIONS = {
 @pytest.mark.parametrize("package", sorted(STAGE_FUNCTIONS))
 def test_all_names_exist_and_are_sorted(package):
     module = importlib.import_module(package)
-    assert module.__doc__ and len(module.__doc__) > 80, f"{package} needs a docstring saying what it is for"
+    assert module.__doc__ and len(module.__doc__) > 80, (
+        f"{package} needs a docstring saying what it is for"
+    )
     assert list(module.__all__) == sorted(module.__all__)
     missing = [name for name in module.__all__ if not hasattr(module, name)]
     assert not missing

@@ -6,8 +6,11 @@ from datetime import UTC, datetime
 
 from monitor.ticket_frame import TicketQuery
 
-START, END, AS_OF = (datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC),
-                     datetime(2026, 10, 15, tzinfo=UTC))
+START, END, AS_OF = (
+    datetime(2026, 7, 1, tzinfo=UTC),
+    datetime(2026, 10, 1, tzinfo=UTC),
+    datetime(2026, 10, 15, tzinfo=UTC),
+)
 
 
 def _plan(connection, sql: str, params) -> str:
@@ -20,7 +23,9 @@ def _plan(connection, sql: str, params) -> str:
 
 
 def test_the_frame_query_of_a_period_uses_the_clock_start_index(engine):
-    sql, params = TicketQuery(engine.dialect, (), None).current_rows(as_of=AS_OF, start=START, end=END)
+    sql, params = TicketQuery(engine.dialect, (), None).current_rows(
+        as_of=AS_OF, start=START, end=END
+    )
     with engine.begin() as connection:
         plan = _plan(connection, sql, params)
     assert "ix_ticket_clock_start" in plan or "ix_ticket_open_clock_start" in plan, plan
@@ -36,14 +41,21 @@ def test_the_ingest_key_lookup_uses_the_unique_key(engine):
             params = ("default", ["a", "b"])
         plan = _plan(connection, sql, params)
     # SQLite names a UNIQUE constraint's index sqlite_autoindex_<table>_N.
-    assert "uq_ticket_source_ticket_id" in plan or "sqlite_autoindex_ticket_1 (source=? AND ticket_id=?)" in plan, plan
+    assert (
+        "uq_ticket_source_ticket_id" in plan
+        or "sqlite_autoindex_ticket_1 (source=? AND ticket_id=?)" in plan
+    ), plan
 
 
 def test_open_notices_by_clock_start_use_the_partial_index(engine):
     with engine.begin() as connection:
         mark = "?" if connection.dialect.name == "sqlite" else "%s"
-        sql = (f"SELECT ticket_id FROM ticket WHERE removed_at IS NULL "
-               f"AND coalesce(notified_at, reported_at) <= {mark}")
-        value = AS_OF.strftime("%Y-%m-%d %H:%M:%S.%f") if connection.dialect.name == "sqlite" else AS_OF
+        sql = (
+            f"SELECT ticket_id FROM ticket WHERE removed_at IS NULL "
+            f"AND coalesce(notified_at, reported_at) <= {mark}"
+        )
+        value = (
+            AS_OF.strftime("%Y-%m-%d %H:%M:%S.%f") if connection.dialect.name == "sqlite" else AS_OF
+        )
         plan = _plan(connection, sql, (value,))
     assert "ix_ticket_open_clock_start" in plan, plan

@@ -6,7 +6,6 @@ killed ingest leaves either everything or nothing, and re-running it finishes th
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -27,7 +26,7 @@ from tests.conftest import postgres_base_url
 from tests.tcp_proxy import TcpProxy
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
-TICKETS = 40_000
+TICKETS = 100_000
 
 
 def _counts(engine) -> tuple[int, int, int]:
@@ -36,14 +35,18 @@ def _counts(engine) -> tuple[int, int, int]:
         tickets = connection.scalar(sa.select(sa.func.count()).select_from(ticket))
         distinct = connection.scalar(sa.select(sa.func.count(sa.distinct(ticket.c.ticket_id))))
         first_seen = connection.scalar(
-            sa.select(sa.func.count()).select_from(event).where(event.c.field == "first_seen"))
+            sa.select(sa.func.count()).select_from(event).where(event.c.field == "first_seen")
+        )
     return tickets, distinct, first_seen
 
 
 def _ingest_process(db_url: str, path) -> subprocess.Popen:
     code = "import sys; from monitor.cli import main; sys.argv = ['monitor'] + sys.argv[1:]; main()"
-    return subprocess.Popen([sys.executable, "-c", code, "--db", db_url, "ingest", str(path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, "--db", db_url, "ingest", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def test_kill_9_at_random_points_never_leaves_half_an_ingest(db_url, tmp_path):
@@ -53,7 +56,7 @@ def test_kill_9_at_random_points_never_leaves_half_an_ingest(db_url, tmp_path):
     outcomes = set()
     for _attempt in range(4):
         process = _ingest_process(db_url, path)
-        time.sleep(rng.uniform(0.5, 2.0))
+        time.sleep(rng.uniform(0.8, 2.5))  # after start-up (~0.7 s), before the commit
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         tickets, distinct, first_seen = _counts(engine)
@@ -77,7 +80,9 @@ def test_database_going_away_fails_cleanly_and_next_run_succeeds(tmp_path, caplo
     with admin.begin() as connection:
         connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
-    proxied = url.set(host="127.0.0.1", port=proxy.port).update_query_dict({"options": f"-csearch_path={schema}"})
+    proxied = url.set(host="127.0.0.1", port=proxy.port).update_query_dict(
+        {"options": f"-csearch_path={schema}"}
+    )
     try:
         from monitor.schema import upgrade
 

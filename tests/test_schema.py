@@ -14,7 +14,14 @@ def _load_all_models() -> None:
     # Every package that defines tables; a new area adds its models module here.
     import importlib
 
-    for name in ("monitor.models", "providers.models", "monitor.drift_store", "schedules.models", "monitor.feed_cursor", "monitor.snapshots"):
+    for name in (
+        "monitor.models",
+        "providers.models",
+        "monitor.drift_store",
+        "schedules.models",
+        "monitor.feed_cursor",
+        "monitor.snapshots",
+    ):
         importlib.import_module(name)
 
 

@@ -9,7 +9,15 @@ import json
 from monitor.export import EXPORT_COLUMNS
 from tests.ticket_files import HEADER, good_row, write_csv, write_jsonl
 
-CONTRACT_SUMMARY_KEYS = {"read", "inserted", "updated", "unchanged", "quarantined", "ignored_columns", "errors"}
+CONTRACT_SUMMARY_KEYS = {
+    "read",
+    "inserted",
+    "updated",
+    "unchanged",
+    "quarantined",
+    "ignored_columns",
+    "errors",
+}
 
 
 def test_ingest_json_summary_has_the_contract_keys(cli, tmp_path):
@@ -17,7 +25,9 @@ def test_ingest_json_summary_has_the_contract_keys(cli, tmp_path):
     summary = json.loads(cli("ingest", path, "--json").stdout)
     assert CONTRACT_SUMMARY_KEYS <= set(summary)
     assert (summary["read"], summary["inserted"], summary["quarantined"]) == (2, 1, 1)
-    assert summary["errors"] == [{"file": "a.csv", "line": 3, "reason": "url_hash: not 64 hex characters (got 1 characters)"}]
+    assert summary["errors"] == [
+        {"file": "a.csv", "line": 3, "reason": "url_hash: not 64 hex characters (got 1 characters)"}
+    ]
 
 
 def test_ingest_of_several_files_and_sources(cli, tmp_path):
@@ -29,7 +39,9 @@ def test_ingest_of_several_files_and_sources(cli, tmp_path):
 
 
 def test_url_column_is_refused_with_a_clear_message(cli, tmp_path):
-    path = write_csv(tmp_path / "u.csv", [{**good_row(1, url_hash=""), "url": "http://secret.example/x"}])
+    path = write_csv(
+        tmp_path / "u.csv", [{**good_row(1, url_hash=""), "url": "http://secret.example/x"}]
+    )
     result = cli("ingest", path, ok=False)
     assert result.exit_code == 2
     assert "has a 'url' column (raw URLs); refusing to ingest it" in result.output
@@ -53,11 +65,37 @@ def test_bad_timezone_is_a_configuration_error(cli, tmp_path):
 
 
 def test_export_has_the_contract_columns_in_both_formats(cli, tmp_path):
-    cli("ingest", write_csv(tmp_path / "a.csv", [good_row(2), good_row(1, removed_at="2026-07-02T00:00:00Z")], HEADER))
+    cli(
+        "ingest",
+        write_csv(
+            tmp_path / "a.csv",
+            [good_row(2), good_row(1, removed_at="2026-07-02T00:00:00Z")],
+            HEADER,
+        ),
+    )
     rows = list(csv.DictReader(io.StringIO(cli("tickets", "export").stdout)))
-    assert tuple(rows[0]) == EXPORT_COLUMNS == (
-        "source", "ticket_id", "url_hash", "reported_at", "notified_at", "removed_at", "checked_at", "ip",
-        "hostname", "registered_domain", "provider", "asn", "network", "country", "eu", "inhope")
+    assert (
+        tuple(rows[0])
+        == EXPORT_COLUMNS
+        == (
+            "source",
+            "ticket_id",
+            "url_hash",
+            "reported_at",
+            "notified_at",
+            "removed_at",
+            "checked_at",
+            "ip",
+            "hostname",
+            "registered_domain",
+            "provider",
+            "asn",
+            "network",
+            "country",
+            "eu",
+            "inhope",
+        )
+    )
     assert [r["ticket_id"] for r in rows] == ["T-000001", "T-000002"]
     assert rows[0]["removed_at"] == "2026-07-02T00:00:00Z" and rows[1]["removed_at"] == ""
     out = tmp_path / "t.jsonl"
@@ -72,7 +110,11 @@ def test_status_counts(cli, tmp_path):
     cli("ingest", write_csv(tmp_path / "a.csv", rows, HEADER))
     facts = json.loads(cli("status", "--json").stdout)
     assert {k: facts[k] for k in ("tickets", "open", "unresolved", "quarantined")} == {
-        "tickets": 2, "open": 1, "unresolved": 2, "quarantined": 1}
+        "tickets": 2,
+        "open": 1,
+        "unresolved": 2,
+        "quarantined": 1,
+    }
     assert facts["last_ingest"]["origin"] == "a.csv"
     assert "tickets: 2" in cli("status").stdout
 

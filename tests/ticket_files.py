@@ -7,8 +7,18 @@ import hashlib
 import json
 from pathlib import Path
 
-HEADER = ["ticket_id", "url_hash", "reported_at", "notified_at", "removed_at", "checked_at",
-          "ip", "hostname", "provider", "country"]
+HEADER = [
+    "ticket_id",
+    "url_hash",
+    "reported_at",
+    "notified_at",
+    "removed_at",
+    "checked_at",
+    "ip",
+    "hostname",
+    "provider",
+    "country",
+]
 
 
 def url_hash(n: int | str) -> str:

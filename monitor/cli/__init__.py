@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 from monitor.cli.common import AppState
 from monitor.errors import MonitorError
 
+
 class _MonitorGroup(TyperGroup):
     """Turns the monitor's own errors into one `error: ...` line and exit code 2."""
 
@@ -52,12 +53,17 @@ COMMAND_MODULES = (
 def _global_options(
     ctx: typer.Context,
     db: str | None = typer.Option(
-        None, "--db", help="Database URL (default: $MONITOR_DATABASE_URL, else sqlite:///monitor.db)."
+        None,
+        "--db",
+        help="Database URL (default: $MONITOR_DATABASE_URL, else sqlite:///monitor.db).",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
 ) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     ctx.obj = AppState(db_url=db)
 
 

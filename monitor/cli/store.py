@@ -25,12 +25,19 @@ def init(ctx: typer.Context) -> None:
 
 def ingest(
     ctx: typer.Context,
-    paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False, readable=True,
-                                       help="CSV or JSON Lines files."),
-    source: str = typer.Option("default", help="Whose tickets these are; ticket_id is unique per source."),
+    paths: list[Path] = typer.Argument(
+        ..., exists=True, dir_okay=False, readable=True, help="CSV or JSON Lines files."
+    ),
+    source: str = typer.Option(
+        "default", help="Whose tickets these are; ticket_id is unique per source."
+    ),
     fmt: str = typer.Option("auto", "--format", help="auto, csv or jsonl."),
-    timezone: str | None = typer.Option(None, help="Read timestamps without offset in this IANA zone."),
-    hash_urls: bool = typer.Option(False, "--hash-urls", help="Hash a `url` column (SHA-256); the URL is never stored."),
+    timezone: str | None = typer.Option(
+        None, help="Read timestamps without offset in this IANA zone."
+    ),
+    hash_urls: bool = typer.Option(
+        False, "--hash-urls", help="Hash a `url` column (SHA-256); the URL is never stored."
+    ),
     strict: bool = typer.Option(False, help="Reject a whole file with any bad row; write nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -39,7 +46,9 @@ def ingest(
     from monitor.readers import file_facts
 
     engine = state(ctx).engine()
-    options = IngestOptions(source=source, format=fmt, timezone=timezone, hash_urls=hash_urls, strict=strict)
+    options = IngestOptions(
+        source=source, format=fmt, timezone=timezone, hash_urls=hash_urls, strict=strict
+    )
     total = IngestSummary()
     for path in paths:
         show_progress = sys.stderr.isatty() and file_facts(path).lines > PROGRESS_MIN_LINES
@@ -50,14 +59,22 @@ def ingest(
                 if as_json:
                     print_json({"rejected": path.name, "reason": str(exc), "errors": exc.errors})
                     raise typer.Exit(1) from None
-                fail(str(exc) + "".join(f"\n  line {e['line']}: {e['reason']}" for e in exc.errors[:20]), code=1)
+                fail(
+                    str(exc)
+                    + "".join(f"\n  line {e['line']}: {e['reason']}" for e in exc.errors[:20]),
+                    code=1,
+                )
     if as_json:
         print_json(total.to_json())
         return
     typer.echo(
         f"read {total.read}: inserted {total.inserted}, updated {total.updated}, "
         f"unchanged {total.unchanged}, quarantined {total.quarantined}"
-        + (f" ({total.removed_before_notice} removed before notice)" if total.removed_before_notice else "")
+        + (
+            f" ({total.removed_before_notice} removed before notice)"
+            if total.removed_before_notice
+            else ""
+        )
     )
     if total.ignored_columns:
         typer.echo(f"ignored columns: {', '.join(total.ignored_columns)}")
@@ -126,18 +143,24 @@ def status(
         typer.echo(f"{key.replace('_', ' ')}: {facts[key]}")
     last = facts["last_ingest"]
     typer.echo(
-        "last ingest: none" if last is None
-        else f"last ingest: #{last['id']} {last['origin']} ({last['source']}) at {last['finished_at']}"
+        "last ingest: none"
+        if last is None
+        else f"last ingest: #{last['id']} {last['origin']} ({last['source']})"
+        f" at {last['finished_at']}"
     )
     for job in facts["jobs"]:
         if job.get("started_at"):
-            typer.echo(f"job {job['job']}: last run {job['started_at']} {job.get('outcome')}"
-                       + (f" ({job['error']})" if job.get("error") else ""))
+            typer.echo(
+                f"job {job['job']}: last run {job['started_at']} {job.get('outcome')}"
+                + (f" ({job['error']})" if job.get("error") else "")
+            )
 
 
 def demo(
     ctx: typer.Context,
-    out: Path = typer.Option(Path("monitor-demo"), help="Folder for the generated export, database and reports."),
+    out: Path = typer.Option(
+        Path("monitor-demo"), help="Folder for the generated export, database and reports."
+    ),
     tickets: int = typer.Option(30000, help="How many tickets to generate."),
     seed: int = typer.Option(2026, help="Random seed (the same seed gives the same data)."),
 ) -> None:
