@@ -22,15 +22,13 @@ or $MONITOR_CONFIG); every key is optional and falls back to the default below.
 
 from __future__ import annotations
 
-import os
-import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from monitor.config import config_section
 from monitor.errors import ConfigurationError
 
-CONFIG_ENV = "MONITOR_CONFIG"
 CORRECTIONS = ("bh", "holm", "bonferroni")
 
 
@@ -100,19 +98,5 @@ class DriftConfig:
 
 def load_drift_config(path: str | Path | None = None) -> DriftConfig:
     """The `[drift]` settings of the TOML file at `path`, else $MONITOR_CONFIG, else defaults."""
-    location = path or os.environ.get(CONFIG_ENV)
-    if not location:
-        return DriftConfig()
-    try:
-        with open(location, "rb") as handle:
-            document = tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigurationError(f"configuration file {str(location)!r} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(
-            f"configuration file {str(location)!r} is not valid TOML: {exc}"
-        ) from None
-    section = document.get("drift", {})
-    if not isinstance(section, dict):
-        raise ConfigurationError("configuration: [drift] must be a table")
-    return DriftConfig.from_mapping(section)
+    section, _source = config_section("drift", path)
+    return DriftConfig.from_mapping(section) if section else DriftConfig()

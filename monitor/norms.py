@@ -26,16 +26,14 @@ or $MONITOR_CONFIG); every key is optional and falls back to the default below.
 
 from __future__ import annotations
 
-import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from monitor.config import config_section
 from monitor.errors import ConfigurationError
 from monitor.timeutil import parse_duration
 
-CONFIG_ENV = "MONITOR_CONFIG"
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -134,18 +132,7 @@ def parse_statistics_config(section: dict, source: str | None = None) -> Statist
 
 def load_statistics_config(path: str | Path | None = None) -> StatisticsConfig:
     """The `[statistics]` settings of the TOML at `path`, else $MONITOR_CONFIG, else defaults."""
-    chosen = path or os.environ.get(CONFIG_ENV)
-    if not chosen:
+    section, source = config_section("statistics", path)
+    if source is None:
         return StatisticsConfig()
-    file = Path(chosen)
-    try:
-        with file.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigurationError(f"configuration file {file} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"configuration file {file} is not valid TOML: {exc}") from None
-    section = data.get("statistics", {})
-    if not isinstance(section, dict):
-        raise ConfigurationError(f"{file}: [statistics] must be a table")
-    return parse_statistics_config(section, source=str(file))
+    return parse_statistics_config(section, source=source)
