@@ -20,7 +20,15 @@ from sqlalchemy.engine import Connection, Engine
 from monitor.db import is_postgres
 from monitor.errors import RawUrlRefused, StrictModeRejected
 from monitor.models import IngestRun
-from monitor.readers import BadLine, detect_format, file_facts, open_text, read_csv, read_jsonl
+from monitor.readers import (
+    BadLine,
+    FileFacts,
+    detect_format,
+    file_facts,
+    open_text,
+    read_csv,
+    read_jsonl,
+)
 from monitor.ticket_writer import TicketWriter
 from monitor.timeutil import utcnow, zone
 from monitor.validate import (
@@ -112,12 +120,13 @@ def ingest_file(
     *,
     now: datetime | None = None,
     progress: Progress | None = None,
+    facts: FileFacts | None = None,
 ) -> IngestSummary:
-    """Ingest one CSV or JSON Lines file as one transaction."""
+    """Ingest one CSV or JSON Lines file as one transaction (`facts`: its hash, if known)."""
     options = options or IngestOptions()
     path = Path(path)
     fmt = detect_format(path, options.format)
-    facts = file_facts(path)
+    facts = facts or file_facts(path)
     with open_text(path) as handle:
         if fmt == "csv":
             header, rows = read_csv(handle)

@@ -51,10 +51,12 @@ def ingest(
     )
     total = IngestSummary()
     for path in paths:
-        show_progress = sys.stderr.isatty() and file_facts(path).lines > PROGRESS_MIN_LINES
-        with _progress(path.name, file_facts(path).lines if show_progress else 0) as advance:
+        # One pass over the bytes gives the hash and, for the progress bar, the line count.
+        facts = file_facts(path)
+        lines = facts.lines if sys.stderr.isatty() and facts.lines > PROGRESS_MIN_LINES else 0
+        with _progress(path.name, lines) as advance:
             try:
-                total.add(ingest_file(engine, path, options, progress=advance))
+                total.add(ingest_file(engine, path, options, progress=advance, facts=facts))
             except StrictModeRejected as exc:
                 if as_json:
                     print_json({"rejected": path.name, "reason": str(exc), "errors": exc.errors})
