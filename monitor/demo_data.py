@@ -19,18 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-HEADER = [
-    "ticket_id",
-    "url_hash",
-    "reported_at",
-    "notified_at",
-    "removed_at",
-    "checked_at",
-    "ip",
-    "hostname",
-    "provider",
-    "country",
-]
+from monitor.validate import INPUT_COLUMNS
+
+HEADER = list(INPUT_COLUMNS)  # the contract's columns, in its order
 
 
 @dataclass(frozen=True)
