@@ -40,7 +40,8 @@ def write_quarterly_reports(
     from monitor.periods import parse_period
     from monitor.scorecard_output import write_csv
     from monitor.snapshots import load_snapshot, store_scorecard_snapshot
-    from reports.briefing_report import write_briefing
+    from reports.briefing_data import briefing_figures
+    from reports.briefing_report import render_briefing
     from reports.language import translations
     from reports.period_flags import period_flags
     from reports.scorecard_report import render_scorecard
@@ -60,6 +61,9 @@ def write_quarterly_reports(
     snapshot = load_snapshot(engine, snapshot_id)
     flags = period_flags(engine, period_from=period.start, period_to=period.end, as_of=as_of)
     sources = data_sources(engine)
+    # The briefing's figures once, before any PDF: the ticket frame is freed before
+    # WeasyPrint builds its page boxes, so the two never add up in memory.
+    figures = briefing_figures(engine, snapshot)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = file_stem(period.label)
@@ -85,9 +89,9 @@ def write_quarterly_reports(
     paths += [csv_path, json_path]
     for fmt in ("html", "pdf"):
         paths.append(
-            write_briefing(
-                engine,
+            render_briefing(
                 snapshot,
+                figures,
                 fmt,
                 out / f"briefing-{stem}-{lang}.{fmt}",
                 lang,
