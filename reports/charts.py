@@ -23,6 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from markupsafe import Markup  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MultipleLocator  # noqa: E402
 
 from monitor.drift_flags import display  # noqa: E402
@@ -240,7 +241,9 @@ def survival_chart(
         figure, axes = plt.subplots(figsize=(WIDTH_IN, 3.3))
         for hours in norm_hours:
             if hours <= horizon:
-                axes.axvline(hours, color="#999999", linewidth=0.8, linestyle=(0, (2, 2)), zorder=1)
+                axes.axvline(
+                    hours, color="#555555", linewidth=0.9, linestyle=(0, (2, 2)), zorder=1.5
+                )
                 axes.text(
                     hours,
                     101,
@@ -250,6 +253,7 @@ def survival_chart(
                     fontsize=7,
                     color="#444444",
                 )
+        handles: list[Line2D] = []
         for index, curve in enumerate(curves):
             end = min(curve.follow_up, horizon)
             keep = curve.times <= end
@@ -265,19 +269,26 @@ def survival_chart(
                     where="post",
                     color="#bbbbbb",
                     linewidth=3.2,
-                    label=label,
                     zorder=2,
                 )
+                handles.append(Line2D([], [], color="#bbbbbb", linewidth=3.2, label=label))
                 continue
-            axes.step(
-                times,
-                100 * values,
-                where="post",
-                linewidth=1.5,
-                linestyle=LINE_STYLES[index % len(LINE_STYLES)],
-                color=SHADES[index % len(SHADES)],
-                label=label,
-                zorder=3,
+            style = {
+                "linestyle": LINE_STYLES[index % len(LINE_STYLES)],
+                "color": SHADES[index % len(SHADES)],
+            }
+            axes.step(times, 100 * values, where="post", linewidth=1.5, zorder=3, **style)
+            # The legend shows line and marker together, as the curve is drawn.
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    linewidth=1.5,
+                    marker=MARKERS[index % len(MARKERS)],
+                    markersize=4,
+                    label=label,
+                    **style,
+                )
             )
             marks = np.arange(12.0, end + 1e-9, 24.0)
             if len(marks):
@@ -297,8 +308,8 @@ def survival_chart(
         axes.yaxis.set_major_formatter(_percent_axis(lang))
         axes.set_xlabel(_("Hours since the notice (h)"))
         axes.set_ylabel(_("Still online (%% of notices)"))
-        if curves:
-            axes.legend(loc="upper right", fontsize=7.5)
+        if handles:
+            axes.legend(handles=handles, loc="upper right", fontsize=7.5)
         else:
             _no_data(axes, lang)
         return _svg(
