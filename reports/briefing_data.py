@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy.engine import Engine
 
 from monitor import survival
+from monitor.drift_frame import INSIDE, OUTSIDE, UNKNOWN, zones
 from monitor.ticket_frame import TicketFrame, load_frame, to_us
 from monitor.timeutil import as_utc, parse_timestamp
 from reports.charts import Curve, MonthShare
@@ -55,18 +56,10 @@ def _month_start(year: int, month: int) -> datetime:
     return datetime(year, (month - 1) % 12 + 1, 1, tzinfo=UTC)
 
 
-def zones(frame: TicketFrame, *, cdn_as_unknown: bool = True) -> np.ndarray:
-    """Per ticket: 1 outside the EU and INHOPE, 0 inside, -1 unknown."""
-    inside = (frame.eu == 1) | (frame.inhope == 1)
-    outside = (frame.eu == 0) & (frame.inhope == 0)
-    zone = np.where(inside, 0, np.where(outside, 1, -1)).astype(np.int8)
-    if cdn_as_unknown:
-        zone[frame.cdn == 1] = -1
-    return zone
-
-
 def _share(zone: np.ndarray) -> Share:
-    return Share(int((zone == 1).sum()), int((zone >= 0).sum()), int((zone < 0).sum()))
+    return Share(
+        int((zone == OUTSIDE).sum()), int((zone != UNKNOWN).sum()), int((zone == UNKNOWN).sum())
+    )
 
 
 def monthly_shares(
@@ -75,7 +68,7 @@ def monthly_shares(
     """Counts per calendar month of clock start, from `first` (a month start) to `end`."""
     result = []
     month = first
-    outside_eu = (frame.eu == 0) & (zone >= 0)
+    outside_eu = (frame.eu == 0) & (zone != UNKNOWN)
     while month < end:
         following = _month_start(month.year, month.month + 1)
         member = (frame.clock_start >= to_us(month)) & (
@@ -85,10 +78,10 @@ def monthly_shares(
             MonthShare(
                 month=month.date(),
                 notices=int(member.sum()),
-                inside=int((member & (zone == 0)).sum()),
-                outside=int((member & (zone == 1)).sum()),
+                inside=int((member & (zone == INSIDE)).sum()),
+                outside=int((member & (zone == OUTSIDE)).sum()),
                 outside_eu=int((member & outside_eu).sum()),
-                unknown=int((member & (zone < 0)).sum()),
+                unknown=int((member & (zone == UNKNOWN)).sum()),
             )
         )
         month = following
@@ -150,7 +143,9 @@ def briefing_figures(
     if previous:
         load_from = min(load_from, parse_timestamp(previous["from"]))
     frame = load_frame(engine, as_of=as_of, known_at=known_at, start=load_from, end=end, columns=())
-    zone = zones(frame, cdn_as_unknown=load_drift_config().cdn_as_unknown)
+    # The same zones drift judges by: unknown never counts as outside; CDN-fronted is unknown.
+    cdn = frame.cdn if load_drift_config().cdn_as_unknown else None
+    zone = zones(frame.eu, frame.inhope, cdn)
 
     def within(a: datetime, b: datetime) -> np.ndarray:
         return (frame.clock_start >= to_us(a)) & (frame.clock_start < to_us(b))
