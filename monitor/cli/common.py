@@ -12,6 +12,13 @@ from sqlalchemy.engine import Engine
 from monitor.db import database_url, make_engine
 from monitor.schema import pending
 
+# The period options every report command takes, declared once.
+PERIOD_OPTION = typer.Option(
+    None, "--period", help="Quarter (2026Q3), month (2026-07) or year (2026)."
+)
+FROM_OPTION = typer.Option(None, "--from", help="Start date/time (inclusive), with --to.")
+TO_OPTION = typer.Option(None, "--to", help="End date/time (exclusive), with --from.")
+
 
 @dataclass
 class AppState:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from monitor.cli.common import fail, state
+from monitor.cli.common import FROM_OPTION, PERIOD_OPTION, TO_OPTION, fail, state
 
 FORMATS = ("html", "pdf")
 LANGUAGES = ("en", "nl")
@@ -18,13 +18,9 @@ CONFIG_OPTION = typer.Option(
 
 def briefing(
     ctx: typer.Context,
-    period: str | None = typer.Option(
-        None, help="Quarter (2026Q3), month (2026-07) or year (2026)."
-    ),
-    start: str | None = typer.Option(
-        None, "--from", help="Start date/time (inclusive), with --to."
-    ),
-    end: str | None = typer.Option(None, "--to", help="End date/time (exclusive), with --from."),
+    period: str | None = PERIOD_OPTION,
+    start: str | None = FROM_OPTION,
+    end: str | None = TO_OPTION,
     as_of: str | None = typer.Option(
         None, "--as-of", help="Figures as they stood at this time (default: now)."
     ),
