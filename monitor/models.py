@@ -78,6 +78,13 @@ class Ticket(SQLModel, table=True):
             postgresql_where=sa.text("removed_at IS NULL"),
             sqlite_where=sa.text("removed_at IS NULL"),
         ),
+        # Pending resolution; a resolved ticket leaves it (cheaper than indexing resolved_at).
+        sa.Index(
+            "ix_ticket_pending",
+            "id",
+            postgresql_where=sa.text("resolved_at IS NULL"),
+            sqlite_where=sa.text("resolved_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -94,18 +101,18 @@ class Ticket(SQLModel, table=True):
     stated_country: str | None = Field(default=None, max_length=2)
     # Filled by `monitor resolve` (package `providers`); set once, as of the report date.
     registered_domain: str | None = Field(default=None, max_length=253)
-    provider: str | None = Field(default=None, max_length=255, index=True)
+    provider: str | None = Field(default=None, max_length=255)
     asn: int | None = Field(default=None, sa_type=sa.BigInteger)
     network: str | None = Field(default=None, max_length=255)
     prefix: str | None = Field(default=None, max_length=49)
     geo_country: str | None = Field(default=None, max_length=2)
     registered_country: str | None = Field(default=None, max_length=2)
-    country: str | None = Field(default=None, max_length=2, index=True)
+    country: str | None = Field(default=None, max_length=2)
     cdn: bool | None = None
     eu: bool | None = None
     inhope: bool | None = None
     resolution_sources: str | None = Field(default=None, max_length=255)
-    resolved_at: datetime | None = _utc_column(index=True)
+    resolved_at: datetime | None = _utc_column()
     first_learnt_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     last_learnt_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     first_run_id: int | None = Field(default=None, foreign_key="ingest_run.id")

@@ -149,12 +149,13 @@ def resolve_pending(
             progress=(lambda done: progress(done, total)) if progress else None,
         )
     with engine.begin() as connection:
-        # Register the names first seen in this run that ended up naming a ticket (the
-        # provider index makes this distinct cheap).
-        used = set(connection.scalars(sa.select(TICKET.c.provider).distinct()))
+        # Register the names first seen in this run that ended up naming a ticket; only
+        # this run's id range is read (by primary key), however large the table.
+        in_range = TICKET.c.id.between(low, high)
+        used = set(connection.scalars(sa.select(TICKET.c.provider).where(in_range).distinct()))
         aliases.new = {key: name for key, name in aliases.new.items() if name in used}
         summary["new_providers"] = save_new_names(connection, aliases, now)
-        summary.update(run_counts(connection, now))
+        summary.update(run_counts(connection, now, ids=(low, high)))
     summary["timings"]["write"] = round(time.perf_counter() - writing, 3)
     return _finish(summary, started)
 

@@ -172,8 +172,8 @@ def update_chunk(connection: Connection, low: int, high: int, now: datetime) -> 
     ).rowcount
 
 
-def run_counts(connection: Connection, now: datetime) -> dict:
-    """Summary counts over the tickets this run resolved (one pass, no joins)."""
+def run_counts(connection: Connection, now: datetime, ids: tuple[int, int]) -> dict:
+    """Summary counts over the tickets this run resolved (one pass over its id range)."""
     ticket = Ticket.__table__
     sources = ticket.c.resolution_sources
     row = connection.execute(
@@ -186,7 +186,7 @@ def run_counts(connection: Connection, now: datetime) -> dict:
             sa.func.sum(sa.case((ticket.c.eu.is_(None), 1), else_=0)),
             sa.func.sum(sa.case((ticket.c.inhope.is_(None), 1), else_=0)),
             sa.func.sum(sa.case((ticket.c.ip.is_(None), 1), else_=0)),
-        ).where(ticket.c.resolved_at == now)
+        ).where(ticket.c.id.between(*ids), ticket.c.resolved_at == now)
     ).one()
     values = [int(value or 0) for value in row]
     return {

@@ -59,3 +59,10 @@ def test_open_notices_by_clock_start_use_the_partial_index(engine):
         )
         plan = _plan(connection, sql, (value,))
     assert "ix_ticket_open_clock_start" in plan, plan
+
+
+def test_pending_resolution_uses_the_partial_index(engine):
+    with engine.begin() as connection:
+        sql = "SELECT id FROM ticket WHERE resolved_at IS NULL AND id > 0 AND id <= 1000"
+        plan = _plan(connection, sql, ())
+    assert "ix_ticket_pending" in plan, plan
