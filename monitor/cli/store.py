@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -86,22 +86,17 @@ def ingest(
         typer.echo(f"  ... {total.quarantined - 20} more in quarantine")
 
 
+@contextmanager
 def _progress(label: str, lines: int):
+    """A transient rich progress bar over `lines` rows; yields the update function, or None."""
     if not lines:
-        return nullcontext(None)
+        yield None
+        return
     from rich.progress import Progress
 
-    class _Bar:
-        def __enter__(self):
-            self.progress = Progress(transient=True)
-            self.progress.__enter__()
-            self.task = self.progress.add_task(f"ingest {label}", total=lines)
-            return lambda read: self.progress.update(self.task, completed=read)
-
-        def __exit__(self, *exc):
-            return self.progress.__exit__(*exc)
-
-    return _Bar()
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"ingest {label}", total=lines)
+        yield lambda read: bar.update(task, completed=read)
 
 
 tickets_app = typer.Typer(help="Ticket listings.", no_args_is_help=True)
