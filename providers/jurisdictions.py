@@ -206,6 +206,21 @@ class Jurisdictions:
             spans.append((start, end, member.eu, member.inhope))
         return spans
 
+    def constant_between(self, country: str | None, first: date, last: date) -> Membership | None:
+        """The membership on `first` when it is the same on every day up to `last`; else None.
+
+        Lets a bulk write use one value per country instead of one per report day.
+        """
+        code = normalise_country(country)
+        cuts = {
+            day
+            for kind in KINDS
+            for period in self.periods.get((code, kind), [])
+            for day in (period.since, period.until)
+            if day and first < day <= last
+        }
+        return None if cuts else self.membership(code, first)
+
     def _evaluate(self, code: str | None, on: date) -> Membership:
         if code is None:
             return Membership(None, on, None, None, None)

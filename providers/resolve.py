@@ -125,9 +125,7 @@ def resolve_pending(
     fallback = {raw: aliases.canonical(None, f.network, f.cdn_operator) for raw, f in facts.items()}
     stated = {name: aliases.name_for(name) for name in stated_names}
     domains = {host: registered_domain(host) for host in hostnames}
-    countries = {normalise_country(c) for c in stated_countries} | {
-        c for f in facts.values() for c in (f.geo_country, f.registered_country) if c
-    }
+    countries = {normalise_country(c) for c in stated_countries} - {None}
     summary["timings"]["ip_facts"] = round(
         time.perf_counter() - started - summary["timings"]["read"], 3
     )
@@ -140,12 +138,13 @@ def resolve_pending(
             fallback=fallback,
             domains=domains,
             stated=stated,
-            countries=countries,
+            stated_countries=countries,
             days=days,
             jurisdictions=Jurisdictions.load(engine),
             ids=(low - 1, high),
             now=now,
             chunk_size=chunk_size,
+            scan=2 * total > high - low + 1,
             progress=(lambda done: progress(done, total)) if progress else None,
         )
     with engine.begin() as connection:

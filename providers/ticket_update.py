@@ -10,10 +10,18 @@ chunk of ticket ids then joins them, applying the per-ticket rules:
 - `provider` = the stated provider's canonical name, else the IP's fallback
   (network organisation, or `unknown (behind <CDN>)`), else `unknown`;
 - `eu`/`inhope` = membership of that country on the report day (UTC); NULL when unknown;
+  for an IP country whose membership does not change over the run's report days it
+  is carried on the IP's row, so only the other tickets look up (country, day);
 - `resolution_sources` = `country=<geo|registered|stated|none>` + the IP's sources.
 
 Only tickets still pending are written (a concurrent run's values are kept), and
 only those whose IP, hostname and stated name were known when the run started.
+
+SQLite has no hash join: each lookup is a b-tree search, and writing the joined
+rows back by id costs as much again. There every pending ticket of a chunk is
+rewritten in id order by one correlated row-value subquery (a ticket whose keys
+are not all known gets its NULLs back and stays pending). PostgreSQL joins the
+lookup tables with hash joins in an UPDATE ... FROM.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from sqlalchemy.engine import Connection
 
 from monitor.models import Ticket, UTCDateTime
 from providers.bulk import create_temp_table, drop_temp_table, insert_rows
-from providers.jurisdictions import COUNTRY_ALIASES, Jurisdictions
+from providers.jurisdictions import COUNTRY_ALIASES, Jurisdictions, Membership
 from providers.merge import IpFacts
 
 MAX_SOURCES = 255
@@ -43,6 +51,9 @@ TEMP_TABLES = {
         ("country", "TEXT"),
         ("ticket_sources", "TEXT"),
         ("sources", "TEXT"),
+        ("fixed", "BOOLEAN"),  # eu/inhope below hold for every report day of the run
+        ("eu", "BOOLEAN"),
+        ("inhope", "BOOLEAN"),
     ],
     "rs_host": [("hostname", "TEXT"), ("domain", "TEXT")],
     "rs_stated": [("name", "TEXT"), ("provider", "TEXT")],
@@ -70,11 +81,14 @@ COLUMNS = (
 )
 
 
-def report_day(dialect: str) -> str:
-    """SQL for the report day (UTC) of ticket `t` as YYYY-MM-DD text."""
+NO_IP = ""  # the rs_ip row of tickets without an IP (a stored IP is never empty)
+
+
+def report_day(dialect: str, alias: str = "t") -> str:
+    """SQL for the report day (UTC) of ticket `alias` as YYYY-MM-DD text."""
     if dialect == "postgresql":
-        return "to_char(t.reported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-    return "substr(t.reported_at, 1, 10)"  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC
+        return f"to_char({alias}.reported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    return f"substr({alias}.reported_at, 1, 10)"  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC
 
 
 _STATED = "(CASE upper(t.stated_country) {} ELSE upper(t.stated_country) END)".format(
@@ -88,23 +102,31 @@ SOURCES = (
     "COALESCE(f.sources, CASE WHEN t.ip IS NULL THEN 'ip=none' ELSE 'ip=no-data' END), "
     f"1, {MAX_SOURCES}))"
 )
-JOINS = (
-    "FROM ticket t LEFT JOIN rs_ip f ON f.ip = t.ip LEFT JOIN rs_host h ON h.hostname = t.hostname "
-    "LEFT JOIN rs_stated s ON s.name = t.stated_provider"
-)
-KNOWN = (
-    "t.resolved_at IS NULL AND t.id > :low AND t.id <= :high "
-    "AND (t.ip IS NULL OR f.ip IS NOT NULL) AND (t.hostname IS NULL OR h.hostname IS NOT NULL) "
-    "AND (t.stated_provider IS NULL OR s.name IS NOT NULL)"
-)
 
 
-def _ip_rows(facts: dict[str, IpFacts], fallback: dict[str, str]) -> Iterable[tuple]:
+def _values(member: str) -> str:
+    """The SELECT list of the resolution columns (in COLUMNS order) of ticket `t`.
+
+    `member` gives eu/inhope where the IP's row does not carry them (`{}` = the column).
+    """
+    return (
+        "h.domain, COALESCE(s.provider, f.fallback_provider, 'unknown'), f.asn, f.network, "
+        f"f.prefix, f.geo_country, f.registered_country, {COUNTRY}, f.cdn, "
+        f"CASE WHEN f.fixed THEN f.eu ELSE {member.format('eu')} END, "
+        f"CASE WHEN f.fixed THEN f.inhope ELSE {member.format('inhope')} END, {SOURCES}"
+    )
+
+
+def _ip_rows(
+    facts: dict[str, IpFacts], fallback: dict[str, str], fixed: dict[str, Membership]
+) -> Iterable[tuple]:
+    yield (NO_IP, *(None,) * 10, False, None, None)
     for raw, f in facts.items():
         country, origin = (
             (f.geo_country, "geo") if f.geo_country else (f.registered_country, "registered")
         )
         ticket_sources = f"country={origin} {f.sources}"[:MAX_SOURCES] if country else None
+        member = fixed.get(country) if country else None
         yield (
             raw,
             f.asn,
@@ -117,7 +139,26 @@ def _ip_rows(facts: dict[str, IpFacts], fallback: dict[str, str]) -> Iterable[tu
             country,
             ticket_sources,
             f.sources,
+            member is not None,
+            member.eu if member else None,
+            member.inhope if member else None,
         )
+
+
+def ip_countries(facts: dict[str, IpFacts]) -> set[str]:
+    """The countries tickets take from their IP (geolocated, else registered)."""
+    return {f.geo_country or f.registered_country for f in facts.values()} - {None}
+
+
+def fixed_membership(
+    jurisdictions: Jurisdictions, countries: Iterable[str], days: list[str]
+) -> dict[str, Membership]:
+    """Membership of the countries whose EU/INHOPE status is the same on every day in `days`."""
+    if not days:
+        return {}
+    first, last = date.fromisoformat(min(days)), date.fromisoformat(max(days))
+    constant = {c: jurisdictions.constant_between(c, first, last) for c in countries}
+    return {country: member for country, member in constant.items() if member is not None}
 
 
 def load_lookup_tables(
@@ -126,12 +167,16 @@ def load_lookup_tables(
     fallback: dict[str, str],
     domains: dict[str, str | None],
     stated: dict[str, str | None],
+    fixed: dict[str, Membership],
 ) -> None:
     """Create and fill the temporary tables (they live as long as the connection)."""
     for name, columns in TEMP_TABLES.items():
         create_temp_table(connection, name, columns, TEMP_KEYS[name])
     insert_rows(
-        connection, "rs_ip", [c for c, _ in TEMP_TABLES["rs_ip"]], _ip_rows(facts, fallback)
+        connection,
+        "rs_ip",
+        [c for c, _ in TEMP_TABLES["rs_ip"]],
+        _ip_rows(facts, fallback, fixed),
     )
     insert_rows(connection, "rs_host", ("hostname", "domain"), domains.items())
     insert_rows(connection, "rs_stated", ("name", "provider"), stated.items())
@@ -140,7 +185,7 @@ def load_lookup_tables(
 def load_membership(
     connection: Connection, jurisdictions: Jurisdictions, countries: set[str], days: Iterable[str]
 ) -> None:
-    """EU/INHOPE membership of every country that may occur, on every report day of the run."""
+    """EU/INHOPE membership of `countries` on every report day of the run."""
     days = [(day, date.fromisoformat(day)) for day in days]
     rows = (
         (country, text, member.eu, member.inhope)
@@ -151,25 +196,70 @@ def load_membership(
     insert_rows(connection, "rs_member", ("country", "day", "eu", "inhope"), rows)
 
 
-def update_chunk(connection: Connection, low: int, high: int, now: datetime) -> int:
-    """Resolve pending tickets with low < id <= high; returns how many were written."""
-    day = report_day(connection.dialect.name)
-    select = (
-        "SELECT t.id AS id, h.domain AS registered_domain, "
-        "COALESCE(s.provider, f.fallback_provider, 'unknown') AS provider, f.asn AS asn, "
-        "f.network AS network, f.prefix AS prefix, f.geo_country AS geo_country, "
-        f"f.registered_country AS registered_country, {COUNTRY} AS country, f.cdn AS cdn, "
-        f"m.eu AS eu, m.inhope AS inhope, {SOURCES} AS resolution_sources {JOINS} "
-        f"LEFT JOIN rs_member m ON m.country = {COUNTRY} AND m.day = {day} WHERE {KNOWN}"
+def _sqlite_update(scan: bool) -> str:
+    # `scan`: most tickets of the id range are pending, so read the table in id order
+    # instead of going through the partial index of pending tickets.
+    member = (
+        f"(SELECT {{}} FROM rs_member m WHERE m.country = {COUNTRY} "
+        f"AND m.day = {report_day('sqlite')})"
     )
-    assignments = ", ".join(f"{c} = u.{c}" for c in COLUMNS)
-    return connection.execute(
-        sa.text(
-            f"UPDATE ticket SET {assignments}, resolved_at = :now FROM ({select}) AS u "
-            "WHERE ticket.id = u.id AND ticket.resolved_at IS NULL"
-        ).bindparams(sa.bindparam("now", type_=UTCDateTime)),
-        {"low": low, "high": high, "now": now},
+    known = (
+        "(t.hostname IS NULL OR h.hostname IS NOT NULL) "
+        "AND (t.stated_provider IS NULL OR s.name IS NOT NULL)"
+    )
+    return (
+        f"UPDATE ticket AS t{' NOT INDEXED' if scan else ''} "
+        f"SET ({', '.join(COLUMNS)}, resolved_at) = (SELECT {_values(member)}, :now "
+        "FROM rs_ip f LEFT JOIN rs_host h ON h.hostname = t.hostname "
+        "LEFT JOIN rs_stated s ON s.name = t.stated_provider "
+        f"WHERE f.ip = COALESCE(t.ip, '{NO_IP}') AND {known}) "
+        "WHERE t.resolved_at IS NULL AND t.id > :low AND t.id <= :high"
+    )
+
+
+def _postgres_update() -> str:
+    known = (
+        "t.resolved_at IS NULL AND t.id > :low AND t.id <= :high "
+        "AND (t.ip IS NULL OR f.ip IS NOT NULL) AND (t.hostname IS NULL OR h.hostname IS NOT NULL) "
+        "AND (t.stated_provider IS NULL OR s.name IS NOT NULL)"
+    )
+    select = (
+        f"SELECT t.id AS id, {_values('m.{}')} FROM ticket t "
+        "LEFT JOIN rs_ip f ON f.ip = t.ip LEFT JOIN rs_host h ON h.hostname = t.hostname "
+        "LEFT JOIN rs_stated s ON s.name = t.stated_provider "
+        f"LEFT JOIN rs_member m ON f.fixed IS NOT TRUE AND m.country = {COUNTRY} "
+        f"AND m.day = {report_day('postgresql')} WHERE {known}"
+    )
+    names = ", ".join(COLUMNS)
+    values = ", ".join(f"u.{c}" for c in COLUMNS)
+    return (
+        f"UPDATE ticket SET ({names}, resolved_at) = ({values}, :now) "
+        f"FROM ({select}) AS u (id, {names}) "
+        "WHERE ticket.id = u.id AND ticket.resolved_at IS NULL"
+    )
+
+
+def update_chunk(
+    connection: Connection, low: int, high: int, now: datetime, *, scan: bool = False
+) -> int:
+    """Resolve pending tickets with low < id <= high; returns how many were resolved."""
+    params = {"low": low, "high": high, "now": now}
+    if connection.dialect.name != "sqlite":
+        statement = sa.text(_postgres_update())
+        return connection.execute(
+            statement.bindparams(sa.bindparam("now", type_=UTCDateTime)), params
+        ).rowcount
+    rewritten = connection.execute(
+        sa.text(_sqlite_update(scan)).bindparams(sa.bindparam("now", type_=UTCDateTime)), params
     ).rowcount
+    # A ticket whose keys changed since the run read them got its NULLs back: still pending.
+    still_pending = connection.scalar(
+        sa.text(
+            "SELECT count(*) FROM ticket WHERE resolved_at IS NULL AND id > :low AND id <= :high"
+        ),
+        params,
+    )
+    return rewritten - still_pending
 
 
 def run_counts(connection: Connection, now: datetime, ids: tuple[int, int]) -> dict:
@@ -211,19 +301,23 @@ def write_resolution(
     fallback: dict[str, str],
     domains: dict[str, str | None],
     stated: dict[str, str | None],
-    countries: set[str],
+    stated_countries: set[str],
     days: list[str],
     jurisdictions: Jurisdictions,
     ids: tuple[int, int],
     now: datetime,
     chunk_size: int,
+    scan: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Fill the pending tickets with ids in (ids[0], ids[1]]; one transaction per chunk of ids.
 
-    `countries`: every country a ticket may end up in; `days`: every report day (YYYY-MM-DD).
+    `stated_countries`: the hotline's countries (normalised); `days`: every report day
+    (YYYY-MM-DD); `scan`: most ids in the range are pending (SQLite reads the table in order).
     """
     low, high = ids
+    countries = ip_countries(facts)
+    fixed = fixed_membership(jurisdictions, countries, days)
     updated = 0
     sqlite = connection.dialect.name == "sqlite"
     if sqlite:  # a bigger page cache for the index updates of a million rows (this connection only)
@@ -231,14 +325,16 @@ def write_resolution(
         cache = raw.execute("PRAGMA cache_size").fetchone()[0]
         raw.execute("PRAGMA cache_size = -262144")
     with connection.begin():
-        load_lookup_tables(connection, facts, fallback, domains, stated)
-        load_membership(connection, jurisdictions, countries, days)
+        load_lookup_tables(connection, facts, fallback, domains, stated, fixed)
+        load_membership(
+            connection, jurisdictions, (countries - set(fixed)) | stated_countries, days
+        )
     try:
         start = low
         while start < high:
             end = min(start + chunk_size, high)
             with connection.begin():
-                updated += update_chunk(connection, start, end, now)
+                updated += update_chunk(connection, start, end, now, scan=scan)
             if progress:
                 progress(updated)
             start = end

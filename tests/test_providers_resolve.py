@@ -314,3 +314,77 @@ def test_public_surface():
     assert {"resolve_pending", "refresh_prefix_table", "membership", "Membership"} <= set(
         providers.__all__
     )
+
+
+def test_membership_that_changes_within_a_run_is_taken_per_report_day(engine):
+    geo = FakeResolver(
+        "embedded", {"5.0.0.1": IpResult(geo_country="GB"), "5.0.0.2": IpResult(geo_country="DE")}
+    )
+    last_day_in, first_day_out = (
+        datetime(2020, 1, 31, 23, 59, tzinfo=UTC),
+        datetime(2020, 2, 1, 0, 1, tzinfo=UTC),
+    )
+    add_tickets(
+        engine,
+        [
+            {"ticket_id": "gb-ip-in", "ip": "5.0.0.1", "reported_at": last_day_in},
+            {"ticket_id": "gb-ip-out", "ip": "5.0.0.1", "reported_at": first_day_out},
+            {"ticket_id": "de-ip-in", "ip": "5.0.0.2", "reported_at": last_day_in},
+            {"ticket_id": "de-ip-out", "ip": "5.0.0.2", "reported_at": first_day_out},
+            {"ticket_id": "uk-stated-in", "country": "UK", "reported_at": last_day_in},
+            {"ticket_id": "uk-stated-out", "country": "UK", "reported_at": first_day_out},
+        ],
+    )
+    resolve_pending(engine, resolvers=[geo])
+    found = {k: (v["country"], v["eu"]) for k, v in tickets(engine).items()}
+    assert found == {
+        "gb-ip-in": ("GB", True),
+        "gb-ip-out": ("GB", False),
+        "de-ip-in": ("DE", True),
+        "de-ip-out": ("DE", True),
+        "uk-stated-in": ("GB", True),
+        "uk-stated-out": ("GB", False),
+    }
+
+
+def test_a_ticket_whose_keys_changed_during_the_run_stays_pending(engine):
+    add_tickets(
+        engine,
+        [
+            {"ticket_id": "steady", "ip": "5.0.0.1", "hostname": "a.example.com"},
+            {"ticket_id": "new-ip", "ip": "5.0.0.1"},
+            {"ticket_id": "new-host", "ip": "5.0.0.1", "hostname": "a.example.com"},
+            {"ticket_id": "new-provider", "ip": "5.0.0.1", "provider": "Old Name B.V."},
+        ],
+    )
+    ticket = Ticket.__table__
+    changes = {
+        "new-ip": {"ip": "5.0.0.9"},
+        "new-host": {"hostname": "b.example.org"},
+        "new-provider": {"stated_provider": "Brand New Hosting"},
+    }
+
+    class Racing(FakeResolver):
+        def resolve(self, ips):
+            if not self.asked:  # an ingest updates three tickets after the run read them
+                with engine.begin() as connection:
+                    for ticket_id, values in changes.items():
+                        connection.execute(
+                            ticket.update().where(ticket.c.ticket_id == ticket_id).values(**values)
+                        )
+            return super().resolve(ips)
+
+    geo = Racing("embedded", {ip: IpResult(geo_country="NL") for ip in ("5.0.0.1", "5.0.0.9")})
+    summary = resolve_pending(engine, resolvers=[geo])
+    after = tickets(engine)
+    assert summary["resolved"] == 1 and after["steady"]["resolved_at"] is not None
+    for ticket_id in changes:  # left exactly as pending tickets are: nothing written
+        assert all(after[ticket_id][c] is None for c in RESOLUTION_COLUMNS), ticket_id
+    again = resolve_pending(engine, resolvers=[geo])
+    after = tickets(engine)
+    assert again["resolved"] == 3
+    assert (after["new-ip"]["country"], after["new-host"]["registered_domain"]) == (
+        "NL",
+        "example.org",
+    )
+    assert after["new-provider"]["provider"] == "Brand New Hosting"
