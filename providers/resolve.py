@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -71,57 +72,25 @@ def resolve_pending(
         if resolvers is not None
         else default_resolvers(engine, online=online, rdap=rdap)
     )
-    pending = TICKET.c.resolved_at.is_(None)
     with engine.connect() as connection:
         low, high, total = connection.execute(
             sa.select(sa.func.min(TICKET.c.id), sa.func.max(TICKET.c.id), sa.func.count()).where(
-                pending
+                TICKET.c.resolved_at.is_(None)
             )
         ).one()
         if not total:
             return _finish(_new_summary(0, online), started)
-        in_run = sa.and_(pending, TICKET.c.id <= high)
-
-        def distinct(column):
-            return [
-                row[0]
-                for row in connection.execute(
-                    sa.select(column).where(in_run, column.is_not(None)).distinct()
-                )
-            ]
-
-        raw_ips, hostnames, stated_names = (
-            distinct(TICKET.c.ip),
-            distinct(TICKET.c.hostname),
-            distinct(TICKET.c.stated_provider),
-        )
-        stated_countries = distinct(TICKET.c.stated_country)
-        days = [
-            row[0]
-            for row in connection.execute(
-                sa.text(
-                    f"SELECT DISTINCT {report_day(connection.dialect.name)} FROM ticket t "
-                    "WHERE t.resolved_at IS NULL AND t.id <= :high"
-                ),
-                {"high": high},
-            )
-        ]
         aliases = AliasMap.load(connection)
+    scan = 2 * total > high - low + 1  # most ids in the range are pending
     summary = _new_summary(total, online)
-    summary["timings"]["read"] = round(time.perf_counter() - started, 3)
-    versions = {r.name: r.data_version() for r in resolvers} if raw_ips else {}
-    active = [r for r in resolvers if versions.get(r.name)]
-    summary["data_versions"] = {name: version for name, version in versions.items() if version}
-    summary["skipped_sources"] = sorted(name for name, version in versions.items() if not version)
-    table = next((r for r in active if hasattr(r, "as_name")), None)
-    facts = collect_ip_facts(
-        engine,
-        active,
-        raw_ips,
-        now,
-        summary,
-        as_name=table.as_name if table else (lambda asn: None),
-    )
+    # The other keys are read on a second connection while the IPs are looked up
+    # (the database works outside the GIL, the lookups mostly inside it).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="resolve-read") as pool:
+        later = pool.submit(_other_keys, engine, high, scan)
+        raw_ips = _distinct(engine, "t.ip", high, scan)
+        summary["timings"]["read"] = round(time.perf_counter() - started, 3)
+        facts = _ip_facts(engine, resolvers, raw_ips, now, summary)
+        hostnames, stated_names, stated_countries, days = later.result()
     fallback = {raw: aliases.canonical(None, f.network, f.cdn_operator) for raw, f in facts.items()}
     stated = {name: aliases.name_for(name) for name in stated_names}
     domains = {host: registered_domain(host) for host in hostnames}
@@ -144,7 +113,7 @@ def resolve_pending(
             ids=(low - 1, high),
             now=now,
             chunk_size=chunk_size,
-            scan=2 * total > high - low + 1,
+            scan=scan,
             progress=(lambda done: progress(done, total)) if progress else None,
         )
     with engine.begin() as connection:
@@ -157,6 +126,50 @@ def resolve_pending(
         summary.update(run_counts(connection, now, ids=(low, high)))
     summary["timings"]["write"] = round(time.perf_counter() - writing, 3)
     return _finish(summary, started)
+
+
+def _distinct(engine: Engine, expression: str, high: int, scan: bool) -> list:
+    """The distinct non-NULL values of `expression` over the pending tickets with id <= high."""
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        table = "ticket t NOT INDEXED" if scan and sqlite else "ticket t"
+        return list(
+            connection.scalars(
+                sa.text(
+                    f"SELECT DISTINCT {expression} FROM {table} WHERE t.resolved_at IS NULL "
+                    f"AND t.id <= :high AND {expression} IS NOT NULL"
+                ),
+                {"high": high},
+            )
+        )
+
+
+def _other_keys(engine: Engine, high: int, scan: bool) -> tuple[list, list, list, list]:
+    """Hostnames, stated providers, stated countries and report days of the pending tickets."""
+    day = report_day(engine.dialect.name)
+    return tuple(
+        _distinct(engine, expression, high, scan)
+        for expression in ("t.hostname", "t.stated_provider", "t.stated_country", day)
+    )
+
+
+def _ip_facts(
+    engine: Engine, resolvers: Sequence[Resolver], raw_ips: list[str], now: datetime, summary: dict
+) -> dict:
+    """Facts per stored IP text from the resolvers that have data; fills `summary`."""
+    versions = {r.name: r.data_version() for r in resolvers} if raw_ips else {}
+    active = [r for r in resolvers if versions.get(r.name)]
+    summary["data_versions"] = {name: version for name, version in versions.items() if version}
+    summary["skipped_sources"] = sorted(name for name, version in versions.items() if not version)
+    table = next((r for r in active if hasattr(r, "as_name")), None)
+    return collect_ip_facts(
+        engine,
+        active,
+        raw_ips,
+        now,
+        summary,
+        as_name=table.as_name if table else (lambda asn: None),
+    )
 
 
 def _new_summary(total: int, online: bool) -> dict:
@@ -177,7 +190,8 @@ def _new_summary(total: int, online: bool) -> dict:
         "eu_unknown": 0,
         "inhope_unknown": 0,
         "new_providers": 0,
-        # seconds: read (pending tickets), ip_facts (lookups and merge), write (tickets)
+        # seconds: read (the pending IPs), ip_facts (lookups and merge, while the other keys
+        # are read), write (tickets)
         "timings": {},
     }
 

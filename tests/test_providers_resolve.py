@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 import providers
+import providers.resolve as resolve_module
 from monitor.models import Ticket
 from providers.models import IpResolution
 from providers.prefix_import import refresh_prefix_table
@@ -347,7 +348,7 @@ def test_membership_that_changes_within_a_run_is_taken_per_report_day(engine):
     }
 
 
-def test_a_ticket_whose_keys_changed_during_the_run_stays_pending(engine):
+def test_a_ticket_whose_keys_changed_during_the_run_stays_pending(engine, monkeypatch):
     add_tickets(
         engine,
         [
@@ -364,18 +365,22 @@ def test_a_ticket_whose_keys_changed_during_the_run_stays_pending(engine):
         "new-provider": {"stated_provider": "Brand New Hosting"},
     }
 
-    class Racing(FakeResolver):
-        def resolve(self, ips):
-            if not self.asked:  # an ingest updates three tickets after the run read them
-                with engine.begin() as connection:
-                    for ticket_id, values in changes.items():
-                        connection.execute(
-                            ticket.update().where(ticket.c.ticket_id == ticket_id).values(**values)
-                        )
-            return super().resolve(ips)
+    write = resolve_module.write_resolution
 
-    geo = Racing("embedded", {ip: IpResult(geo_country="NL") for ip in ("5.0.0.1", "5.0.0.9")})
+    def ingest_then_write(connection, **arguments):  # an ingest updates three tickets after
+        with engine.begin() as other:  # the run read them, before it writes
+            for ticket_id, values in changes.items():
+                other.execute(
+                    ticket.update().where(ticket.c.ticket_id == ticket_id).values(**values)
+                )
+        return write(connection, **arguments)
+
+    geo = FakeResolver(
+        "embedded", {ip: IpResult(geo_country="NL") for ip in ("5.0.0.1", "5.0.0.9")}
+    )
+    monkeypatch.setattr(resolve_module, "write_resolution", ingest_then_write)
     summary = resolve_pending(engine, resolvers=[geo])
+    monkeypatch.setattr(resolve_module, "write_resolution", write)
     after = tickets(engine)
     assert summary["resolved"] == 1 and after["steady"]["resolved_at"] is not None
     for ticket_id in changes:  # left exactly as pending tickets are: nothing written
