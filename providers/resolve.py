@@ -116,14 +116,16 @@ def resolve_pending(
             scan=scan,
             progress=(lambda done: progress(done, total)) if progress else None,
         )
-    with engine.begin() as connection:
-        # Register the names first seen in this run that ended up naming a ticket; only
-        # this run's id range is read (by primary key), however large the table.
-        in_range = TICKET.c.id.between(low, high)
-        used = set(connection.scalars(sa.select(TICKET.c.provider).where(in_range).distinct()))
-        aliases.new = {key: name for key, name in aliases.new.items() if name in used}
-        summary["new_providers"] = save_new_names(connection, aliases, now)
-        summary.update(run_counts(connection, now, ids=(low, high)))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="resolve-count") as pool:
+        counts = pool.submit(_counts, engine, now, (low, high))
+        with engine.begin() as connection:
+            # Register the names first seen in this run that ended up naming a ticket; only
+            # this run's id range is read (by primary key), however large the table.
+            in_range = TICKET.c.id.between(low, high)
+            used = set(connection.scalars(sa.select(TICKET.c.provider).where(in_range).distinct()))
+            aliases.new = {key: name for key, name in aliases.new.items() if name in used}
+            summary["new_providers"] = save_new_names(connection, aliases, now)
+        summary.update(counts.result())
     summary["timings"]["write"] = round(time.perf_counter() - writing, 3)
     return _finish(summary, started)
 
@@ -170,6 +172,12 @@ def _ip_facts(
         summary,
         as_name=table.as_name if table else (lambda asn: None),
     )
+
+
+def _counts(engine: Engine, now: datetime, ids: tuple[int, int]) -> dict:
+    """`run_counts` on a connection of its own (run beside the registration of new names)."""
+    with engine.connect() as connection:
+        return run_counts(connection, now, ids=ids)
 
 
 def _new_summary(total: int, online: bool) -> dict:
