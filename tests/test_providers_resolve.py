@@ -393,3 +393,86 @@ def test_a_ticket_whose_keys_changed_during_the_run_stays_pending(engine, monkey
         "example.org",
     )
     assert after["new-provider"]["provider"] == "Brand New Hosting"
+
+
+def test_every_ticket_follows_the_per_ticket_rules(engine):
+    """Random tickets against the rules computed one ticket at a time in Python."""
+    import random
+
+    from providers.cdn import cdn_operator
+    from providers.hostnames import registered_domain
+    from providers.jurisdictions import Jurisdictions, normalise_country
+    from providers.registry import AliasMap
+
+    geo = {
+        "5.0.0.1": IpResult(geo_country="GB", network="Brit Hosting Ltd"),
+        "5.0.0.2": IpResult(geo_country="HR", network="Zagreb Net d.o.o."),
+        "5.0.0.4": IpResult(geo_country="US", network="Cloudflare, Inc."),
+    }
+    table = {
+        "5.0.0.1": IpResult(asn=64501, network="Brit Hosting Ltd", registered_country="GB"),
+        "5.0.0.3": IpResult(asn=64503, network="Only Registered GmbH", registered_country="DE"),
+        "5.0.0.4": IpResult(asn=13335, network="Cloudflare, Inc.", registered_country="US"),
+    }
+    resolvers = [FakeResolver("embedded", geo), FakeResolver("prefix_table", table)]
+    rng = random.Random(20261122)
+    days = [
+        datetime(2013, 6, 30, 23, tzinfo=UTC),
+        datetime(2013, 7, 1, 1, tzinfo=UTC),
+        datetime(2020, 1, 31, 22, tzinfo=UTC),
+        datetime(2020, 2, 1, 2, tzinfo=UTC),
+        datetime(2024, 5, 5, 12, tzinfo=UTC),
+    ]
+    rows = [
+        {
+            "ticket_id": str(n),
+            "ip": rng.choice(
+                [None, "5.0.0.1", "5.0.0.2", "5.0.0.3", "5.0.0.4", "5.0.0.5", "10.0.0.1"]
+            ),
+            "hostname": rng.choice([None, "a.shop.example.co.uk", "files.example.com"]),
+            "provider": rng.choice(
+                [None, "LeaseWeb Netherlands B.V.", "leaseweb netherlands bv", "Other Host Ltd"]
+            ),
+            "country": rng.choice([None, "nl", "UK", "hr", "EL", "KZ"]),
+            "reported_at": rng.choice(days),
+        }
+        for n in range(300)
+    ]
+    add_tickets(engine, rows)
+    assert resolve_pending(engine, resolvers=resolvers)["resolved"] == 300
+
+    aliases, jurisdictions = None, Jurisdictions.load(engine)
+    with engine.connect() as connection:
+        aliases = AliasMap.load(connection)
+    for row in rows:
+        got = tickets(engine)[row["ticket_id"]]
+        seen, registered = geo.get(row["ip"]), table.get(row["ip"])
+        geo_country = seen.geo_country if seen else None
+        registered_country = registered.registered_country if registered else None
+        country = geo_country or registered_country or normalise_country(row["country"])
+        origin = (
+            "geo"
+            if geo_country
+            else "registered"
+            if registered_country
+            else "stated"
+            if row["country"]
+            else "none"
+        )
+        member = jurisdictions.membership(country, row["reported_at"].date())
+        network = (registered or seen).network if (registered or seen) else None
+        asn = registered.asn if registered else None
+        provider = aliases.canonical(row["provider"], network, cdn_operator(asn, (network,)))
+        expected = {
+            "asn": asn,
+            "geo_country": geo_country,
+            "registered_country": registered_country,
+            "country": country,
+            "eu": member.eu if country else None,
+            "inhope": member.inhope if country else None,
+            "provider": provider,
+            "registered_domain": registered_domain(row["hostname"]),
+            "cdn": True if asn == 13335 else (False if network else None),
+        }
+        assert {key: got[key] for key in expected} == expected, row
+        assert got["resolution_sources"].startswith(f"country={origin} "), (row, got)
