@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from monitor.errors import ConfigurationError
 
 DEFAULT_URL = "sqlite:///monitor.db"
 ENV_VAR = "MONITOR_DATABASE_URL"
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,31}://")
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -30,11 +32,10 @@ def database_url(explicit: str | None = None) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL with any password hidden, for messages and logs."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is shown by scheme only
-        return url.split("://", 1)[0] + "://..."
+    """Only the scheme of a database URL (`mysql://...`), for messages and logs: the rest may
+    hold a password, also in the query or in a mistyped URL that does not parse."""
+    scheme = _SCHEME.match(url)
+    return f"{scheme.group()}..." if scheme else "..."
 
 
 def make_engine(url: str | None = None, **kwargs) -> Engine:
