@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from functools import cached_property
 
+from monitor.redaction import REDACTED_URL as REDACTED
+from monitor.redaction import URL_IN_TEXT, redact_text, storable
 from monitor.timeutil import TimestampError, parse_timestamp, utcnow
 
 INPUT_COLUMNS = (
@@ -33,11 +35,9 @@ INPUT_COLUMNS = (
 REQUIRED_COLUMNS = ("ticket_id", "url_hash", "reported_at")
 TIME_COLUMNS = ("reported_at", "notified_at", "removed_at", "checked_at")
 URL_COLUMN = "url"
-REDACTED = "[redacted: raw URL]"
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _URL_LIKE = re.compile(r"(?i)^\s*(?:[a-z][a-z0-9+.\-]*://|www\.|[a-z0-9\-]+(?:\.[a-z0-9\-]+)+/)")
-_URL_IN_TEXT = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.\-]*://|www\.)[^\s\"',]*")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _HOSTNAME_BAD = re.compile(r"[/\s@?#]|://")
@@ -191,32 +191,21 @@ def removed_before_notice(record: Mapping[str, object]) -> bool:
     return removed is not None and notified is not None and removed < notified
 
 
-def _storable(text: str) -> str:
-    """Undecodable input bytes (lone surrogates) shown as `\\xNN` so the text can be stored."""
-    if "\x00" in text:
-        text = text.replace("\x00", "\\x00")  # PostgreSQL text cannot hold NUL
-    if text.isascii():
-        return text
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-def redact_text(text: str) -> str:
-    """Text with anything URL-shaped replaced, for quarantine and logs."""
-    return _URL_IN_TEXT.sub(REDACTED, _storable(text))
-
-
 def redact_row(row: Mapping[str, object]) -> str:
-    """The raw row as JSON for quarantine, with every URL-shaped value redacted."""
+    """The raw row as JSON for quarantine: URL-shaped values replaced whole, URLs and
+    credentials inside other text cut out (`redact_text`)."""
     clean: dict[str, object] = {}
     for key, value in row.items():
         key_text = redact_text(str(key))
         if isinstance(value, str):
-            value = _storable(value)
+            value = storable(value)
         if key == URL_COLUMN and value not in (None, ""):
             clean[key_text] = REDACTED
-        elif isinstance(value, str) and (looks_like_url(value) or _URL_IN_TEXT.search(value)):
+        elif isinstance(value, str) and (looks_like_url(value) or URL_IN_TEXT.search(value)):
             clean[key_text] = REDACTED
-        elif isinstance(value, str | int | float | bool) or value is None:
+        elif isinstance(value, str):
+            clean[key_text] = redact_text(value)
+        elif isinstance(value, int | float | bool) or value is None:
             clean[key_text] = value
         else:
             clean[key_text] = redact_text(json.dumps(value, ensure_ascii=False, default=str))

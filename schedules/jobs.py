@@ -19,9 +19,10 @@ from sqlalchemy.engine import Engine
 
 from monitor.feed import DEFAULT_TOKEN_ENV
 from monitor.periods import Period, between, quarter
+from monitor.redaction import error_text
 from monitor.timeutil import iso, utcnow
 from schedules.config import ScheduleConfig
-from schedules.runs import finish_run, redact_error, start_run
+from schedules.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +221,7 @@ def run_job(
         except Exception as exc:  # noqa: BLE001 - a failing job is recorded, never fatal to the scheduler
             counts = exc.counts if isinstance(exc, JobFailed) else {}
             result = JobResult("failed", counts)
-            error = redact_error(f"{type(exc).__name__}: {exc}", _secrets(config))
+            error = error_text(exc, _secrets(config))
             log.error("job %s failed: %s", name, error)
     record = finish_run(
         engine, run_id, result.outcome, result.counts, error=error, note=result.note

@@ -1,50 +1,29 @@
 """The record of job runs: written when a job starts and ends, read by `schedule list` and `status`.
 
-Error texts are redacted before they are stored: no URLs (they may carry
-credentials or a reported address), no bearer tokens, no `password=`-style
-values, and none of the secrets the caller names (the feed tokens).
+The error a run stores is the job's redacted error text (`monitor.redaction.error_text`,
+called by `schedules.jobs.run_job` with the feed tokens to remove by value).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import socket
-from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor.timeutil import iso, utcnow
-from monitor.validate import redact_text
 from schedules.config import JOB_NAMES
 from schedules.models import JobRun
 
 RUN = JobRun.__table__
-MAX_ERROR_CHARS = 2000
-SECRET = "[redacted]"
-_BEARER = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{6,}")
-_KEY_VALUE = re.compile(
-    r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)(\s*[=:]\s*)[^\s,;&'\")\]}]+"
-)
 
 
 def runner_name() -> str:
     """`host:pid` of this process, to tell which scheduler ran a job."""
     return f"{socket.gethostname()}:{os.getpid()}"[:128]
-
-
-def redact_error(text: str, secrets: Iterable[str] = ()) -> str:
-    """Error text safe to store and show: secrets, tokens, credentials and URLs removed; bounded."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, SECRET)
-    text = redact_text(text)
-    text = _BEARER.sub(lambda match: f"{match.group(1)} {SECRET}", text)
-    text = _KEY_VALUE.sub(lambda match: f"{match.group(1)}{match.group(2)}{SECRET}", text)
-    return text[:MAX_ERROR_CHARS]
 
 
 def start_run(engine: Engine, job: str, trigger: str, started_at: datetime) -> int:

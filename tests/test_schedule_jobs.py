@@ -271,6 +271,49 @@ def test_a_token_the_stage_puts_in_its_error_is_not_stored(engine, stages, all_e
     assert record["error"] == "ValueError: echoed header value [redacted]"
 
 
+def test_a_failing_job_stores_and_logs_its_error_without_urls_or_credentials(
+    engine, stages, all_enabled, caplog
+):
+    from tests.test_redaction import assert_no_secret, leaky_message
+
+    stages.fail["resolve"] = ConnectionError(leaky_message())
+    caplog.set_level("DEBUG")
+    record = run_job(engine, all_enabled, "resolve")
+
+    assert record["outcome"] == "failed"
+    assert record["error"].startswith("ConnectionError: lost connection to [redacted: raw URL]")
+    assert record["error"].endswith("(Authorization: Bearer [redacted]); batch 3 of 7 rolled back")
+    assert_no_secret(json.dumps(_runs(engine), default=str))
+    assert f"job resolve failed: {record['error']}" in caplog.text
+    assert_no_secret(caplog.text)
+
+
+def test_a_pull_whose_ingest_fails_leaves_no_secret_in_either_run_record(
+    engine, all_enabled, monkeypatch, caplog
+):
+    from monitor import ticket_writer
+    from monitor.models import IngestRun
+    from tests.test_redaction import assert_no_secret, leaky_message
+
+    def crash(self, records):
+        raise RuntimeError(leaky_message())
+
+    monkeypatch.setattr(ticket_writer.TicketWriter, "write", crash)
+    caplog.set_level("DEBUG")
+    record = run_job(engine, all_enabled, "pull")
+
+    assert record["outcome"] == "failed"
+    assert record["error"].startswith(
+        "JobFailed: 1 of 1 feed(s) failed: loop: RuntimeError: lost connection to [redacted"
+    )
+    with engine.connect() as connection:
+        ingest_error = connection.scalar(sa.select(IngestRun.__table__.c.error))
+    assert ingest_error.startswith("RuntimeError: lost connection to [redacted: raw URL]")
+    assert_no_secret(json.dumps(_runs(engine), default=str) + ingest_error)
+    assert_no_secret(caplog.text)
+    assert TOKEN not in caplog.text + ingest_error + record["error"]
+
+
 def test_a_stage_that_has_not_landed_is_a_recorded_failure_not_a_crash(
     engine, all_enabled, monkeypatch
 ):

@@ -1,0 +1,85 @@
+"""Redaction: the one place that makes outside text safe to store and log.
+
+Exception messages, error texts from servers and libraries, and other text the monitor did
+not write itself may carry a reported URL or a credential. `redact_text` removes both, and
+everything that stores or logs such text goes through it: the ingest run of a failed ingest,
+the scheduler's run record and log, quarantined lines and notes. It can only redact what it
+recognises, so messages the monitor writes itself still keep URLs and secrets out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+REDACTED_URL = "[redacted: raw URL]"
+SECRET = "[redacted]"
+MAX_ERROR_CHARS = 2000
+
+# A scheme (the userinfo may hold any character but whitespace, `/` and `@`), or `www.`.
+URL_IN_TEXT = re.compile(
+    r"(?i)\b(?:[a-z][a-z0-9+.\-]{0,30}://(?:[^\s/@]{0,256}@)?|www\.)[^\s\"',]*"
+)
+# `host.tld/path` without a scheme (a reported URL as people write it). The top-level label
+# must be letters, so paths such as `python3.11/site-packages` stay readable.
+_SCHEMELESS_URL = re.compile(r"(?i)(?<![\w.@/-])(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?/[^\s\"',]*")
+# `user:password@host` without a scheme (part of a connection string).
+_USERINFO = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}:[^\s@/'\"]{1,256}@(?=[\w\[])")
+_AUTH_SCHEME = r"(?:bearer|basic|digest|token|negotiate)\s+"
+# `password=…`, `api_key: …`, `"client_secret": "…"`, `Authorization: Bearer …`, `PGPASSWORD=…`;
+# a value already redacted is left alone, so redacting twice changes nothing.
+_KEY_VALUE = re.compile(
+    r"(?i)(?P<key>(?:password|passwd|passphrase|pwd|secret|token|"
+    r"api[_-]?key|access[_-]?key|private[_-]?key|authorization|auth|credentials?|cookie|"
+    r"session[_-]?id|signature)(?:[_-][\w-]{0,40})?)"
+    r"(?P<sep>[\"']?[ \t]*[=:]\s*)"
+    rf"(?!(?:{_AUTH_SCHEME})?[\"']?\[redacted)"
+    r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|"
+    rf"(?P<scheme>{_AUTH_SCHEME})?[\"']?(?:[^\s,;&'\"<>)\]}}:]|:(?!\s|$))+)"
+)
+# A credential after its HTTP auth scheme, wherever it stands (`Bearer eyJ…`).
+_BEARER = re.compile(
+    r"(?i)\b(?:(?P<bearer>bearer)\s+[A-Za-z0-9._~+/=-]+"
+    r"|(?P<other>basic|token)\s+[A-Za-z0-9._~+/=-]{6,})"
+)
+
+
+def storable(text: str) -> str:
+    """Text any database can hold: NUL and undecodable bytes (lone surrogates) shown as `\\xNN`."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")  # PostgreSQL text cannot hold NUL
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """Text safe to store and log: URLs, credentials and tokens removed; the rest kept.
+
+    Removes the given `secrets` by value (e.g. the feed tokens of this process), anything
+    URL-shaped (with a scheme, `www.`, or `host.tld/path`), `user:password@` credentials,
+    `key=value` / `key: value` pairs whose key names a secret (password, token, api key,
+    Authorization, cookie, ...) and credentials after `Bearer`/`Basic`/`Token`.
+    Redacting redacted text changes nothing.
+    """
+    text = storable(text)
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, SECRET)
+    text = URL_IN_TEXT.sub(REDACTED_URL, text)
+    text = _SCHEMELESS_URL.sub(REDACTED_URL, text)
+    text = _USERINFO.sub(f"{SECRET}@", text)
+    text = _KEY_VALUE.sub(_redact_value, text)
+    return _BEARER.sub(lambda match: f"{match['bearer'] or match['other']} {SECRET}", text)
+
+
+def error_text(exc: BaseException, secrets: Iterable[str] = ()) -> str:
+    """`Type: message` of an exception, redacted and cut to MAX_ERROR_CHARS, for run records."""
+    return redact_text(f"{type(exc).__name__}: {exc}", secrets)[:MAX_ERROR_CHARS]
+
+
+def _redact_value(match: re.Match) -> str:
+    value = match["value"]
+    if len(value) > 1 and value[0] in "\"'" and value[-1] == value[0]:
+        return f"{match['key']}{match['sep']}{value[0]}{SECRET}{value[0]}"
+    return f"{match['key']}{match['sep']}{match['scheme'] or ''}{SECRET}"
