@@ -29,6 +29,7 @@ from monitor.readers import (
     read_csv,
     read_jsonl,
 )
+from monitor.redaction import error_text
 from monitor.ticket_writer import TicketWriter
 from monitor.timeutil import utcnow, zone
 from monitor.validate import (
@@ -323,7 +324,9 @@ def _record_failure(
     started_at: datetime,
     exc: BaseException,
 ) -> None:
-    """Keep a trace of a failed ingest; its rows were rolled back."""
+    """Keep a trace of a failed ingest (its rows were rolled back), with the error redacted."""
+    error = error_text(exc)
+    log.error("ingest of %s failed, nothing written: %s", origin, error)
     try:
         with engine.begin() as connection:
             run_id = _start_run(connection, source, origin, fmt, sha256, started_at)
@@ -333,7 +336,7 @@ def _record_failure(
                 .values(
                     status="failed",
                     finished_at=utcnow(),
-                    error=redact_text(f"{type(exc).__name__}: {exc}")[:2000],
+                    error=error,
                 )
             )
     except Exception:  # noqa: BLE001 - the database itself may be what failed

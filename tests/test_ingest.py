@@ -338,6 +338,31 @@ def test_interrupted_ingest_leaves_database_as_before(engine, tmp_path, monkeypa
     assert "injected crash mid-ingest" in failed.error
 
 
+def test_a_failed_ingest_records_and_logs_its_error_without_urls_or_credentials(
+    engine, tmp_path, monkeypatch, caplog
+):
+    from monitor import ticket_writer
+    from tests.test_redaction import assert_no_secret, leaky_message
+
+    def crash(self, records):
+        raise RuntimeError(leaky_message())
+
+    monkeypatch.setattr(ticket_writer.TicketWriter, "write", crash)
+    caplog.set_level("DEBUG")
+    with pytest.raises(RuntimeError):
+        ingest_file(engine, write_csv(tmp_path / "a.csv", [good_row(1)], HEADER))
+
+    run = TABLES["ingest_run"]
+    with engine.connect() as connection:
+        error = connection.scalar(sa.select(run.c.error).where(run.c.status == "failed"))
+        assert_no_secret(_all_text(connection))
+    assert error.startswith("RuntimeError: lost connection to [redacted: raw URL] while checking")
+    assert "Authorization: Bearer [redacted]" in error
+    assert error.endswith("batch 3 of 7 rolled back")
+    assert f"ingest of a.csv failed, nothing written: {error}" in caplog.text
+    assert_no_secret(caplog.text)
+
+
 def test_run_record_keeps_file_hash_counts_and_timing(engine, tmp_path):
     import hashlib
 
