@@ -16,6 +16,7 @@ REDACTED_URL = "[redacted: raw URL]"
 SECRET = "[redacted]"
 MAX_ERROR_CHARS = 2000
 
+# The bounded repetitions ({0,30}, {1,256}, ...) keep each pattern linear on hostile text.
 # A scheme (the userinfo may hold any character but whitespace, `/` and `@`), or `www.`.
 URL_IN_TEXT = re.compile(
     r"(?i)\b(?:[a-z][a-z0-9+.\-]{0,30}://(?:[^\s/@]{0,256}@)?|www\.)[^\s\"',]*"
