@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from monitor.redaction import redact_text
 from monitor.timeutil import iso, utcnow
 from providers.results import NOT_FOUND, STATUS_OK, IpResult, clean_country
 
@@ -192,11 +193,12 @@ class RdapResolver:
                 results[ip] = self._lookup(ip)
                 failures = 0
             except _Failed as exc:
-                log.warning("online lookup failed for one address: %s", exc)
+                reason = redact_text(str(exc))
+                log.warning("online lookup failed for one address: %s", reason)
                 results[ip] = ERROR
                 failures += 1
                 if failures >= self.max_consecutive_failures:
-                    self.unavailable = f"{failures} lookups in a row failed (last: {exc})"
+                    self.unavailable = f"{failures} lookups in a row failed (last: {reason})"
         return results
 
     def _lookup(self, ip: str) -> IpResult:

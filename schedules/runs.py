@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from monitor.redaction import redact_text
 from monitor.timeutil import iso, utcnow
 from schedules.config import JOB_NAMES
 from schedules.models import JobRun
@@ -58,7 +59,7 @@ def finish_run(
             .values(
                 finished_at=utcnow(),
                 outcome=outcome,
-                error=error,
+                error=redact_text(error) if error else error,  # again: a no-op on redacted text
                 note=note,
                 counts=json.dumps(counts, ensure_ascii=False, default=str),
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 
 import typer
@@ -15,6 +16,9 @@ from typer.core import TyperGroup
 
 from monitor.cli.common import AppState
 from monitor.errors import MonitorError
+from monitor.redaction import error_text
+
+DEBUG_VAR = "MONITOR_DEBUG"
 
 
 class _MonitorGroup(TyperGroup):
@@ -72,9 +76,21 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Console entry point: known errors print one line and exit 2."""
+    """Console entry point: known errors print one line and exit 2; unexpected ones exit 1.
+
+    An unexpected error's message may quote outside text (a feed's answer, a database
+    URL), so it is printed redacted and without the traceback unless MONITOR_DEBUG is set.
+    """
     try:
         app()
     except MonitorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except Exception as exc:
+        if os.environ.get(DEBUG_VAR):
+            raise
+        print(
+            f"error: unexpected {error_text(exc)} (set {DEBUG_VAR}=1 for the traceback)",
+            file=sys.stderr,
+        )
+        sys.exit(1)
