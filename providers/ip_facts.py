@@ -8,26 +8,30 @@ rewrites them). Online answers are reused while younger than the resolver's TTL.
 from __future__ import annotations
 
 import ipaddress
+import operator
 import socket
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from itertools import chain
 
 import numpy as np
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.errors import ResolverUnavailable
 from monitor.models import UTCDateTime
 from providers.addresses import ipv4_to_uint, ipv6_to_halves, special_purpose, split_families
 from providers.bulk import create_temp_table, driver_value, drop_temp_table, insert_rows
-from providers.merge import IpFacts, merge_ip
+from providers.merge import EMBEDDED, ONLINE, PREFIX, IpFacts, Merger
 from providers.models import IpResolution
 from providers.rdap import STATUS_ERROR
 from providers.results import NOT_FOUND, IpResult, Resolver
 
 RESULT = IpResolution.__table__
 RESULT_FIELDS = ("asn", "network", "prefix", "geo_country", "registered_country", "rir", "detail")
+COLUMNS = ("ip", "source", "data_version", "status", *RESULT_FIELDS, "resolved_at")
 IN_CHUNK = 5_000
+INSERT_CHUNK = 100  # rows per multi-row INSERT on SQLite (12 values each)
+_STORED_VALUES = operator.attrgetter("status", *RESULT_FIELDS)
 # IPv4 ranges that are not global unicast (RFC 6890 and friends); anything inside gets
 # the exact reason from `special_purpose`, everything else skips that slower check.
 _SPECIAL_V4 = np.array(
@@ -144,10 +148,10 @@ def collect_ip_facts(
             f"online resolver gave up: {unavailable}; no ticket was resolved, "
             f"{summary['pending']} stay pending (run again later, or without --online)"
         )
+    online, table, embedded = (answers.get(name, {}) for name in (ONLINE, PREFIX, EMBEDDED))
+    merge = Merger(versions, as_name).merge
     merged = {
-        ip: merge_ip(
-            {name: got.get(ip, NOT_FOUND) for name, got in answers.items()}, versions, as_name, why
-        )
+        ip: merge(online.get(ip), table.get(ip), embedded.get(ip), why)
         for ip, why in special.items()
     }
     summary["ips"] = len(special)
@@ -159,21 +163,30 @@ def collect_ip_facts(
 def _stored(
     connection: Connection, resolver: Resolver, version: str, ips: list[str], now: datetime
 ) -> dict:
-    """Answers stored for these IPs: same data version, or younger than the resolver's TTL."""
+    """Answers stored for these IPs: same data version, or younger than the resolver's TTL.
+
+    Straight through the driver: SQLAlchemy's rendering of 5,000-value IN lists cost
+    more than the queries.
+    """
+    mark = "?" if connection.dialect.name == "sqlite" else "%s"
+    if resolver.ttl is None:
+        condition, value, order = f"data_version = {mark}", version, ""
+    else:
+        condition = f"resolved_at >= {mark}"
+        value = driver_value(connection, UTCDateTime(), now - resolver.ttl)
+        order = " ORDER BY resolved_at"
+    query = (
+        f"SELECT ip, status, {', '.join(RESULT_FIELDS)} FROM ip_resolution "
+        f"WHERE source = {mark} AND {condition} AND ip IN ({{}}){order}"
+    )
     found: dict[str, IpResult] = {}
+    cursor = connection.connection.driver_connection.cursor()
     for start in range(0, len(ips), IN_CHUNK):
         part = ips[start : start + IN_CHUNK]
-        query = sa.select(
-            RESULT.c.ip, RESULT.c.status, *(RESULT.c[f] for f in RESULT_FIELDS)
-        ).where(RESULT.c.source == resolver.name, RESULT.c.ip.in_(part))
-        if resolver.ttl is None:
-            query = query.where(RESULT.c.data_version == version)
-        else:
-            query = query.where(RESULT.c.resolved_at >= now - resolver.ttl).order_by(
-                RESULT.c.resolved_at
-            )
-        for ip, status, *fields in connection.execute(query):
+        cursor.execute(query.format(", ".join([mark] * len(part))), (resolver.name, value, *part))
+        for ip, status, *fields in cursor.fetchall():
             found[ip] = IpResult(status, *fields)  # newest last wins
+    cursor.close()
     return found
 
 
@@ -183,7 +196,8 @@ def _results(
     """Stored answers plus fresh lookups for the IPs without one; fresh ones are stored."""
     with engine.connect() as connection:
         known = _stored(connection, resolver, version, ips, now)
-    missing = [ip for ip in ips if ip not in known]
+        stamp = driver_value(connection, UTCDateTime(), now)
+    missing = [ip for ip in ips if ip not in known] if known else ips
     fresh = resolver.resolve(missing) if missing else {}
     rows = []
     for ip in missing:
@@ -192,48 +206,40 @@ def _results(
         if result.status == STATUS_ERROR:  # not stored: the next run asks again
             summary["online_failed"] += 1
             continue
-        rows.append(
-            (
-                ip,
-                resolver.name,
-                version,
-                result.status,
-                *(getattr(result, f) for f in RESULT_FIELDS),
-            )
-        )
+        rows.append((ip, resolver.name, version, *_STORED_VALUES(result), stamp))
     if rows:
         with engine.begin() as connection:
-            _store_results(connection, rows, now)
+            _store_results(connection, rows)
     summary["lookups"][resolver.name] = len(rows)
     summary["reused"][resolver.name] = len(ips) - len(missing)
     return known
 
 
-def _store_results(connection: Connection, rows: list[tuple], now: datetime) -> None:
-    """Insert per-IP answers; one stored by a concurrent run for the same version wins."""
-    columns = ("ip", "source", "data_version", "status", *RESULT_FIELDS, "resolved_at")
-    stamp = driver_value(connection, UTCDateTime(), now)
-    stamped = [(*row, stamp) for row in rows]
+def _store_results(connection: Connection, rows: list[tuple]) -> None:
+    """Insert per-IP answers (values in COLUMNS order); one stored by a concurrent run for the
+    same version wins."""
+    names = ", ".join(COLUMNS)
     if connection.dialect.name == "sqlite":
-        marks = ", ".join("?" * len(columns))
+        # Many rows per statement: binding row by row (executemany) cost more than the inserts.
+        insert = f"INSERT OR IGNORE INTO ip_resolution ({names}) VALUES "
+        row = f"({', '.join('?' * len(COLUMNS))})"
         cursor = connection.connection.driver_connection.cursor()
-        cursor.executemany(
-            f"INSERT OR IGNORE INTO ip_resolution ({', '.join(columns)}) VALUES ({marks})", stamped
-        )
+        for start in range(0, len(rows), INSERT_CHUNK):
+            part = rows[start : start + INSERT_CHUNK]
+            cursor.execute(insert + ", ".join([row] * len(part)), list(chain.from_iterable(part)))
         cursor.close()
         return
     create_temp_table(
         connection,
         "ip_resolution_new",
         [
-            *((c, "TEXT") for c in columns[:4]),
+            *((c, "TEXT") for c in COLUMNS[:4]),
             ("asn", "BIGINT"),
             *((c, "TEXT") for c in RESULT_FIELDS[1:]),
             ("resolved_at", "TIMESTAMP WITH TIME ZONE"),
         ],
     )
-    insert_rows(connection, "ip_resolution_new", columns, stamped)
-    names = ", ".join(columns)
+    insert_rows(connection, "ip_resolution_new", COLUMNS, rows)
     connection.exec_driver_sql(
         f"INSERT INTO ip_resolution ({names}) SELECT {names} FROM ip_resolution_new "
         "ON CONFLICT (source, data_version, ip) DO NOTHING"
