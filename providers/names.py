@@ -117,8 +117,9 @@ def clean_text(text: str | None) -> str:
     if not text:
         return ""
     text = unicodedata.normalize("NFKC", text)
-    kept = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
-    return " ".join(kept.split())[:MAX_LENGTH]
+    if not text.isprintable():  # printable text has no character of a C category
+        text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return " ".join(text.split())[:MAX_LENGTH]
 
 
 def _strip_forms(words: list[str]) -> list[str]:

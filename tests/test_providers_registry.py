@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from monitor.errors import ConfigurationError
@@ -42,6 +44,15 @@ def test_hostile_text_loses_control_and_bidi_characters():
     assert clean_text(text) == "evil Host [31m Ltd."
     assert display_name(text) == "evil Host [31m"
     assert len(clean_text("x" * 1000)) == 255
+
+
+def test_clean_text_blanks_exactly_the_other_category_characters():
+    """Every BMP character between two letters: NFKC, then C-category characters blanked."""
+    for code in range(0x10000):
+        text = f"a{chr(code)}b"
+        normal = unicodedata.normalize("NFKC", text)
+        kept = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in normal)
+        assert clean_text(text) == " ".join(kept.split()), hex(code)
 
 
 def test_alias_map_rules():
