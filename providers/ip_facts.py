@@ -7,10 +7,12 @@ rewrites them). Online answers are reused while younger than the resolver's TTL.
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import operator
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from itertools import chain
 
@@ -134,6 +136,34 @@ def collect_ip_facts(
 
     `summary` gets per-source lookup/reuse counts and the data versions used.
     """
+    with _collector_paused():
+        return _collect(engine, resolvers, raw_ips, now, summary, as_name)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a while (the process-wide switch).
+
+    Collecting IP facts makes about ten objects per IP, none in a reference cycle;
+    the collections their number triggers only re-scan them (0.3 s per 100,000 IPs).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _collect(
+    engine: Engine,
+    resolvers: Sequence[Resolver],
+    raw_ips: Sequence[str],
+    now: datetime,
+    summary: dict,
+    as_name: Callable[[int], tuple | None],
+) -> dict[str, IpFacts]:
     canonical = canonical_ips(raw_ips)
     special = special_reasons(sorted({ip for ip in canonical.values() if ip}))
     lookup = sorted(ip for ip, why in special.items() if why is None)
@@ -199,14 +229,14 @@ def _results(
         stamp = driver_value(connection, UTCDateTime(), now)
     missing = [ip for ip in ips if ip not in known] if known else ips
     fresh = resolver.resolve(missing) if missing else {}
-    rows = []
-    for ip in missing:
-        result = fresh.get(ip, NOT_FOUND)
-        known[ip] = result
-        if result.status == STATUS_ERROR:  # not stored: the next run asks again
-            summary["online_failed"] += 1
-            continue
-        rows.append((ip, resolver.name, version, *_STORED_VALUES(result), stamp))
+    answers = [fresh.get(ip, NOT_FOUND) for ip in missing]
+    known.update(zip(missing, answers, strict=True))
+    rows = [
+        (ip, resolver.name, version, *_STORED_VALUES(result), stamp)
+        for ip, result in zip(missing, answers, strict=True)
+        if result.status != STATUS_ERROR  # not stored: the next run asks again
+    ]
+    summary["online_failed"] += len(missing) - len(rows)
     if rows:
         with engine.begin() as connection:
             _store_results(connection, rows)

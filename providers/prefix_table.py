@@ -171,6 +171,18 @@ class PrefixTable:
             int(self.family[row]), int(self.hi[row]), int(self.lo[row]), int(self.length[row])
         )
 
+    def prefix_texts(self, rows: np.ndarray) -> list[str]:
+        """`prefix_text` of each entry index, in one pass over the arrays."""
+        return list(
+            map(
+                network_text,
+                self.family[rows].tolist(),
+                self.hi[rows].tolist(),
+                self.lo[rows].tolist(),
+                self.length[rows].tolist(),
+            )
+        )
+
 
 _cache_lock = threading.Lock()
 _cache: dict[tuple[str, str], tuple[PrefixTable, dict[int, tuple]]] = {}
@@ -253,19 +265,21 @@ class PrefixTableResolver:
         if not data:
             return {}
         table, names = data
+        matches = table.lookup(ips)
+        rows = np.fromiter(matches.values(), dtype=np.int64, count=len(matches))
+        unnamed = (None, None, None)
         results: dict[str, IpResult] = {}
-        for ip, row in table.lookup(ips).items():
-            asn = int(table.asn[row])
+        for (ip, row), asn, prefix in zip(
+            matches.items(), table.asn[rows].tolist(), table.prefix_texts(rows), strict=True
+        ):
             asn = None if asn < 0 else asn
-            name, country, rir = (
-                names.get(asn, (None, None, None)) if asn is not None else (None, None, None)
-            )
+            name, country, rir = names.get(asn, unnamed) if asn is not None else unnamed
             origin = table.origin.get(row)
             results[ip] = IpResult(
                 status=STATUS_OK,
                 asn=asn,
                 network=name,
-                prefix=table.prefix_text(row),
+                prefix=prefix,
                 registered_country=country,
                 rir=rir,
                 detail=f"multiple origins {origin}"[:255] if origin else None,
