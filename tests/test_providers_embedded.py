@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from providers.addresses import canonical_ip, ipv4_to_uint, ipv6_to_halves, special_purpose
 from providers.embedded import EmbeddedResolver, data_date, dataset
@@ -119,3 +121,49 @@ def test_vectorised_pre_check_agrees_with_the_exact_classification():
         "1.2.3": None,
         "junk": None,
     }
+
+
+def _reference_canonical_v6(text: str) -> str | None:
+    try:
+        address = ipaddress.IPv6Address(text)
+    except ValueError:
+        return None
+    mapped = address.ipv4_mapped
+    return mapped.compressed if mapped else address.compressed
+
+
+def _spellings(address: ipaddress.IPv6Address) -> list[str]:
+    return [address.compressed, address.exploded, address.compressed.upper(), str(address)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.ip_addresses(v=6))
+def test_canonical_ipv6_text_is_the_ipaddress_form(address):
+    from providers.ip_facts import canonical_ips
+
+    texts = _spellings(address)
+    assert canonical_ips(texts) == {text: _reference_canonical_v6(text) for text in texts}
+
+
+def test_canonical_ipv6_text_is_the_ipaddress_form_for_odd_spellings():
+    import random
+
+    from providers.ip_facts import canonical_ips
+
+    rng = random.Random(5)
+    texts = ["::", "::1", "::1.2.3.4", "::ffff:1.2.3.4", "::ffff:0102:0304", "fe80::1%eth0"]
+    texts += [
+        "1::2::3",
+        "1:2:3:4:5:6:7:8:9",
+        "12345::",
+        ":1::",
+        "1:2:3:4:5:6:7::",
+        "::ffff:1.2.3.04",
+    ]
+    for _ in range(20_000):
+        groups = [
+            rng.choice(["0", "", "00000", "ffff", "FfFf", format(rng.getrandbits(16), "x")])
+            for _ in range(rng.randint(1, 10))
+        ]
+        texts.append(rng.choice(["", "::"]) + ":".join(groups) + rng.choice(["", "::", ":"]))
+    assert canonical_ips(texts) == {text: _reference_canonical_v6(text) for text in texts}
