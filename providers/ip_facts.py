@@ -14,6 +14,7 @@ import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import lru_cache
 from itertools import chain
 
 import numpy as np
@@ -31,9 +32,10 @@ from providers.results import NOT_FOUND, IpResult, Resolver
 RESULT = IpResolution.__table__
 RESULT_FIELDS = ("asn", "network", "prefix", "geo_country", "registered_country", "rir", "detail")
 COLUMNS = ("ip", "source", "data_version", "status", *RESULT_FIELDS, "resolved_at")
+ROW_COLUMNS = ("ip", "status", *RESULT_FIELDS)  # source, data version and time are the run's
 IN_CHUNK = 5_000
-INSERT_CHUNK = 100  # rows per multi-row INSERT on SQLite (12 values each)
-_STORED_VALUES = operator.attrgetter("status", *RESULT_FIELDS)
+INSERT_CHUNK = 100  # rows per multi-row INSERT on SQLite
+_ROW_VALUES = operator.attrgetter(*ROW_COLUMNS[1:])
 # IPv4 ranges that are not global unicast (RFC 6890 and friends); anything inside gets
 # the exact reason from `special_purpose`, everything else skips that slower check.
 _SPECIAL_V4 = np.array(
@@ -251,52 +253,62 @@ def _results(
     """Stored answers plus fresh lookups for the IPs without one; fresh ones are stored."""
     with engine.connect() as connection:
         known = _stored(connection, resolver, version, ips, now)
-        stamp = driver_value(connection, UTCDateTime(), now)
     missing = [ip for ip in ips if ip not in known] if known else ips
     fresh = resolver.resolve(missing) if missing else {}
     answers = [fresh.get(ip, NOT_FOUND) for ip in missing]
     known.update(zip(missing, answers, strict=True))
     rows = [
-        (ip, resolver.name, version, *_STORED_VALUES(result), stamp)
+        (ip, *_ROW_VALUES(result))
         for ip, result in zip(missing, answers, strict=True)
         if result.status != STATUS_ERROR  # not stored: the next run asks again
     ]
     summary["online_failed"] += len(missing) - len(rows)
     if rows:
         with engine.begin() as connection:
-            _store_results(connection, rows)
+            _store_results(connection, resolver.name, version, now, rows)
     summary["lookups"][resolver.name] = len(rows)
     summary["reused"][resolver.name] = len(ips) - len(missing)
     return known
 
 
-def _store_results(connection: Connection, rows: list[tuple]) -> None:
-    """Insert per-IP answers (values in COLUMNS order); one stored by a concurrent run for the
-    same version wins."""
-    names = ", ".join(COLUMNS)
+def _store_results(
+    connection: Connection, source: str, version: str, now: datetime, rows: list[tuple]
+) -> None:
+    """Insert per-IP answers (values in ROW_COLUMNS order) as resolved by `source` under
+    `version` at `now`; one stored by a concurrent run for the same version wins."""
+    stamp = driver_value(connection, UTCDateTime(), now)
     if connection.dialect.name == "sqlite":
         # Many rows per statement: binding row by row (executemany) cost more than the inserts.
-        insert = f"INSERT OR IGNORE INTO ip_resolution ({names}) VALUES "
-        row = f"({', '.join('?' * len(COLUMNS))})"
         cursor = connection.connection.driver_connection.cursor()
         for start in range(0, len(rows), INSERT_CHUNK):
             part = rows[start : start + INSERT_CHUNK]
-            cursor.execute(insert + ", ".join([row] * len(part)), list(chain.from_iterable(part)))
+            cursor.execute(_sqlite_insert(len(part)), [source, version, stamp, *chain(*part)])
         cursor.close()
         return
     create_temp_table(
         connection,
         "ip_resolution_new",
-        [
-            *((c, "TEXT") for c in COLUMNS[:4]),
-            ("asn", "BIGINT"),
-            *((c, "TEXT") for c in RESULT_FIELDS[1:]),
-            ("resolved_at", "TIMESTAMP WITH TIME ZONE"),
-        ],
+        [("ip", "TEXT"), ("status", "TEXT"), ("asn", "BIGINT")]
+        + [(c, "TEXT") for c in RESULT_FIELDS[1:]],
     )
-    insert_rows(connection, "ip_resolution_new", COLUMNS, rows)
+    insert_rows(connection, "ip_resolution_new", ROW_COLUMNS, rows)
     connection.exec_driver_sql(
-        f"INSERT INTO ip_resolution ({names}) SELECT {names} FROM ip_resolution_new "
-        "ON CONFLICT (source, data_version, ip) DO NOTHING"
+        f"INSERT INTO ip_resolution ({', '.join(COLUMNS)}) "
+        "SELECT ip, CAST(%(source)s AS TEXT), CAST(%(version)s AS TEXT), "
+        f"{', '.join(ROW_COLUMNS[1:])}, CAST(%(stamp)s AS TIMESTAMP WITH TIME ZONE) "
+        "FROM ip_resolution_new ON CONFLICT (source, data_version, ip) DO NOTHING",
+        {"source": source, "version": version, "stamp": stamp},
     )
     drop_temp_table(connection, "ip_resolution_new")
+
+
+@lru_cache(maxsize=4)
+def _sqlite_insert(count: int) -> str:
+    """INSERT OR IGNORE of `count` rows: ?1, ?2, ?3 are the source, data version and time of
+    every row, then each row's ROW_COLUMNS values."""
+    width = len(ROW_COLUMNS)
+    rows = []
+    for row in range(count):
+        ip, *values = (f"?{4 + width * row + column}" for column in range(width))
+        rows.append(f"({ip}, ?1, ?2, {', '.join(values)}, ?3)")
+    return f"INSERT OR IGNORE INTO ip_resolution ({', '.join(COLUMNS)}) VALUES {', '.join(rows)}"
