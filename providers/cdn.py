@@ -50,10 +50,29 @@ def _by_asn() -> dict[int, str]:
     return {net.asn: net.operator for net in cdn_networks() if net.asn is not None}
 
 
+@lru_cache(maxsize=1)
+def _any_pattern() -> re.Pattern | None:
+    """All name patterns as one alternation, to pass over the many names none of them matches.
+
+    None (no shortcut) when a pattern has groups or global flags, which would not combine.
+    """
+    patterns = [net.pattern for net in cdn_networks() if net.pattern is not None]
+    if not patterns or any(pattern.groups for pattern in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE)
+    except re.error:
+        return None
+
+
 @lru_cache(maxsize=65536)
 def _by_name(name: str) -> str | None:
+    text = name.strip()
+    shortcut = _any_pattern()
+    if shortcut is not None and shortcut.search(text) is None:
+        return None
     for net in cdn_networks():
-        if net.pattern is not None and net.pattern.search(name.strip()):
+        if net.pattern is not None and net.pattern.search(text):
             return net.operator
     return None
 

@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import tldextract
 
+_DOTTED_DIGITS = frozenset("0123456789.")
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
 
 
@@ -22,11 +23,12 @@ def registered_domain(hostname: str | None) -> str | None:
     host = hostname.strip().strip("[]").rstrip(".").lower()
     if not host:
         return None
-    try:
-        ipaddress.ip_address(host)
-        return None
-    except ValueError:
-        pass
+    if ":" in host or _DOTTED_DIGITS.issuperset(host):  # no other text is an IP address
+        try:
+            ipaddress.ip_address(host)
+            return None
+        except ValueError:
+            pass
     parts = _EXTRACT(host)
     if not parts.suffix or not parts.domain:
         return None

@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 
 from monitor.errors import ConfigurationError
-from providers.cdn import cdn_operator
+from providers.cdn import _any_pattern, cdn_networks, cdn_operator
 from providers.hostnames import registered_domain
 from providers.names import clean_text, display_name, name_key
 from providers.registry import AliasMap, add_alias, list_providers, merge_providers, show_provider
@@ -88,6 +88,35 @@ def test_cdn_marking(asn, names, operator):
     assert cdn_operator(asn, names) == operator
 
 
+def test_cdn_names_are_matched_as_by_each_pattern_in_turn():
+    """The one-alternation shortcut only skips names no pattern matches."""
+    names = [
+        " CLOUDFLARENET ",
+        "akamai  connected cloud",
+        "Akamai International",
+        "Bunnyway",
+        "bunny-communications x",
+        "bunnyx",
+        "xprolexic",
+        "EdgeCast Networks",
+        "MYRA SECURITY GmbH",
+        "Hetzner Online GmbH",
+        "ſucuri",  # long s: equal to "s" when case is ignored
+        "",
+    ]
+    for name in names:
+        one_by_one = next(
+            (
+                net.operator
+                for net in cdn_networks()
+                if net.pattern and net.pattern.search(name.strip())
+            ),
+            None,
+        )
+        assert cdn_operator(None, [name]) == one_by_one, name
+    assert _any_pattern() is not None
+
+
 @pytest.mark.parametrize(
     ("hostname", "domain"),
     [
@@ -97,6 +126,8 @@ def test_cdn_marking(asn, names, operator):
         ("foo.github.io", "github.io"),  # ICANN section only: the registrant is github.io
         ("5.79.64.1", None),
         ("[2001:db8::1]", None),
+        ("fe80::1%eth0", None),
+        ("1.2.3.4.example.com", "example.com"),
         ("localhost", None),
         ("co.uk", None),
         ("", None),
