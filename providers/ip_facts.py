@@ -281,8 +281,7 @@ def _store_results(
         # Many rows per statement: binding row by row (executemany) cost more than the inserts.
         cursor = connection.connection.driver_connection.cursor()
         for start in range(0, len(rows), INSERT_CHUNK):
-            part = rows[start : start + INSERT_CHUNK]
-            cursor.execute(_sqlite_insert(len(part)), [source, version, stamp, *chain(*part)])
+            _insert_sqlite(cursor, (source, version, stamp), rows[start : start + INSERT_CHUNK])
         cursor.close()
         return
     create_temp_table(
@@ -302,13 +301,24 @@ def _store_results(
     drop_temp_table(connection, "ip_resolution_new")
 
 
-@lru_cache(maxsize=4)
-def _sqlite_insert(count: int) -> str:
+def _insert_sqlite(cursor, run: tuple, rows: list[tuple]) -> None:
+    """One INSERT of `rows`; a column that is NULL in all of them is written as NULL, not bound
+    row by row (most answers leave most fields empty)."""
+    columns = list(zip(*rows, strict=True))
+    bound = tuple(column.count(None) < len(rows) for column in columns)
+    kept = [column for column, keep in zip(columns, bound, strict=True) if keep]
+    values = chain.from_iterable(zip(*kept, strict=True))
+    cursor.execute(_sqlite_insert(len(rows), bound), [*run, *values])
+
+
+@lru_cache(maxsize=64)
+def _sqlite_insert(count: int, bound: tuple[bool, ...]) -> str:
     """INSERT OR IGNORE of `count` rows: ?1, ?2, ?3 are the source, data version and time of
-    every row, then each row's ROW_COLUMNS values."""
-    width = len(ROW_COLUMNS)
+    every row, then each row's values of the ROW_COLUMNS that are `bound` (the others NULL)."""
+    width = sum(bound)
     rows = []
     for row in range(count):
-        ip, *values = (f"?{4 + width * row + column}" for column in range(width))
+        marks = iter(f"?{4 + width * row + column}" for column in range(width))
+        ip, *values = (next(marks) if keep else "NULL" for keep in bound)
         rows.append(f"({ip}, ?1, ?2, {', '.join(values)}, ?3)")
     return f"INSERT OR IGNORE INTO ip_resolution ({', '.join(COLUMNS)}) VALUES {', '.join(rows)}"
