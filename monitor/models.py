@@ -112,6 +112,9 @@ class Ticket(SQLModel, table=True):
     eu: bool | None = None
     inhope: bool | None = None
     resolution_sources: str | None = Field(default=None, max_length=255)
+    # With `monitor resolve --dns` only: the address the hostname resolved to, used as the
+    # ticket's IP when the hotline gave none (`ip` always stays the hotline's).
+    dns_ip: str | None = Field(default=None, max_length=45)
     resolved_at: datetime | None = _utc_column()
     first_learnt_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     last_learnt_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
