@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from datetime import timedelta
 
-from providers.embedded_index import GeoipIndex, Match
+from providers.embedded_index import GeoipIndex, Match, Network
 from providers.results import STATUS_OK, IpResult, clean_country
 
 DATA_FILE = "geoip2fast-asn-ipv6.dat.gz"  # country + ASN names, IPv4 and IPv6
@@ -49,10 +49,26 @@ def lookup(ips: Sequence[str]) -> list[Match | None]:
     return [_match(geoip.lookup(ip)) for ip in ips]
 
 
+def networks(ips: Sequence[str]) -> list[Network | None]:
+    """`lookup` with the AS network, else the country network, as the one network."""
+    geoip = _load()
+    if _index is not None:
+        return _index.networks(ips)
+    return [_network(_match(geoip.lookup(ip))) for ip in ips]
+
+
 def _match(found) -> Match | None:
     if not found.cidr:  # invalid address, no network, or a failed lookup
         return None
     return Match(found.country_code, found.is_private, found.cidr, found.asn_name, found.asn_cidr)
+
+
+def _network(match: Match | None) -> Network | None:
+    if match is None:
+        return None
+    return Network(
+        match.country_code, match.is_private, match.asn_name, match.asn_cidr or match.cidr
+    )
 
 
 def dataset() -> str:
@@ -87,7 +103,7 @@ class EmbeddedResolver:
     def resolve(self, ips: Sequence[str]) -> dict[str, IpResult]:
         """Look the IPs up in memory; networks the data does not cover are left out."""
         results: dict[str, IpResult] = {}
-        for ip, found in zip(ips, lookup(ips), strict=True):
+        for ip, found in zip(ips, networks(ips), strict=True):
             if found is None:
                 continue
             country = clean_country(found.country_code)
@@ -96,7 +112,7 @@ class EmbeddedResolver:
             results[ip] = IpResult(
                 status=STATUS_OK,
                 network=found.asn_name or None,
-                prefix=found.asn_cidr or found.cidr or None,
+                prefix=found.network or None,
                 geo_country=country,
             )
         return results

@@ -49,6 +49,28 @@ class Match(NamedTuple):
     asn_cidr: str
 
 
+class Network(NamedTuple):
+    """What the embedded resolver keeps of `Match`: the AS network, else the country network."""
+
+    country_code: str
+    is_private: bool
+    asn_name: str
+    network: str
+
+
+@dataclass(frozen=True)
+class _Found:
+    """Columns for the IPs with a network: their position in the batch, country code (as
+    `lookup` gives it), private flag, country network row, AS name and AS network ("": none)."""
+
+    positions: list[int]
+    codes: list[str]
+    private: list[bool]
+    rows: np.ndarray
+    asn_names: list[str]
+    asn_cidrs: list[str]
+
+
 @dataclass(frozen=True)
 class _Networks:
     """One table's networks in address order; `key` is the first address as 16 big-endian bytes,
@@ -154,6 +176,7 @@ class GeoipIndex:
         self._geoip = geoip
         self._countries = countries
         self._codes = codes  # per country id; None where geoip2fast fails on the name
+        self._named = np.array([code is not None for code in codes], dtype=bool)
         self._asns = asns
         self._asn_names = asn_names
         self._asn_width = 128 if geoip.ipv6 else 32
@@ -194,52 +217,78 @@ class GeoipIndex:
     def lookup(self, ips: Sequence[str]) -> list[Match | None]:
         """What geoip2fast's `lookup` says per IP; None where it finds no network (or the IP
         is invalid)."""
-        packed = [_packed(ip) for ip in ips]
-        valid = [position for position, data in enumerate(packed) if data is not None]
+        found = self._find(ips)
         results: list[Match | None] = [None] * len(ips)
-        if not valid:
-            return results
-        data = b"".join(packed[position] for position in valid)
+        for position, code, private, cidr, asn_name, asn_cidr in zip(
+            found.positions,
+            found.codes,
+            found.private,
+            self._countries.texts(found.rows),
+            found.asn_names,
+            found.asn_cidrs,
+            strict=True,
+        ):
+            results[position] = Match(code, private, cidr, asn_name, asn_cidr)
+        return results
+
+    def networks(self, ips: Sequence[str]) -> list[Network | None]:
+        """`lookup` as the embedded resolver uses it: the network is the AS network, else the
+        country network (which is then the only one written out)."""
+        found = self._find(ips)
+        bare = [index for index, cidr in enumerate(found.asn_cidrs) if not cidr]
+        cidrs = dict(zip(bare, self._countries.texts(found.rows[bare]), strict=True))
+        results: list[Network | None] = [None] * len(ips)
+        for index, (position, code, private, asn_name, asn_cidr) in enumerate(
+            zip(
+                found.positions,
+                found.codes,
+                found.private,
+                found.asn_names,
+                found.asn_cidrs,
+                strict=True,
+            )
+        ):
+            results[position] = Network(code, private, asn_name, asn_cidr or cidrs[index])
+        return results
+
+    def _find(self, ips: Sequence[str]) -> _Found:
+        """The country and AS networks of the IPs geoip2fast has a network for."""
+        packed = [_packed(ip) for ip in ips]
+        valid = np.array([at for at, data in enumerate(packed) if data is not None], dtype=np.int64)
+        data = b"".join(data for data in packed if data is not None)
         key = np.frombuffer(data, dtype="S16")
         halves = np.frombuffer(data, dtype=">u8").reshape(-1, 2)
         hi, lo = halves[:, 0].astype(np.uint64), halves[:, 1].astype(np.uint64)
         width = np.where((hi == 0) & (lo <= _IPV4_TOP), 32, 128)
         at, inside = self._countries.locate(key, hi, lo, width)
-        found = np.flatnonzero(inside)
-        rows = at[found]
-        private = self._geoip.error_code_private_networks
-        for position, ident, cidr, (asn_name, asn_cidr) in zip(
-            np.asarray(valid)[found].tolist(),
-            self._countries.ident[rows].tolist(),
-            self._countries.texts(rows),
-            self._asn_answers(key[found], hi[found], lo[found]),
-            strict=True,
-        ):
-            code = self._codes[ident]
-            if code is not None:
-                results[position] = (
-                    Match(private, True, cidr, asn_name, asn_cidr)
-                    if ident < _PRIVATE_IDS
-                    else Match(code, False, cidr, asn_name, asn_cidr)
-                )
-        return results
+        idents = self._countries.ident[at]
+        found = np.flatnonzero(inside & self._named[idents])
+        private = (idents[found] < _PRIVATE_IDS).tolist()
+        code_of_private = self._geoip.error_code_private_networks
+        codes = [
+            code_of_private if is_private else self._codes[ident]
+            for ident, is_private in zip(idents[found].tolist(), private, strict=True)
+        ]
+        asn_names, asn_cidrs = self._asn_answers(key[found], hi[found], lo[found])
+        return _Found(valid[found].tolist(), codes, private, at[found], asn_names, asn_cidrs)
 
-    def _asn_answers(self, key: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> list[tuple]:
-        """(AS name, AS network) per address, ("", "") where no AS network holds it."""
-        answers = [("", "")] * key.size
+    def _asn_answers(
+        self, key: np.ndarray, hi: np.ndarray, lo: np.ndarray
+    ) -> tuple[list[str], list[str]]:
+        """AS name and AS network per address, "" where no AS network holds it."""
+        names, cidrs = [""] * key.size, [""] * key.size
         if self._asns is None:
-            return answers
+            return names, cidrs
         rows, inside = self._asns.locate(key, hi, lo, self._asn_width)
         held = np.flatnonzero(inside)
-        names = self._asn_names
         for position, ident, cidr in zip(
             held.tolist(),
             self._asns.ident[rows[held]].tolist(),
             self._asns.texts(rows[held]),
             strict=True,
         ):
-            answers[position] = (names[ident], cidr)
-        return answers
+            names[position], cidrs[position] = self._asn_names[ident], cidr
+        return names, cidrs
 
 
 def _ids_within(networks: _Networks, size: int) -> bool:

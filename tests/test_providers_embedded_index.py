@@ -75,7 +75,9 @@ EDGES = [
 
 def test_bulk_lookup_equals_geoip2fast_for_random_and_edge_addresses():
     ips = _random_ips(5_000, seed=7) + EDGES
-    assert _index().lookup(ips) == [_reference(ip) for ip in ips]
+    expected = [_reference(ip) for ip in ips]
+    assert _index().lookup(ips) == expected
+    assert _index().networks(ips) == [embedded._network(match) for match in expected]
 
 
 def _address(value: int) -> str:
@@ -99,13 +101,17 @@ def test_bulk_lookup_equals_geoip2fast_at_network_boundaries():
 
 def test_invalid_addresses_find_nothing():
     assert _index().lookup(["junk", "", "1.2.3.4.5", "2001:::1", "1.2.3.4"])[:4] == [None] * 4
+    assert _index().networks(["junk", ""]) == [None, None]
+    assert _index().lookup([]) == _index().networks([]) == []
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.ip_addresses(), min_size=1, max_size=20))
 def test_bulk_lookup_equals_geoip2fast_for_any_address(addresses):
     ips = [str(address) for address in addresses]
-    assert _index().lookup(ips) == [_reference(ip) for ip in ips]
+    expected = [_reference(ip) for ip in ips]
+    assert _index().lookup(ips) == expected
+    assert _index().networks(ips) == [embedded._network(match) for match in expected]
 
 
 def test_resolver_gives_the_same_results_without_the_index(monkeypatch):
