@@ -205,12 +205,11 @@ def _collect(
             f"online resolver gave up: {unavailable}; no ticket was resolved, "
             f"{summary['pending']} stay pending (run again later, or without --online)"
         )
-    online, table, embedded = (answers.get(name, {}) for name in (ONLINE, PREFIX, EMBEDDED))
+    # Each source's answers gathered first, in IP order, then merged in one pass.
+    by_source = [answers.get(name, {}) for name in (ONLINE, PREFIX, EMBEDDED)]
+    online, table, embedded = ([got.get(ip) for ip in special] for got in by_source)
     merge = Merger(versions, as_name).merge
-    merged = {
-        ip: merge(online.get(ip), table.get(ip), embedded.get(ip), why)
-        for ip, why in special.items()
-    }
+    merged = dict(zip(special, map(merge, online, table, embedded, special.values()), strict=True))
     summary["ips"] = len(special)
     summary["special_ips"] = sum(1 for why in special.values() if why)
     invalid = IpFacts(sources="ip=invalid")

@@ -74,7 +74,7 @@ class AliasMap:
 
     def canonical(self, stated: str | None, network: str | None, operator: str | None) -> str:
         """The canonical provider of one ticket (see the module docstring)."""
-        name = self.name_for(stated)
+        name = self.name_for(stated) if stated else None  # empty text names nothing
         if name:
             return name
         if operator:
