@@ -25,11 +25,9 @@ from monitor.models import UTCDateTime
 from providers.addresses import ipv4_to_uint, ipv6_to_halves, special_purpose, split_families
 from providers.bulk import create_temp_table, driver_value, drop_temp_table, insert_rows
 from providers.merge import EMBEDDED, ONLINE, PREFIX, IpFacts, Merger
-from providers.models import IpResolution
 from providers.rdap import STATUS_ERROR
 from providers.results import NOT_FOUND, IpResult, Resolver
 
-RESULT = IpResolution.__table__
 RESULT_FIELDS = ("asn", "network", "prefix", "geo_country", "registered_country", "rir", "detail")
 COLUMNS = ("ip", "source", "data_version", "status", *RESULT_FIELDS, "resolved_at")
 ROW_COLUMNS = ("ip", "status", *RESULT_FIELDS)  # source, data version and time are the run's
