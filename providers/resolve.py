@@ -5,6 +5,8 @@ rewritten, so a ticket keeps what its hosting looked like when it was resolved
 (normally right after its report). Steps:
 
 1. the distinct IPs, hostnames and stated provider names of the pending tickets;
+   only when asked for (`dns=True`, `monitor resolve --dns`), an address per hostname
+   of the tickets without an IP (`dns`), added to the IPs;
 2. facts per IP (`ip_facts`: each IP looked up once per resolver and data version,
    answers kept in `ip_resolution`), registered domain per hostname, canonical
    provider per name (`registry`);
@@ -24,6 +26,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.models import Ticket
 from monitor.timeutil import utcnow
+from providers.dns import Lookup, lookup_addresses
 from providers.embedded import EmbeddedResolver
 from providers.hostnames import registered_domain
 from providers.ip_facts import collect_ip_facts
@@ -58,12 +61,17 @@ def resolve_pending(
     rdap: RdapResolver | None = None,
     now: datetime | None = None,
     chunk_size: int = CHUNK,
+    dns: bool = False,
+    dns_lookup: Lookup | None = None,
 ) -> dict:
     """Resolve every pending ticket; returns a summary (counts, sources, data versions).
 
     `resolvers` replaces the default set; `rdap` supplies a configured online
     resolver (e.g. one with a test transport). Raises ResolverUnavailable, with
     no ticket written, when the online resolver gave up (its answers so far are kept).
+    `dns`: look up the hostname of each pending ticket without an IP (never made
+    otherwise) and resolve the chosen address like a stored IP; `dns_lookup` replaces
+    the system resolver (hostname -> addresses).
     """
     started = time.perf_counter()
     now = now or utcnow()
@@ -79,16 +87,19 @@ def resolve_pending(
             )
         ).one()
         if not total:
-            return _finish(_new_summary(0, online), started)
+            return _finish(_new_summary(0, online, dns), started)
         aliases = AliasMap.load(connection)
     scan = 2 * total > high - low + 1  # most ids in the range are pending
-    summary = _new_summary(total, online)
+    summary = _new_summary(total, online, dns)
     # The other keys are read on a second connection while the IPs are looked up
     # (the database works outside the GIL, the lookups mostly inside it).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="resolve-read") as pool:
         later = pool.submit(_other_keys, engine, high, scan)
         raw_ips = _distinct(engine, "t.ip", high, scan)
         summary["timings"]["read"] = round(time.perf_counter() - started, 3)
+        answers = _dns_answers(engine, high, scan, dns_lookup, summary) if dns else None
+        if answers:
+            raw_ips += sorted({ip for ip in answers.values() if ip}.difference(raw_ips))
         facts = _ip_facts(engine, resolvers, raw_ips, now, summary)
         hostnames, stated_names, stated_countries, days = later.result()
     fallback = {raw: aliases.canonical(None, f.network, f.cdn_operator) for raw, f in facts.items()}
@@ -115,9 +126,10 @@ def resolve_pending(
             chunk_size=chunk_size,
             scan=scan,
             progress=(lambda done: progress(done, total)) if progress else None,
+            dns=answers,
         )
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="resolve-count") as pool:
-        counts = pool.submit(_counts, engine, now, (low, high))
+        counts = pool.submit(_counts, engine, now, (low, high), dns)
         with engine.begin() as connection:
             # Register the names first seen in this run that ended up naming a ticket; only
             # this run's id range is read (by primary key), however large the table.
@@ -130,8 +142,9 @@ def resolve_pending(
     return _finish(summary, started)
 
 
-def _distinct(engine: Engine, expression: str, high: int, scan: bool) -> list:
-    """The distinct non-NULL values of `expression` over the pending tickets with id <= high."""
+def _distinct(engine: Engine, expression: str, high: int, scan: bool, where: str = "") -> list:
+    """The distinct non-NULL values of `expression` over the pending tickets with id <= high
+    (and `where`, an extra SQL condition, when given)."""
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         table = "ticket t NOT INDEXED" if scan and sqlite else "ticket t"
@@ -139,7 +152,7 @@ def _distinct(engine: Engine, expression: str, high: int, scan: bool) -> list:
             connection.scalars(
                 sa.text(
                     f"SELECT DISTINCT {expression} FROM {table} WHERE t.resolved_at IS NULL "
-                    f"AND t.id <= :high AND {expression} IS NOT NULL"
+                    f"AND t.id <= :high AND {expression} IS NOT NULL{where and ' AND ' + where}"
                 ),
                 {"high": high},
             )
@@ -153,6 +166,19 @@ def _other_keys(engine: Engine, high: int, scan: bool) -> tuple[list, list, list
         _distinct(engine, expression, high, scan)
         for expression in ("t.hostname", "t.stated_provider", "t.stated_country", day)
     )
+
+
+def _dns_answers(
+    engine: Engine, high: int, scan: bool, lookup: Lookup | None, summary: dict
+) -> dict[str, str | None]:
+    """The address chosen per hostname of the pending tickets without an IP (None: failed)."""
+    began = time.perf_counter()
+    hostnames = _distinct(engine, "t.hostname", high, scan, where="t.ip IS NULL")
+    answers = lookup_addresses(hostnames, lookup) if hostnames else {}
+    summary["dns_looked_up"] = len(answers)
+    summary["dns_failed"] = sum(1 for ip in answers.values() if ip is None)
+    summary["timings"]["dns"] = round(time.perf_counter() - began, 3)
+    return answers
 
 
 def _ip_facts(
@@ -174,23 +200,26 @@ def _ip_facts(
     )
 
 
-def _counts(engine: Engine, now: datetime, ids: tuple[int, int]) -> dict:
+def _counts(engine: Engine, now: datetime, ids: tuple[int, int], dns: bool) -> dict:
     """`run_counts` on a connection of its own (run beside the registration of new names)."""
     with engine.connect() as connection:
-        return run_counts(connection, now, ids=ids)
+        return run_counts(connection, now, ids=ids, dns=dns)
 
 
-def _new_summary(total: int, online: bool) -> dict:
+def _new_summary(total: int, online: bool, dns: bool) -> dict:
     return {
         "pending": total,
         "resolved": 0,
         "online": online,
+        "dns": dns,
         "ips": 0,
         "special_ips": 0,
         "without_ip": 0,
         "lookups": {},
         "reused": {},
         "online_failed": 0,
+        "dns_looked_up": 0,  # distinct hostnames (of tickets without an IP), with --dns only
+        "dns_failed": 0,  # of those: error, timeout, or no usable address
         "data_versions": {},
         "skipped_sources": [],
         "country_from": {"geo": 0, "registered": 0, "stated": 0, "none": 0},
@@ -198,8 +227,9 @@ def _new_summary(total: int, online: bool) -> dict:
         "eu_unknown": 0,
         "inhope_unknown": 0,
         "new_providers": 0,
-        # seconds: read (the pending IPs), ip_facts (lookups and merge, while the other keys
-        # are read), write (tickets)
+        # seconds: read (the pending IPs), dns (with --dns: reading the hostnames and looking
+        # them up), ip_facts (lookups and merge, while the other keys are read; dns included),
+        # write (tickets)
         "timings": {},
     }
 

@@ -14,8 +14,15 @@ chunk of ticket ids then joins them, applying the per-ticket rules:
   is carried on the IP's row, so only the other tickets look up (country, day);
 - `resolution_sources` = `country=<geo|registered|stated|none>` + the IP's sources.
 
+With DNS (`monitor resolve --dns`) a ticket with a hostname and no IP takes the address
+its hostname was given (table `rs_dns`; '' = lookup failed) as if it were its IP: `dns_ip`
+records it and its sources read `country=<origin> ip=dns <the IP's sources>` (`ip=dns-failed`
+instead of `ip=none` when the lookup failed). Without DNS the statements are exactly the
+ones without that branch: it costs the normal run nothing.
+
 Only tickets still pending are written (a concurrent run's values are kept), and
-only those whose IP, hostname and stated name were known when the run started.
+only those whose IP, hostname and stated name were known when the run started (with
+DNS: and, for a ticket without an IP, its hostname's lookup).
 
 SQLite has no hash join: each lookup is a b-tree search, and writing the joined
 rows back by id costs as much again. There every pending ticket of a chunk is
@@ -82,6 +89,11 @@ COLUMNS = (
 
 
 NO_IP = ""  # the rs_ip row of tickets without an IP (a stored IP is never empty)
+DNS_TABLE = "rs_dns"  # hostname -> chosen address, NO_IP when the lookup failed
+DNS_COLUMNS = [("hostname", "TEXT"), ("ip", "TEXT")]
+# Only with DNS answers: tickets without an IP but with a hostname took its looked-up address.
+VIA_DNS = "t.ip IS NULL AND t.hostname IS NOT NULL"
+DNS_IP = f"CASE WHEN {VIA_DNS} THEN NULLIF(f.ip, '{NO_IP}') END"
 
 
 def report_day(dialect: str, alias: str = "t") -> str:
@@ -102,19 +114,35 @@ SOURCES = (
     "COALESCE(f.sources, CASE WHEN t.ip IS NULL THEN 'ip=none' ELSE 'ip=no-data' END), "
     f"1, {MAX_SOURCES}))"
 )
+_ORIGIN = (
+    "(CASE WHEN f.geo_country IS NOT NULL THEN 'geo' "
+    "WHEN f.registered_country IS NOT NULL THEN 'registered' "
+    "WHEN t.stated_country IS NOT NULL THEN 'stated' ELSE 'none' END)"
+)
+DNS_SOURCES = (
+    f"(CASE WHEN {VIA_DNS} THEN substr('country=' || {_ORIGIN} || ' ' || "
+    f"(CASE WHEN NULLIF(f.ip, '{NO_IP}') IS NULL THEN 'ip=dns-failed' "
+    f"ELSE 'ip=dns ' || f.sources END), 1, {MAX_SOURCES}) ELSE {SOURCES} END)"
+)
 
 
-def _values(member: str) -> str:
+def _values(member: str, dns: bool = False) -> str:
     """The SELECT list of the resolution columns (in COLUMNS order) of ticket `t`.
 
-    `member` gives eu/inhope where the IP's row does not carry them (`{}` = the column).
+    `member` gives eu/inhope where the IP's row does not carry them (`{}` = the column);
+    `dns`: the sources of tickets that took their IP from DNS, then `dns_ip`.
     """
     return (
         "h.domain, COALESCE(s.provider, f.fallback_provider, 'unknown'), f.asn, f.network, "
         f"f.prefix, f.geo_country, f.registered_country, {COUNTRY}, f.cdn, "
         f"CASE WHEN f.fixed THEN f.eu ELSE {member.format('eu')} END, "
-        f"CASE WHEN f.fixed THEN f.inhope ELSE {member.format('inhope')} END, {SOURCES}"
+        f"CASE WHEN f.fixed THEN f.inhope ELSE {member.format('inhope')} END, "
+        + (f"{DNS_SOURCES}, {DNS_IP}" if dns else SOURCES)
     )
+
+
+def _columns(dns: bool) -> tuple[str, ...]:
+    return (*COLUMNS, "dns_ip") if dns else COLUMNS
 
 
 def _ip_rows(
@@ -182,6 +210,13 @@ def load_lookup_tables(
     insert_rows(connection, "rs_stated", ("name", "provider"), stated.items())
 
 
+def load_dns(connection: Connection, dns: dict[str, str | None]) -> None:
+    """The temporary table of DNS answers: hostname -> chosen address ('' = failed)."""
+    create_temp_table(connection, DNS_TABLE, DNS_COLUMNS, ("hostname",))
+    rows = ((hostname, ip or NO_IP) for hostname, ip in dns.items())
+    insert_rows(connection, DNS_TABLE, [c for c, _ in DNS_COLUMNS], rows)
+
+
 def load_membership(
     connection: Connection, jurisdictions: Jurisdictions, countries: set[str], days: Iterable[str]
 ) -> None:
@@ -196,7 +231,7 @@ def load_membership(
     insert_rows(connection, "rs_member", ("country", "day", "eu", "inhope"), rows)
 
 
-def _sqlite_update(scan: bool) -> str:
+def _sqlite_update(scan: bool, dns: bool = False) -> str:
     # `scan`: most tickets of the id range are pending, so read the table in id order
     # instead of going through the partial index of pending tickets.
     member = (
@@ -209,29 +244,45 @@ def _sqlite_update(scan: bool) -> str:
     )
     return (
         f"UPDATE ticket AS t{' NOT INDEXED' if scan else ''} "
-        f"SET ({', '.join(COLUMNS)}, resolved_at) = (SELECT {_values(member)}, :now "
+        f"SET ({', '.join(_columns(dns))}, resolved_at) = (SELECT {_values(member, dns)}, :now "
         "FROM rs_ip f LEFT JOIN rs_host h ON h.hostname = t.hostname "
         "LEFT JOIN rs_stated s ON s.name = t.stated_provider "
-        f"WHERE f.ip = COALESCE(t.ip, '{NO_IP}') AND {known}) "
+        f"WHERE f.ip = {_sqlite_ip(dns)} AND {known}) "
         "WHERE t.resolved_at IS NULL AND t.id > :low AND t.id <= :high"
     )
 
 
-def _postgres_update() -> str:
+def _sqlite_ip(dns: bool) -> str:
+    """The rs_ip key of ticket `t`; with DNS, NULL (no row: stays pending) for a ticket
+    whose hostname was not looked up."""
+    if not dns:
+        return f"COALESCE(t.ip, '{NO_IP}')"
+    return (
+        f"COALESCE(t.ip, CASE WHEN t.hostname IS NULL THEN '{NO_IP}' "
+        f"ELSE (SELECT d.ip FROM {DNS_TABLE} d WHERE d.hostname = t.hostname) END)"
+    )
+
+
+def _postgres_update(dns: bool = False) -> str:
+    # With DNS a ticket without an IP joins its hostname's answer ('' = failed: no IP).
+    ip = f"COALESCE(t.ip, NULLIF(d.ip, '{NO_IP}'))" if dns else "t.ip"
     known = (
         "t.resolved_at IS NULL AND t.id > :low AND t.id <= :high "
-        "AND (t.ip IS NULL OR f.ip IS NOT NULL) AND (t.hostname IS NULL OR h.hostname IS NOT NULL) "
+        f"AND ({ip} IS NULL OR f.ip IS NOT NULL) "
+        "AND (t.hostname IS NULL OR h.hostname IS NOT NULL) "
         "AND (t.stated_provider IS NULL OR s.name IS NOT NULL)"
+        + (f" AND (NOT ({VIA_DNS}) OR d.hostname IS NOT NULL)" if dns else "")
     )
+    lookups = f"LEFT JOIN {DNS_TABLE} d ON t.ip IS NULL AND d.hostname = t.hostname " if dns else ""
     select = (
-        f"SELECT t.id AS id, {_values('m.{}')} FROM ticket t "
-        "LEFT JOIN rs_ip f ON f.ip = t.ip LEFT JOIN rs_host h ON h.hostname = t.hostname "
+        f"SELECT t.id AS id, {_values('m.{}', dns)} FROM ticket t {lookups}"
+        f"LEFT JOIN rs_ip f ON f.ip = {ip} LEFT JOIN rs_host h ON h.hostname = t.hostname "
         "LEFT JOIN rs_stated s ON s.name = t.stated_provider "
         f"LEFT JOIN rs_member m ON f.fixed IS NOT TRUE AND m.country = {COUNTRY} "
         f"AND m.day = {report_day('postgresql')} WHERE {known}"
     )
-    names = ", ".join(COLUMNS)
-    values = ", ".join(f"u.{c}" for c in COLUMNS)
+    names = ", ".join(_columns(dns))
+    values = ", ".join(f"u.{c}" for c in _columns(dns))
     return (
         f"UPDATE ticket SET ({names}, resolved_at) = ({values}, :now) "
         f"FROM ({select}) AS u (id, {names}) "
@@ -240,17 +291,27 @@ def _postgres_update() -> str:
 
 
 def update_chunk(
-    connection: Connection, low: int, high: int, now: datetime, *, scan: bool = False
+    connection: Connection,
+    low: int,
+    high: int,
+    now: datetime,
+    *,
+    scan: bool = False,
+    dns: bool = False,
 ) -> int:
-    """Resolve pending tickets with low < id <= high; returns how many were resolved."""
+    """Resolve pending tickets with low < id <= high; returns how many were resolved.
+
+    `dns`: the table of DNS answers is loaded (tickets without an IP use it).
+    """
     params = {"low": low, "high": high, "now": now}
     if connection.dialect.name != "sqlite":
-        statement = sa.text(_postgres_update())
+        statement = sa.text(_postgres_update(dns))
         return connection.execute(
             statement.bindparams(sa.bindparam("now", type_=UTCDateTime)), params
         ).rowcount
+    statement = sa.text(_sqlite_update(scan, dns))
     rewritten = connection.execute(
-        sa.text(_sqlite_update(scan)).bindparams(sa.bindparam("now", type_=UTCDateTime)), params
+        statement.bindparams(sa.bindparam("now", type_=UTCDateTime)), params
     ).rowcount
     # A ticket whose keys changed since the run read them got its NULLs back: still pending.
     still_pending = connection.scalar(
@@ -262,10 +323,18 @@ def update_chunk(
     return rewritten - still_pending
 
 
-def run_counts(connection: Connection, now: datetime, ids: tuple[int, int]) -> dict:
-    """Summary counts over the tickets this run resolved (one pass over its id range)."""
+def run_counts(
+    connection: Connection, now: datetime, ids: tuple[int, int], dns: bool = False
+) -> dict:
+    """Summary counts over the tickets this run resolved (one pass over its id range).
+
+    `without_ip`: tickets resolved without an address (`dns`: not even one from DNS).
+    """
     ticket = Ticket.__table__
     sources = ticket.c.resolution_sources
+    no_ip = ticket.c.ip.is_(None)
+    if dns:
+        no_ip = sa.and_(no_ip, ticket.c.dns_ip.is_(None))
     row = connection.execute(
         sa.select(
             *(
@@ -275,7 +344,7 @@ def run_counts(connection: Connection, now: datetime, ids: tuple[int, int]) -> d
             sa.func.sum(sa.case((ticket.c.cdn.is_(True), 1), else_=0)),
             sa.func.sum(sa.case((ticket.c.eu.is_(None), 1), else_=0)),
             sa.func.sum(sa.case((ticket.c.inhope.is_(None), 1), else_=0)),
-            sa.func.sum(sa.case((ticket.c.ip.is_(None), 1), else_=0)),
+            sa.func.sum(sa.case((no_ip, 1), else_=0)),
         ).where(ticket.c.id.between(*ids), ticket.c.resolved_at == now)
     ).one()
     values = [int(value or 0) for value in row]
@@ -290,7 +359,7 @@ def run_counts(connection: Connection, now: datetime, ids: tuple[int, int]) -> d
 
 def drop_lookup_tables(connection: Connection) -> None:
     """Remove the temporary tables."""
-    for name in TEMP_TABLES:
+    for name in (*TEMP_TABLES, DNS_TABLE):
         drop_temp_table(connection, name)
 
 
@@ -309,11 +378,15 @@ def write_resolution(
     chunk_size: int,
     scan: bool = False,
     progress: Callable[[int], None] | None = None,
+    dns: dict[str, str | None] | None = None,
 ) -> int:
     """Fill the pending tickets with ids in (ids[0], ids[1]]; one transaction per chunk of ids.
 
     `stated_countries`: the hotline's countries (normalised); `days`: every report day
-    (YYYY-MM-DD); `scan`: most ids in the range are pending (SQLite reads the table in order).
+    (YYYY-MM-DD); `scan`: most ids in the range are pending (SQLite reads the table in order);
+    `dns`: with `--dns`, the address chosen per hostname of the tickets without an IP
+    (None: lookup failed; the address must be a key of `facts`). A ticket without an IP
+    whose hostname is not in `dns` then stays pending.
     """
     low, high = ids
     countries = ip_countries(facts)
@@ -326,6 +399,8 @@ def write_resolution(
         raw.execute("PRAGMA cache_size = -262144")
     with connection.begin():
         load_lookup_tables(connection, facts, fallback, domains, stated, fixed)
+        if dns is not None:
+            load_dns(connection, dns)
         load_membership(
             connection, jurisdictions, (countries - set(fixed)) | stated_countries, days
         )
@@ -334,7 +409,7 @@ def write_resolution(
         while start < high:
             end = min(start + chunk_size, high)
             with connection.begin():
-                updated += update_chunk(connection, start, end, now, scan=scan)
+                updated += update_chunk(connection, start, end, now, scan=scan, dns=dns is not None)
             if progress:
                 progress(updated)
             start = end
