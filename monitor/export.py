@@ -1,4 +1,8 @@
-"""`monitor tickets export`: one row per ticket with the contract's columns."""
+"""`monitor tickets export`: one row per ticket with the contract's columns, then the monitor's.
+
+The contract (INTERFACE section 3) fixes the first columns and their order; the monitor
+only appends: `dns_ip` (the address `monitor resolve --dns` found for the hostname).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ EXPORT_COLUMNS = (
     "country",
     "eu",
     "inhope",
+    "dns_ip",  # an addition to the contract's columns
 )
 TICKET = Ticket.__table__
 

@@ -94,6 +94,7 @@ def test_export_has_the_contract_columns_in_both_formats(cli, tmp_path):
             "country",
             "eu",
             "inhope",
+            "dns_ip",  # the monitor's addition, after the contract's columns
         )
     )
     assert [r["ticket_id"] for r in rows] == ["T-000001", "T-000002"]

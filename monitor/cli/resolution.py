@@ -27,6 +27,11 @@ def resolve(
         False, "--online", help="Also ask RDAP registries and RIPEstat (rate-limited, cached)."
     ),
     rate: float = typer.Option(1.0, help="With --online: at most this many requests per second."),
+    dns: bool = typer.Option(
+        False,
+        "--dns",
+        help="Look up the hostname of tickets without an IP in DNS (never done otherwise).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Resolve pending tickets: ASN, network, country, EU/INHOPE on the report date, provider."""
@@ -36,7 +41,7 @@ def resolve(
     engine = state(ctx).engine()
     rdap = RdapResolver(per_second=rate) if online else None
     with _progress_bar() as advance:
-        summary = resolve_pending(engine, online=online, progress=advance, rdap=rdap)
+        summary = resolve_pending(engine, online=online, progress=advance, rdap=rdap, dns=dns)
     if as_json:
         print_json(summary)
         return
@@ -64,6 +69,11 @@ def resolve(
         f"  country from geolocation {origin['geo']}, registration {origin['registered']}, "
         f"hotline {origin['stated']}, unknown {origin['none']}; behind a CDN {summary['cdn']}"
     )
+    if summary["dns"]:
+        typer.echo(
+            f"  dns: {summary['dns_looked_up']} hostnames of tickets without an IP looked up, "
+            f"{summary['dns_failed']} without a usable address"
+        )
     if summary["online_failed"]:
         typer.echo(
             f"  online lookups failed for {summary['online_failed']} addresses (offline data used)"
