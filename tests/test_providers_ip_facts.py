@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 import random
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from providers.ip_facts import ROW_COLUMNS, _results, _store_results, _stored
+from providers.ip_facts import (
+    ROW_COLUMNS,
+    _results,
+    _store_results,
+    _stored,
+    collect_ip_facts,
+)
 from providers.results import NOT_FOUND, IpResult
 from tests.test_providers_support import FakeResolver
 
@@ -78,3 +85,19 @@ def test_fresh_answers_are_stored_and_reused(engine):
     again = _results(engine, resolver, "v1", ips, NOW + timedelta(hours=1), summary)
     assert again == first
     assert summary["lookups"] == {"embedded": 0} and summary["reused"] == {"embedded": 2}
+
+
+def test_collector_is_paused_for_offline_runs_only_and_switched_back_on(engine):
+    seen = []
+
+    class Probe(FakeResolver):
+        def resolve(self, ips):
+            seen.append(gc.isenabled())
+            return super().resolve(ips)
+
+    for ip, ttl in (("5.0.0.1", None), ("5.0.0.2", timedelta(days=1))):
+        summary = {"pending": 1, "lookups": {}, "reused": {}, "online_failed": 0}
+        summary["data_versions"] = {"embedded": "v1"}
+        collect_ip_facts(engine, [Probe("embedded", {}, ttl=ttl)], [ip], NOW, summary)
+    assert seen == [False, True]
+    assert gc.isenabled()
