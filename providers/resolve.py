@@ -16,6 +16,7 @@ rewritten, so a ticket keeps what its hosting looked like when it was resolved
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -91,17 +92,12 @@ def resolve_pending(
         aliases = AliasMap.load(connection)
     scan = 2 * total > high - low + 1  # most ids in the range are pending
     summary = _new_summary(total, online, dns)
-    # The other keys are read on a second connection while the IPs are looked up
-    # (the database works outside the GIL, the lookups mostly inside it).
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="resolve-read") as pool:
-        later = pool.submit(_other_keys, engine, high, scan)
-        raw_ips = _distinct(engine, "t.ip", high, scan)
-        summary["timings"]["read"] = round(time.perf_counter() - started, 3)
-        answers = _dns_answers(engine, high, scan, dns_lookup, summary) if dns else None
-        if answers:
-            raw_ips += sorted({ip for ip in answers.values() if ip}.difference(raw_ips))
-        facts = _ip_facts(engine, resolvers, raw_ips, now, summary)
-        hostnames, stated_names, stated_countries, days = later.result()
+    raw_ips, hostnames, stated_names, stated_countries, days = _pending_keys(engine, high, scan)
+    summary["timings"]["read"] = round(time.perf_counter() - started, 3)
+    answers = _dns_answers(engine, high, scan, dns_lookup, summary) if dns else None
+    if answers:
+        raw_ips += sorted({ip for ip in answers.values() if ip}.difference(raw_ips))
+    facts = _ip_facts(engine, resolvers, raw_ips, now, summary)
     fallback = {raw: aliases.canonical(None, f.network, f.cdn_operator) for raw, f in facts.items()}
     stated = {name: aliases.name_for(name) for name in stated_names}
     domains = {host: registered_domain(host) for host in hostnames}
@@ -159,13 +155,30 @@ def _distinct(engine: Engine, expression: str, high: int, scan: bool, where: str
         )
 
 
-def _other_keys(engine: Engine, high: int, scan: bool) -> tuple[list, list, list, list]:
-    """Hostnames, stated providers, stated countries and report days of the pending tickets."""
-    day = report_day(engine.dialect.name)
-    return tuple(
-        _distinct(engine, expression, high, scan)
-        for expression in ("t.hostname", "t.stated_provider", "t.stated_country", day)
+def _pending_keys(engine: Engine, high: int, scan: bool) -> tuple[list, ...]:
+    """Distinct IPs, hostnames, stated providers, stated countries and report days of the
+    pending tickets with id <= high, in one pass over them (sorted, without NULLs)."""
+    dialect = engine.dialect.name
+    expressions = (
+        "t.ip",
+        "t.hostname",
+        "t.stated_provider",
+        "t.stated_country",
+        report_day(dialect),
     )
+    if dialect == "sqlite":
+        lists = ", ".join(f"json_group_array(DISTINCT {e})" for e in expressions)
+        table = "ticket t NOT INDEXED" if scan else "ticket t"
+    else:
+        lists = ", ".join(f"array_agg(DISTINCT {e})" for e in expressions)
+        table = "ticket t"
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.text(f"SELECT {lists} FROM {table} WHERE t.resolved_at IS NULL AND t.id <= :high"),
+            {"high": high},
+        ).one()
+    values = (json.loads(value) for value in row) if dialect == "sqlite" else row
+    return tuple(sorted(v for v in (value or []) if v is not None) for value in values)
 
 
 def _dns_answers(
