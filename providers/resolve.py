@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -124,16 +123,13 @@ def resolve_pending(
             progress=(lambda done: progress(done, total)) if progress else None,
             dns=answers,
         )
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="resolve-count") as pool:
-        counts = pool.submit(_counts, engine, now, (low, high), dns)
-        with engine.begin() as connection:
-            # Register the names first seen in this run that ended up naming a ticket; only
-            # this run's id range is read (by primary key), however large the table.
-            in_range = TICKET.c.id.between(low, high)
-            used = set(connection.scalars(sa.select(TICKET.c.provider).where(in_range).distinct()))
-            aliases.new = {key: name for key, name in aliases.new.items() if name in used}
-            summary["new_providers"] = save_new_names(connection, aliases, now)
-        summary.update(counts.result())
+    with engine.begin() as connection:
+        counts = run_counts(connection, now, ids=(low, high), dns=dns)
+        # Register the names first seen in this run that ended up naming a ticket.
+        used = counts.pop("providers")
+        aliases.new = {key: name for key, name in aliases.new.items() if name in used}
+        summary["new_providers"] = save_new_names(connection, aliases, now)
+    summary.update(counts)
     summary["timings"]["write"] = round(time.perf_counter() - writing, 3)
     return _finish(summary, started)
 
@@ -211,12 +207,6 @@ def _ip_facts(
         summary,
         as_name=table.as_name if table else (lambda asn: None),
     )
-
-
-def _counts(engine: Engine, now: datetime, ids: tuple[int, int], dns: bool) -> dict:
-    """`run_counts` on a connection of its own (run beside the registration of new names)."""
-    with engine.connect() as connection:
-        return run_counts(connection, now, ids=ids, dns=dns)
 
 
 def _new_summary(total: int, online: bool, dns: bool) -> dict:

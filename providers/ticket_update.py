@@ -33,6 +33,7 @@ lookup tables with hash joins in an UPDATE ... FROM.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 
@@ -328,15 +329,20 @@ def run_counts(
 ) -> dict:
     """Summary counts over the tickets this run resolved (one pass over its id range).
 
-    `without_ip`: tickets resolved without an address (`dns`: not even one from DNS).
+    `without_ip`: tickets resolved without an address (`dns`: not even one from DNS);
+    `providers`: the distinct provider names they were given (a set, not for the summary).
     """
     ticket = Ticket.__table__
     sources = ticket.c.resolution_sources
     no_ip = ticket.c.ip.is_(None)
     if dns:
         no_ip = sa.and_(no_ip, ticket.c.dns_ip.is_(None))
+    sqlite = connection.dialect.name == "sqlite"
+    distinct_names = sa.func.json_group_array if sqlite else sa.func.array_agg
+    names = distinct_names(ticket.c.provider.distinct())
     row = connection.execute(
         sa.select(
+            names,
             *(
                 sa.func.sum(sa.case((sources.like(f"country={origin} %"), 1), else_=0))
                 for origin in ("geo", "registered", "stated", "none")
@@ -347,8 +353,10 @@ def run_counts(
             sa.func.sum(sa.case((no_ip, 1), else_=0)),
         ).where(ticket.c.id.between(*ids), ticket.c.resolved_at == now)
     ).one()
-    values = [int(value or 0) for value in row]
+    providers = json.loads(row[0]) if sqlite else row[0]
+    values = [int(value or 0) for value in row[1:]]
     return {
+        "providers": set(providers or ()) - {None},
         "country_from": dict(zip(("geo", "registered", "stated", "none"), values[:4], strict=True)),
         "cdn": values[4],
         "eu_unknown": values[5],
