@@ -152,21 +152,18 @@ def _distinct(engine: Engine, expression: str, high: int, scan: bool, where: str
 
 
 def _pending_keys(engine: Engine, high: int, scan: bool) -> tuple[list, ...]:
-    """Distinct IPs, hostnames, stated providers, stated countries and report days of the
-    pending tickets with id <= high, in one pass over them (sorted, without NULLs)."""
+    """Distinct IPs, hostnames, stated providers and stated countries of the pending tickets
+    with id <= high (sorted, without NULLs), and their first and last report day, in one pass."""
     dialect = engine.dialect.name
-    expressions = (
-        "t.ip",
-        "t.hostname",
-        "t.stated_provider",
-        "t.stated_country",
-        report_day(dialect),
-    )
+    expressions = ("t.ip", "t.hostname", "t.stated_provider", "t.stated_country")
+    day = report_day(dialect)
     if dialect == "sqlite":
         lists = ", ".join(f"json_group_array(DISTINCT {e})" for e in expressions)
+        lists += f", json_array(min({day}), max({day}))"
         table = "ticket t NOT INDEXED" if scan else "ticket t"
     else:
         lists = ", ".join(f"array_agg(DISTINCT {e})" for e in expressions)
+        lists += f", array[min({day}), max({day})]"
         table = "ticket t"
     with engine.connect() as connection:
         row = connection.execute(

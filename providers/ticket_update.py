@@ -65,13 +65,20 @@ TEMP_TABLES = {
     ],
     "rs_host": [("hostname", "TEXT"), ("domain", "TEXT")],
     "rs_stated": [("name", "TEXT"), ("provider", "TEXT")],
-    "rs_member": [("country", "TEXT"), ("day", "TEXT"), ("eu", "BOOLEAN"), ("inhope", "BOOLEAN")],
+    # Spans of constant membership: from `since` (inclusive) until the next span's `since`.
+    "rs_member": [
+        ("country", "TEXT"),
+        ("since", "TEXT"),
+        ("until", "TEXT"),
+        ("eu", "BOOLEAN"),
+        ("inhope", "BOOLEAN"),
+    ],
 }
 TEMP_KEYS = {
     "rs_ip": ("ip",),
     "rs_host": ("hostname",),
     "rs_stated": ("name",),
-    "rs_member": ("country", "day"),
+    "rs_member": ("country", "since"),
 }
 COLUMNS = (
     "registered_domain",
@@ -218,26 +225,33 @@ def load_dns(connection: Connection, dns: dict[str, str | None]) -> None:
     insert_rows(connection, DNS_TABLE, [c for c, _ in DNS_COLUMNS], rows)
 
 
+OPEN_START, OPEN_END = "", "9999-12-31"  # report days (YYYY-MM-DD) compare as text
+
+
 def load_membership(
-    connection: Connection, jurisdictions: Jurisdictions, countries: set[str], days: Iterable[str]
+    connection: Connection, jurisdictions: Jurisdictions, countries: set[str]
 ) -> None:
-    """EU/INHOPE membership of `countries` on every report day of the run."""
-    days = [(day, date.fromisoformat(day)) for day in days]
+    """The spans of constant EU/INHOPE membership of `countries` (a few rows per country)."""
     rows = (
-        (country, text, member.eu, member.inhope)
+        (
+            country,
+            since.isoformat() if since else OPEN_START,
+            until.isoformat() if until else OPEN_END,
+            eu,
+            inhope,
+        )
         for country in sorted(countries)
-        for text, day in days
-        for member in (jurisdictions.membership(country, day),)
+        for since, until, eu, inhope in jurisdictions.segments(country)
     )
-    insert_rows(connection, "rs_member", ("country", "day", "eu", "inhope"), rows)
+    insert_rows(connection, "rs_member", ("country", "since", "until", "eu", "inhope"), rows)
 
 
 def _sqlite_update(scan: bool, dns: bool = False) -> str:
     # `scan`: most tickets of the id range are pending, so read the table in id order
     # instead of going through the partial index of pending tickets.
-    member = (
+    member = (  # the span that starts last on or before the report day holds that day
         f"(SELECT {{}} FROM rs_member m WHERE m.country = {COUNTRY} "
-        f"AND m.day = {report_day('sqlite')})"
+        f"AND m.since <= {report_day('sqlite')} ORDER BY m.since DESC LIMIT 1)"
     )
     known = (
         "(t.hostname IS NULL OR h.hostname IS NOT NULL) "
@@ -280,7 +294,8 @@ def _postgres_update(dns: bool = False) -> str:
         f"LEFT JOIN rs_ip f ON f.ip = {ip} LEFT JOIN rs_host h ON h.hostname = t.hostname "
         "LEFT JOIN rs_stated s ON s.name = t.stated_provider "
         f"LEFT JOIN rs_member m ON f.fixed IS NOT TRUE AND m.country = {COUNTRY} "
-        f"AND m.day = {report_day('postgresql')} WHERE {known}"
+        f"AND m.since <= {report_day('postgresql')} AND {report_day('postgresql')} < m.until "
+        f"WHERE {known}"
     )
     names = ", ".join(_columns(dns))
     values = ", ".join(f"u.{c}" for c in _columns(dns))
@@ -390,7 +405,7 @@ def write_resolution(
 ) -> int:
     """Fill the pending tickets with ids in (ids[0], ids[1]]; one transaction per chunk of ids.
 
-    `stated_countries`: the hotline's countries (normalised); `days`: every report day
+    `stated_countries`: the hotline's countries (normalised); `days`: the first and last report day
     (YYYY-MM-DD); `scan`: most ids in the range are pending (SQLite reads the table in order);
     `dns`: with `--dns`, the address chosen per hostname of the tickets without an IP
     (None: lookup failed; the address must be a key of `facts`). A ticket without an IP
@@ -409,9 +424,7 @@ def write_resolution(
         load_lookup_tables(connection, facts, fallback, domains, stated, fixed)
         if dns is not None:
             load_dns(connection, dns)
-        load_membership(
-            connection, jurisdictions, (countries - set(fixed)) | stated_countries, days
-        )
+        load_membership(connection, jurisdictions, (countries - set(fixed)) | stated_countries)
     try:
         start = low
         while start < high:
