@@ -53,12 +53,9 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 60}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    # No server-side prepared statements: after five runs psycopg prepares a statement and
-    # PostgreSQL may switch to a generic plan, which for the ingest's key lookup
-    # (`ticket_id = ANY(:ids)` on a table growing under it) is a filter over every row of
-    # the source: a 100k-ticket ingest took 45-85 s instead of 4 s.
-    connect_args = {"prepare_threshold": None, **kwargs.pop("connect_args", {})}
-    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    engine = sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    _configure_postgres(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -80,6 +77,18 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _configure_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Plans made for the actual parameters: after five runs psycopg prepares a statement
+        # and PostgreSQL may then switch to a generic plan, which for the ingest's key lookup
+        # (`ticket_id = ANY(:ids)` on a table growing under it) is a filter over every row
+        # of the source: a 100k-ticket ingest took 45-85 s instead of 4 s.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET plan_cache_mode = force_custom_plan")
+        dbapi_connection.commit()
 
 
 def is_postgres(engine: Engine) -> bool:
