@@ -104,11 +104,11 @@ VIA_DNS = "t.ip IS NULL AND t.hostname IS NOT NULL"
 DNS_IP = f"CASE WHEN {VIA_DNS} THEN NULLIF(f.ip, '{NO_IP}') END"
 
 
-def report_day(dialect: str, alias: str = "t") -> str:
-    """SQL for the report day (UTC) of ticket `alias` as YYYY-MM-DD text."""
+def report_day(dialect: str) -> str:
+    """SQL for the report day (UTC) of ticket `t` as YYYY-MM-DD text."""
     if dialect == "postgresql":
-        return f"to_char({alias}.reported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-    return f"substr({alias}.reported_at, 1, 10)"  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC
+        return "to_char(t.reported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    return "substr(t.reported_at, 1, 10)"  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC
 
 
 _STATED = "(CASE upper(t.stated_country) {} ELSE upper(t.stated_country) END)".format(
