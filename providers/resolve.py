@@ -227,8 +227,8 @@ def _new_summary(total: int, online: bool, dns: bool) -> dict:
         "eu_unknown": 0,
         "inhope_unknown": 0,
         "new_providers": 0,
-        # seconds: read (the pending IPs), dns (with --dns: reading the hostnames and looking
-        # them up), ip_facts (lookups and merge, while the other keys are read; dns included),
+        # seconds: read (the keys of the pending tickets, one pass), dns (with --dns: reading
+        # the hostnames and looking them up), ip_facts (lookups and merge; dns included),
         # write (tickets)
         "timings": {},
     }
