@@ -189,15 +189,7 @@ class Jurisdictions:
         `from` is inclusive, `until` the first day after; None stands for open ends.
         """
         code = normalise_country(country)
-        cuts = sorted(
-            {
-                day
-                for kind in KINDS
-                for period in self.periods.get((code, kind), [])
-                for day in (period.since, period.until)
-                if day
-            }
-        )
+        cuts = self._cuts(code)
         bounds: list[date | None] = [None, *cuts, None]
         spans = []
         for start, end in zip(bounds, bounds[1:], strict=False):
@@ -212,14 +204,21 @@ class Jurisdictions:
         Lets a bulk write use one value per country instead of one per report day.
         """
         code = normalise_country(country)
-        cuts = {
-            day
-            for kind in KINDS
-            for period in self.periods.get((code, kind), [])
-            for day in (period.since, period.until)
-            if day and first < day <= last
-        }
-        return None if cuts else self.membership(code, first)
+        if any(first < day <= last for day in self._cuts(code)):
+            return None
+        return self.membership(code, first)
+
+    def _cuts(self, code: str | None) -> list[date]:
+        """The days on which a period of `code` starts or ends (membership may change), sorted."""
+        return sorted(
+            {
+                day
+                for kind in KINDS
+                for period in self.periods.get((code, kind), [])
+                for day in (period.since, period.until)
+                if day
+            }
+        )
 
     def _evaluate(self, code: str | None, on: date) -> Membership:
         if code is None:
