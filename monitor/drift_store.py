@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
 from monitor.models import UTCDateTime
+from monitor.redaction import redact_text
 from monitor.timeutil import iso, parse_timestamp, utcnow
-from monitor.validate import redact_text
 
 OPEN = "open"
 ACKNOWLEDGED = "acknowledged"

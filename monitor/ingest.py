@@ -29,7 +29,7 @@ from monitor.readers import (
     read_csv,
     read_jsonl,
 )
-from monitor.redaction import error_text
+from monitor.redaction import error_text, redact_text
 from monitor.ticket_writer import TicketWriter
 from monitor.timeutil import utcnow, zone
 from monitor.validate import (
@@ -38,7 +38,6 @@ from monitor.validate import (
     RowRejected,
     RowRules,
     redact_row,
-    redact_text,
     validate_row,
 )
 
