@@ -6,7 +6,7 @@ looked up once per run, a bounded number at a time, each with a timeout, and one
 is chosen deterministically. That address is then resolved exactly like a stored IP.
 
 Hostnames are stored already, but they are still not logged (and no URL ever is); a
-resolver library's error text goes through `monitor.redaction.redact_text`.
+resolver library's error text goes through `monitor.redaction.error_text`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-from monitor.redaction import redact_text
+from monitor.redaction import error_text
 from providers.addresses import canonical_ip, special_purpose
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,6 @@ def _answer(future: Future, hostname: str, started: dict[str, float], timeout: f
         wait([future], timeout=max(left, 0))
     error = future.exception()
     if error is not None:
-        log.debug("dns: a lookup failed: %s", redact_text(f"{type(error).__name__}: {error}"))
+        log.debug("dns: a lookup failed: %s", error_text(error))
         return None
     return choose_address(future.result())

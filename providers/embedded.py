@@ -41,14 +41,6 @@ def _load():
     return _geoip
 
 
-def lookup(ips: Sequence[str]) -> list[Match | None]:
-    """geoip2fast's answer per IP (None: no network); in bulk when its internals allow."""
-    geoip = _load()
-    if _index is not None:
-        return _index.lookup(ips)
-    return [_match(geoip.lookup(ip)) for ip in ips]
-
-
 def networks(ips: Sequence[str]) -> list[Network | None]:
     """`lookup` with the AS network, else the country network, as the one network."""
     geoip = _load()
