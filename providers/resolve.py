@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -153,17 +155,50 @@ def _distinct(engine: Engine, expression: str, high: int, scan: bool, where: str
 
 def _pending_keys(engine: Engine, high: int, scan: bool) -> tuple[list, ...]:
     """Distinct IPs, hostnames, stated providers and stated countries of the pending tickets
-    with id <= high (sorted, without NULLs), and their first and last report day, in one pass."""
+    with id <= high (sorted, without NULLs), and their first and last report day.
+
+    Two passes over the pending tickets, side by side on two connections when the
+    database allows it (a file or a server: each aggregate runs in the database, outside
+    the GIL): the IPs, the longest, in one; the other keys and the days in the other.
+    They need not see the same snapshot: the write resolves only tickets whose keys
+    were all read, and leaves the others pending for the next run.
+    """
+    day = report_day(engine.dialect.name)
+    ips = partial(_key_lists, engine, high, scan, ("t.ip",))
+    others = partial(
+        _key_lists,
+        engine,
+        high,
+        scan,
+        ("t.hostname", "t.stated_provider", "t.stated_country"),
+        days=day,
+    )
+    if not _parallel_reads(engine):
+        return ips() + others()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        rest = pool.submit(others)
+        first = ips()
+        return first + rest.result()
+
+
+def _parallel_reads(engine: Engine) -> bool:
+    """Whether two connections of `engine` see the same database (not so for in-memory SQLite)."""
+    return engine.dialect.name != "sqlite" or engine.url.database not in (None, "", ":memory:")
+
+
+def _key_lists(
+    engine: Engine, high: int, scan: bool, expressions: Sequence[str], days: str | None = None
+) -> tuple[list, ...]:
+    """The sorted distinct non-NULL values of each expression over the pending tickets with
+    id <= high, in one pass; with `days` (SQL of the report day), also [first, last] day."""
     dialect = engine.dialect.name
-    expressions = ("t.ip", "t.hostname", "t.stated_provider", "t.stated_country")
-    day = report_day(dialect)
     if dialect == "sqlite":
         lists = ", ".join(f"json_group_array(DISTINCT {e})" for e in expressions)
-        lists += f", json_array(min({day}), max({day}))"
+        lists += f", json_array(min({days}), max({days}))" if days else ""
         table = "ticket t NOT INDEXED" if scan else "ticket t"
     else:
         lists = ", ".join(f"array_agg(DISTINCT {e})" for e in expressions)
-        lists += f", array[min({day}), max({day})]"
+        lists += f", array[min({days}), max({days})]" if days else ""
         table = "ticket t"
     with engine.connect() as connection:
         row = connection.execute(
