@@ -19,8 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.errors import ConfigurationError
-from monitor.models import Ticket
+from monitor.models import Ticket, UTCDateTime
 from monitor.timeutil import iso, utcnow
+from providers.bulk import driver_value
 from providers.cdn import cdn_operator
 from providers.models import Provider, ProviderAlias
 from providers.names import clean_text, display_name, name_key
@@ -29,7 +30,6 @@ PROVIDER = Provider.__table__
 ALIAS = ProviderAlias.__table__
 TICKET = Ticket.__table__
 UNKNOWN = "unknown"
-IN_CHUNK = 5_000
 
 
 def behind(operator: str) -> str:
@@ -93,38 +93,52 @@ def _final(providers: dict[int, tuple[str, int | None]], pid: int) -> int:
 def save_new_names(connection: Connection, aliases: AliasMap, now: datetime) -> int:
     """Create providers and `auto` aliases for the keys first seen in this run; returns how many.
 
-    In bulk: a run can meet thousands of new names. A name a concurrent run
-    registered first is kept as that run registered it.
+    In bulk, straight through the driver: a run can meet tens of thousands of new
+    names (building SQLAlchemy parameter sets for them cost more than the inserts).
+    A name a concurrent run registered first is kept as that run registered it.
     """
     if not aliases.new:
         return 0
+    stamp = driver_value(connection, UTCDateTime(), now)
     names = sorted(set(aliases.new.values()))
-    connection.execute(
-        _insert_ignore(connection, PROVIDER), [{"name": n, "created_at": now} for n in names]
-    )
-    ids: dict[str, int] = {}
-    for start in range(0, len(names), IN_CHUNK):
-        part = names[start : start + IN_CHUNK]
-        found = connection.execute(
-            sa.select(PROVIDER.c.name, PROVIDER.c.id, PROVIDER.c.merged_into_id).where(
-                PROVIDER.c.name.in_(part)
-            )
-        ).all()
-        for name, pid, merged in found:
-            ids[name] = pid if merged is None else _provider_id(connection, name, now, create=False)
+    _insert_or_ignore(connection, PROVIDER, ("name", "created_at"), [(n, stamp) for n in names])
+    ids = _final_ids(connection)
     keys = sorted(aliases.new)
     before = connection.scalar(sa.select(sa.func.count()).select_from(ALIAS))
-    connection.execute(
-        _insert_ignore(connection, ALIAS),
-        [
-            {"key": key, "provider_id": ids[aliases.new[key]], "origin": "auto", "created_at": now}
-            for key in keys
-        ],
+    _insert_or_ignore(
+        connection,
+        ALIAS,
+        ("key", "provider_id", "origin", "created_at"),
+        [(key, ids[aliases.new[key]], "auto", stamp) for key in keys],
     )
     created = connection.scalar(sa.select(sa.func.count()).select_from(ALIAS)) - before
     aliases.mapping.update(aliases.new)
     aliases.new.clear()
     return created
+
+
+def _insert_or_ignore(
+    connection: Connection, table: sa.Table, columns: tuple[str, ...], rows: list[tuple]
+) -> None:
+    """Insert `rows` (driver values in `columns` order), skipping those whose unique key exists."""
+    mark = "?" if connection.dialect.name == "sqlite" else "%s"
+    values = f"({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    if connection.dialect.name == "sqlite":
+        sql = f"INSERT OR IGNORE INTO {table.name} {values}"
+    else:
+        sql = f"INSERT INTO {table.name} {values} ON CONFLICT DO NOTHING"
+    connection.exec_driver_sql(sql, rows)
+
+
+def _final_ids(connection: Connection) -> dict[str, int]:
+    """Provider name -> id of the provider it ended up in (itself unless merged)."""
+    providers = {
+        pid: (name, merged)
+        for pid, name, merged in connection.execute(
+            sa.select(PROVIDER.c.id, PROVIDER.c.name, PROVIDER.c.merged_into_id)
+        )
+    }
+    return {name: _final(providers, pid) for pid, (name, _) in providers.items()}
 
 
 def _insert_ignore(connection: Connection, table: sa.Table):
