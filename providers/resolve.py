@@ -99,7 +99,10 @@ def resolve_pending(
     if answers:
         raw_ips += sorted({ip for ip in answers.values() if ip}.difference(raw_ips))
     facts = _ip_facts(engine, resolvers, raw_ips, now, summary)
-    fallback = {raw: aliases.canonical(None, f.network, f.cdn_operator) for raw, f in facts.items()}
+    # The provider of a ticket without a stated one: per network (and CDN), not per IP.
+    networks = {(f.network, f.cdn_operator) for f in facts.values()}
+    named = {key: aliases.canonical(None, *key) for key in networks}
+    fallback = {raw: named[f.network, f.cdn_operator] for raw, f in facts.items()}
     stated = {name: aliases.name_for(name) for name in stated_names}
     domains = {host: registered_domain(host) for host in hostnames}
     countries = {normalise_country(c) for c in stated_countries} - {None}
