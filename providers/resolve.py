@@ -32,7 +32,7 @@ from providers.dns import Lookup, lookup_addresses
 from providers.embedded import EmbeddedResolver
 from providers.hostnames import registered_domain
 from providers.ip_facts import collect_ip_facts
-from providers.jurisdictions import Jurisdictions, normalise_country
+from providers.jurisdictions import Jurisdictions
 from providers.prefix_table import PrefixTableResolver
 from providers.rdap import RdapResolver
 from providers.registry import AliasMap, save_new_names
@@ -105,7 +105,6 @@ def resolve_pending(
     fallback = {raw: named[f.network, f.cdn_operator] for raw, f in facts.items()}
     stated = {name: aliases.name_for(name) for name in stated_names}
     domains = {host: registered_domain(host) for host in hostnames}
-    countries = {normalise_country(c) for c in stated_countries} - {None}
     summary["timings"]["ip_facts"] = round(
         time.perf_counter() - started - summary["timings"]["read"], 3
     )
@@ -118,7 +117,7 @@ def resolve_pending(
             fallback=fallback,
             domains=domains,
             stated=stated,
-            stated_countries=countries,
+            stated_countries=stated_countries,
             days=days,
             jurisdictions=Jurisdictions.load(engine),
             ids=(low - 1, high),

@@ -21,8 +21,10 @@ instead of `ip=none` when the lookup failed). Without DNS the statements are exa
 ones without that branch: it costs the normal run nothing.
 
 Only tickets still pending are written (a concurrent run's values are kept), and
-only those whose IP, hostname and stated name were known when the run started (with
-DNS: and, for a ticket without an IP, its hostname's lookup).
+only those whose keys the run read: IP, hostname and stated name; the hotline's country
+when the ticket takes it; a report day within the run's first and last when its IP
+carries fixed membership (with DNS: and, for a ticket without an IP, its hostname's
+lookup). An ingest that changes one of them meanwhile leaves the ticket pending.
 
 SQLite has no hash join: each lookup is a b-tree search, and writing the joined
 rows back by id costs as much again. There every pending ticket of a chunk is
@@ -42,7 +44,7 @@ from sqlalchemy.engine import Connection
 
 from monitor.models import Ticket, UTCDateTime
 from providers.bulk import create_temp_table, drop_temp_table, insert_rows
-from providers.jurisdictions import COUNTRY_ALIASES, Jurisdictions, Membership
+from providers.jurisdictions import COUNTRY_ALIASES, Jurisdictions, Membership, normalise_country
 from providers.merge import IpFacts
 
 MAX_SOURCES = 255
@@ -65,6 +67,7 @@ TEMP_TABLES = {
     ],
     "rs_host": [("hostname", "TEXT"), ("domain", "TEXT")],
     "rs_stated": [("name", "TEXT"), ("provider", "TEXT")],
+    "rs_country": [("stated", "TEXT")],  # the hotline's country codes as stored
     # Spans of constant membership: from `since` (inclusive) until the next span's `since`.
     "rs_member": [
         ("country", "TEXT"),
@@ -78,6 +81,7 @@ TEMP_KEYS = {
     "rs_ip": ("ip",),
     "rs_host": ("hostname",),
     "rs_stated": ("name",),
+    "rs_country": ("stated",),
     "rs_member": ("country", "since"),
 }
 COLUMNS = (
@@ -203,6 +207,7 @@ def load_lookup_tables(
     fallback: dict[str, str],
     domains: dict[str, str | None],
     stated: dict[str, str | None],
+    stated_countries: Iterable[str],
     fixed: dict[str, Membership],
 ) -> None:
     """Create and fill the temporary tables (they live as long as the connection)."""
@@ -216,6 +221,7 @@ def load_lookup_tables(
     )
     insert_rows(connection, "rs_host", ("hostname", "domain"), domains.items())
     insert_rows(connection, "rs_stated", ("name", "provider"), stated.items())
+    insert_rows(connection, "rs_country", ("stated",), ((code,) for code in stated_countries))
 
 
 def load_dns(connection: Connection, dns: dict[str, str | None]) -> None:
@@ -246,6 +252,22 @@ def load_membership(
     insert_rows(connection, "rs_member", ("country", "since", "until", "eu", "inhope"), rows)
 
 
+# Keys that are not joined but read: a ticket taking the hotline's country must carry one the
+# run read (its membership spans are loaded), and one whose IP carries membership fixed over
+# the run's report days must still be reported within them (an ingest may move either).
+STATED_COUNTRY_READ = {
+    "sqlite": "EXISTS (SELECT 1 FROM rs_country c WHERE c.stated = t.stated_country)",
+    "postgresql": "c.stated IS NOT NULL",
+}
+
+
+def _read_keys(dialect: str) -> str:
+    return (
+        f"(f.country IS NOT NULL OR t.stated_country IS NULL OR {STATED_COUNTRY_READ[dialect]}) "
+        f"AND (f.fixed IS NOT TRUE OR {report_day(dialect)} BETWEEN :first AND :last)"
+    )
+
+
 def _sqlite_update(scan: bool, dns: bool = False) -> str:
     # `scan`: most tickets of the id range are pending, so read the table in id order
     # instead of going through the partial index of pending tickets.
@@ -255,7 +277,8 @@ def _sqlite_update(scan: bool, dns: bool = False) -> str:
     )
     known = (
         "(t.hostname IS NULL OR h.hostname IS NOT NULL) "
-        "AND (t.stated_provider IS NULL OR s.name IS NOT NULL)"
+        "AND (t.stated_provider IS NULL OR s.name IS NOT NULL) "
+        f"AND {_read_keys('sqlite')}"
     )
     return (
         f"UPDATE ticket AS t{' NOT INDEXED' if scan else ''} "
@@ -285,7 +308,8 @@ def _postgres_update(dns: bool = False) -> str:
         "t.resolved_at IS NULL AND t.id > :low AND t.id <= :high "
         f"AND ({ip} IS NULL OR f.ip IS NOT NULL) "
         "AND (t.hostname IS NULL OR h.hostname IS NOT NULL) "
-        "AND (t.stated_provider IS NULL OR s.name IS NOT NULL)"
+        "AND (t.stated_provider IS NULL OR s.name IS NOT NULL) "
+        f"AND {_read_keys('postgresql')}"
         + (f" AND (NOT ({VIA_DNS}) OR d.hostname IS NOT NULL)" if dns else "")
     )
     lookups = f"LEFT JOIN {DNS_TABLE} d ON t.ip IS NULL AND d.hostname = t.hostname " if dns else ""
@@ -293,6 +317,7 @@ def _postgres_update(dns: bool = False) -> str:
         f"SELECT t.id AS id, {_values('m.{}', dns)} FROM ticket t {lookups}"
         f"LEFT JOIN rs_ip f ON f.ip = {ip} LEFT JOIN rs_host h ON h.hostname = t.hostname "
         "LEFT JOIN rs_stated s ON s.name = t.stated_provider "
+        "LEFT JOIN rs_country c ON c.stated = t.stated_country "
         f"LEFT JOIN rs_member m ON f.fixed IS NOT TRUE AND m.country = {COUNTRY} "
         f"AND m.since <= {report_day('postgresql')} AND {report_day('postgresql')} < m.until "
         f"WHERE {known}"
@@ -312,14 +337,16 @@ def update_chunk(
     high: int,
     now: datetime,
     *,
+    days: tuple[str, str],
     scan: bool = False,
     dns: bool = False,
 ) -> int:
     """Resolve pending tickets with low < id <= high; returns how many were resolved.
 
-    `dns`: the table of DNS answers is loaded (tickets without an IP use it).
+    `days`: the first and last report day (YYYY-MM-DD) the run read; `dns`: the table
+    of DNS answers is loaded (tickets without an IP use it).
     """
-    params = {"low": low, "high": high, "now": now}
+    params = {"low": low, "high": high, "now": now, "first": days[0], "last": days[-1]}
     if connection.dialect.name != "sqlite":
         statement = sa.text(_postgres_update(dns))
         return connection.execute(
@@ -393,7 +420,7 @@ def write_resolution(
     fallback: dict[str, str],
     domains: dict[str, str | None],
     stated: dict[str, str | None],
-    stated_countries: set[str],
+    stated_countries: list[str],
     days: list[str],
     jurisdictions: Jurisdictions,
     ids: tuple[int, int],
@@ -405,7 +432,7 @@ def write_resolution(
 ) -> int:
     """Fill the pending tickets with ids in (ids[0], ids[1]]; one transaction per chunk of ids.
 
-    `stated_countries`: the hotline's countries (normalised); `days`: the first and last report day
+    `stated_countries`: the hotline's countries as stored; `days`: the first and last report day
     (YYYY-MM-DD); `scan`: most ids in the range are pending (SQLite reads the table in order);
     `dns`: with `--dns`, the address chosen per hostname of the tickets without an IP
     (None: lookup failed; the address must be a key of `facts`). A ticket without an IP
@@ -421,16 +448,20 @@ def write_resolution(
         cache = raw.execute("PRAGMA cache_size").fetchone()[0]
         raw.execute("PRAGMA cache_size = -262144")
     with connection.begin():
-        load_lookup_tables(connection, facts, fallback, domains, stated, fixed)
+        load_lookup_tables(connection, facts, fallback, domains, stated, stated_countries, fixed)
         if dns is not None:
             load_dns(connection, dns)
-        load_membership(connection, jurisdictions, (countries - set(fixed)) | stated_countries)
+        hotline = {normalise_country(code) for code in stated_countries} - {None}
+        load_membership(connection, jurisdictions, (countries - set(fixed)) | hotline)
+    span = (min(days), max(days)) if days else (OPEN_START, OPEN_END)
     try:
         start = low
         while start < high:
             end = min(start + chunk_size, high)
             with connection.begin():
-                updated += update_chunk(connection, start, end, now, scan=scan, dns=dns is not None)
+                updated += update_chunk(
+                    connection, start, end, now, days=span, scan=scan, dns=dns is not None
+                )
             if progress:
                 progress(updated)
             start = end

@@ -417,6 +417,10 @@ def test_a_ticket_whose_keys_changed_during_the_run_stays_pending(engine, monkey
             {"ticket_id": "new-ip", "ip": "5.0.0.1"},
             {"ticket_id": "new-host", "ip": "5.0.0.1", "hostname": "a.example.com"},
             {"ticket_id": "new-provider", "ip": "5.0.0.1", "provider": "Old Name B.V."},
+            # GB left the EU on 2020-01-31: on the run's one report day (2024-02-01) its
+            # membership is fixed, on the day the ingest moves this report to it is not.
+            {"ticket_id": "new-day", "ip": "5.0.0.2"},
+            {"ticket_id": "new-country", "country": "CH"},
         ],
     )
     ticket = Ticket.__table__
@@ -424,11 +428,13 @@ def test_a_ticket_whose_keys_changed_during_the_run_stays_pending(engine, monkey
         "new-ip": {"ip": "5.0.0.9"},
         "new-host": {"hostname": "b.example.org"},
         "new-provider": {"stated_provider": "Brand New Hosting"},
+        "new-day": {"reported_at": datetime(2019, 6, 1, 12, tzinfo=UTC)},
+        "new-country": {"stated_country": "FR"},
     }
 
     write = resolve_module.write_resolution
 
-    def ingest_then_write(connection, **arguments):  # an ingest updates three tickets after
+    def ingest_then_write(connection, **arguments):  # an ingest updates tickets after
         with engine.begin() as other:  # the run read them, before it writes
             for ticket_id, values in changes.items():
                 other.execute(
@@ -437,7 +443,12 @@ def test_a_ticket_whose_keys_changed_during_the_run_stays_pending(engine, monkey
         return write(connection, **arguments)
 
     geo = FakeResolver(
-        "embedded", {ip: IpResult(geo_country="NL") for ip in ("5.0.0.1", "5.0.0.9")}
+        "embedded",
+        {
+            "5.0.0.1": IpResult(geo_country="NL"),
+            "5.0.0.9": IpResult(geo_country="NL"),
+            "5.0.0.2": IpResult(geo_country="GB"),
+        },
     )
     monkeypatch.setattr(resolve_module, "write_resolution", ingest_then_write)
     summary = resolve_pending(engine, resolvers=[geo])
@@ -448,12 +459,14 @@ def test_a_ticket_whose_keys_changed_during_the_run_stays_pending(engine, monkey
         assert all(after[ticket_id][c] is None for c in RESOLUTION_COLUMNS), ticket_id
     again = resolve_pending(engine, resolvers=[geo])
     after = tickets(engine)
-    assert again["resolved"] == 3
+    assert again["resolved"] == len(changes)
     assert (after["new-ip"]["country"], after["new-host"]["registered_domain"]) == (
         "NL",
         "example.org",
     )
     assert after["new-provider"]["provider"] == "Brand New Hosting"
+    assert (after["new-day"]["country"], after["new-day"]["eu"]) == ("GB", True)
+    assert (after["new-country"]["country"], after["new-country"]["eu"]) == ("FR", True)
 
 
 def test_every_ticket_follows_the_per_ticket_rules(engine):
