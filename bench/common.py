@@ -19,6 +19,16 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {python}, {platform.platform()}"
 
 
+def machine_pace() -> float:
+    """Seconds a fixed pure-Python loop takes now: this machine's speed varies by up to 2x
+    within minutes (shared host), so a figure is read beside the pace it was taken at."""
+    started = time.perf_counter()
+    total = 0
+    for number in range(10_000_000):
+        total += number
+    return time.perf_counter() - started
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MB (Linux reports kB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
