@@ -72,3 +72,28 @@ def test_a_new_sqlite_database_has_16_kib_pages_and_an_existing_one_keeps_its_ow
         with sqlite3.connect(path) as connection:
             sizes[path.name] = connection.execute("PRAGMA page_size").fetchone()[0]
     assert sizes == {"new.db": 16384, "old.db": 4096}
+
+
+def test_the_sqlite_wal_is_cut_back_after_a_big_transaction(tmp_path):
+    # A scheduler keeps its connections open, so SQLite never deletes the WAL; without a
+    # limit it keeps the size of the biggest transaction (a million-ticket ingest: ~500 MB)
+    # and every later writer overwrites it, measured slower than appending to a short one.
+    path = tmp_path / "monitor.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    kept_open = engine.connect()  # as a scheduler's pool does
+    kept_open.exec_driver_sql("SELECT count(*) FROM ticket").all()
+    kept_open.rollback()  # idle, not closed
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE filler (blob BLOB)")
+        connection.exec_driver_sql(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 9000) "
+            "INSERT INTO filler SELECT randomblob(10000) FROM n"
+        )
+    wal = path.with_name(path.name + "-wal")
+    assert wal.stat().st_size > 80 * 2**20
+    with engine.begin() as connection:  # the next writer restarts the log: it is cut back
+        connection.exec_driver_sql("DELETE FROM filler WHERE rowid = 1")
+    assert wal.stat().st_size <= 64 * 2**20
+    kept_open.close()
+    engine.dispose()
