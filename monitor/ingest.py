@@ -154,6 +154,19 @@ def _url_refused(origin: str) -> RawUrlRefused:
     )
 
 
+def lock_source(connection: Connection, source: str) -> None:
+    """Wait for, then hold until the transaction ends, PostgreSQL's lock on ingesting `source`.
+
+    Serialises ingests of one source, so concurrent files never race on a ticket. The key
+    names the schema too: monitors that share one database in schemas of their own (a test
+    run, a second hotline) do not wait for each other.
+    """
+    connection.execute(
+        sa.text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':' || :key))"),
+        {"key": "monitor.ingest:" + source},
+    )
+
+
 def ingest_rows(
     engine: Engine,
     rows: Iterable[tuple[int, dict | BadLine]],
@@ -181,11 +194,7 @@ def ingest_rows(
         with engine.begin() as connection:
             run_id = _start_run(connection, options.source, origin, fmt, sha256, learnt_at)
             if is_postgres(engine):
-                # Serialise ingests of one source: concurrent files never race on a ticket.
-                connection.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                    {"key": "monitor.ingest:" + options.source},
-                )
+                lock_source(connection, options.source)
                 # Rows this transaction inserts are invisible to the planner's statistics, so on
                 # a young table it would seq-scan for every batch's key lookup (quadratic time).
                 connection.exec_driver_sql("SET LOCAL enable_seqscan = off")

@@ -119,3 +119,45 @@ def test_concurrent_overlapping_ingests_neither_duplicate_nor_lose(engine, tmp_p
     assert len(ids) == len(set(ids)) == 900
     assert first_seen == 900
     assert removed == 600
+
+
+@pytest.mark.postgres
+def test_ingests_of_one_source_wait_for_each_other_only_within_one_schema(tmp_path):
+    from monitor.db import make_engine
+    from monitor.ingest import lock_source
+    from monitor.schema import upgrade
+    from tests.conftest import _drop_pg_schema, _new_pg_schema, postgres_base_url
+
+    base = postgres_base_url()
+    schemas = [_new_pg_schema(base) for _ in range(2)]
+    engines = [make_engine(url) for _, url in schemas]
+    path = write_csv(tmp_path / "a.csv", [good_row(n) for n in range(20)], HEADER)
+    finished: dict[int, int] = {}
+
+    def ingest(number: int) -> None:
+        finished[number] = ingest_file(engines[number], path).inserted
+
+    others = [threading.Thread(target=ingest, args=(n,)) for n in (1, 0)]
+    for engine in engines:
+        upgrade(engine)
+    holder = engines[0].connect()
+    try:
+        holder.begin()
+        lock_source(holder, "default")  # an ingest of `default` in the first schema is running
+        for thread in others:
+            thread.start()
+        others[0].join(timeout=60)
+        assert finished.get(1) == 20  # the other schema's ingest went ahead
+        others[1].join(timeout=1)
+        assert 0 not in finished  # the same schema's waits for the running one
+    finally:
+        holder.rollback()
+        holder.close()
+        for thread in others:
+            if thread.is_alive():
+                thread.join(timeout=60)
+        for engine in engines:
+            engine.dispose()
+        for schema, _ in schemas:
+            _drop_pg_schema(base, schema)
+    assert finished.get(0) == 20  # and then went ahead
