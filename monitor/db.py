@@ -64,20 +64,15 @@ def _configure_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy's "begin" event below decide when transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        # A new database is laid out in 16 KiB pages (an existing one keeps its own): a scan
-        # or a rewrite of a million tickets then costs a quarter of the page reads, WAL frames
-        # and checkpoint copies (resolution about 5 % faster, ingest unchanged). Only takes
-        # effect before the first table exists, hence before journal_mode.
-        cursor.execute("PRAGMA page_size=16384")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # After a big transaction (a million-ticket ingest) the WAL file keeps its size until
         # the last connection closes; a scheduler never closes them all. Cut it back to 64 MiB
-        # each time the log restarts: the next writer appends to a short file instead of
-        # overwriting hundreds of MB (bench/resolve.py right after its 1M-ticket setup: the
-        # write 9.7-9.8 -> 8.1-9.1 s; a fresh WAL, as after closing every connection, ~same).
+        # each time the log restarts: the disk space comes back, and the next writer appends
+        # to a short file instead of overwriting hundreds of MB (measured slower: a million-
+        # ticket rewrite's commits 1.4 s over a stale 400 MB log, 1.2 s with the limit).
         cursor.execute("PRAGMA journal_size_limit=67108864")
         # Temporary lookup tables (resolution joins a million tickets against them) are
         # searched a third faster in 64 KiB pages: fewer levels, fewer cache misses. Only

@@ -52,28 +52,6 @@ def test_commands_refuse_an_uninitialised_database(empty_db_url):
     assert "run `monitor init` first" in result.output
 
 
-def test_a_new_sqlite_database_has_16_kib_pages_and_an_existing_one_keeps_its_own(tmp_path):
-    import sqlite3
-
-    new = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
-    upgrade(new)
-    new.dispose()
-    old_path = tmp_path / "old.db"
-    with sqlite3.connect(old_path) as made_before:  # as databases were made until now
-        made_before.execute("PRAGMA page_size=4096")
-        made_before.execute("CREATE TABLE made_earlier (a)")
-    old = make_engine(f"sqlite:///{old_path}")
-    upgrade(old)
-    with old.connect() as connection:
-        assert connection.exec_driver_sql("SELECT count(*) FROM ticket").scalar() == 0
-    old.dispose()
-    sizes = {}
-    for path in (tmp_path / "new.db", old_path):
-        with sqlite3.connect(path) as connection:
-            sizes[path.name] = connection.execute("PRAGMA page_size").fetchone()[0]
-    assert sizes == {"new.db": 16384, "old.db": 4096}
-
-
 def test_the_sqlite_wal_is_cut_back_after_a_big_transaction(tmp_path):
     # A scheduler keeps its connections open, so SQLite never deletes the WAL; without a
     # limit it keeps the size of the biggest transaction (a million-ticket ingest: ~500 MB)
