@@ -257,8 +257,8 @@ def test_a_ticket_resolved_concurrently_keeps_the_other_runs_values(sqlite_engin
     assert tickets(sqlite_engine)["2"]["provider"] == "set by the other run"
 
 
-def test_an_in_memory_database_reads_its_keys_on_its_one_connection():
-    # Each thread gets its own in-memory database: the keys must not be read beside each other.
+def test_an_in_memory_database_is_resolved():
+    # Each thread gets its own in-memory database: every step must use the one connection.
     engine = make_engine("sqlite://")
     upgrade(engine)
     add_tickets(
@@ -275,45 +275,6 @@ def test_an_in_memory_database_reads_its_keys_on_its_one_connection():
     assert (after["1"]["country"], after["1"]["registered_domain"]) == ("NL", "example.com")
     assert (after["2"]["country"], after["2"]["provider"]) == ("DE", "Example Hosting")
     engine.dispose()
-
-
-def test_keys_read_in_two_passes_resolve_only_the_tickets_both_passes_saw(engine, monkeypatch):
-    # The IPs and the other keys are read in two passes that may see different snapshots:
-    # an ingest between them changes a ticket's IP and hostname. Neither new value is in both
-    # lookups, so that ticket waits for the next run instead of getting half-read facts.
-    add_tickets(
-        engine,
-        [
-            {"ticket_id": "steady", "ip": "5.0.0.1", "hostname": "a.example.com"},
-            {"ticket_id": "moved", "ip": "5.0.0.1", "hostname": "a.example.com"},
-        ],
-    )
-    ticket = Ticket.__table__
-    read = resolve_module._key_lists
-
-    def ingest_between_passes(engine_, high, scan, expressions, days=None):
-        if "t.hostname" in expressions:
-            with engine.begin() as connection:
-                connection.execute(
-                    ticket.update()
-                    .where(ticket.c.ticket_id == "moved")
-                    .values(ip="5.0.0.9", hostname="b.example.org")
-                )
-        return read(engine_, high, scan, expressions, days)
-
-    geo = FakeResolver(
-        "embedded", {ip: IpResult(geo_country="NL") for ip in ("5.0.0.1", "5.0.0.9")}
-    )
-    monkeypatch.setattr(resolve_module, "_parallel_reads", lambda engine_: False)
-    monkeypatch.setattr(resolve_module, "_key_lists", ingest_between_passes)
-    summary = resolve_pending(engine, resolvers=[geo])
-    monkeypatch.setattr(resolve_module, "_key_lists", read)
-    after = tickets(engine)
-    assert summary["resolved"] == 1 and after["steady"]["country"] == "NL"
-    assert all(after["moved"][c] is None for c in RESOLUTION_COLUMNS)
-    assert resolve_pending(engine, resolvers=[geo])["resolved"] == 1
-    after = tickets(engine)
-    assert (after["moved"]["country"], after["moved"]["registered_domain"]) == ("NL", "example.org")
 
 
 def test_resolve_cli_and_export_fill_the_contract_columns(sqlite_cli, tmp_path):
