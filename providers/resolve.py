@@ -160,23 +160,16 @@ def _pending_keys(engine: Engine, high: int, scan: bool) -> tuple[list, ...]:
     (Two passes side by side on two connections measured slower in the resolve benchmark
     on this 2-core machine, although faster alone.)
     """
-    expressions = ("t.ip", "t.hostname", "t.stated_provider", "t.stated_country")
-    return _key_lists(engine, high, scan, expressions, days=report_day(engine.dialect.name))
-
-
-def _key_lists(
-    engine: Engine, high: int, scan: bool, expressions: Sequence[str], days: str | None = None
-) -> tuple[list, ...]:
-    """The sorted distinct non-NULL values of each expression over the pending tickets with
-    id <= high, in one pass; with `days` (SQL of the report day), also [first, last] day."""
     dialect = engine.dialect.name
+    expressions = ("t.ip", "t.hostname", "t.stated_provider", "t.stated_country")
+    day = report_day(dialect)
     if dialect == "sqlite":
         lists = ", ".join(f"json_group_array(DISTINCT {e})" for e in expressions)
-        lists += f", json_array(min({days}), max({days}))" if days else ""
+        lists += f", json_array(min({day}), max({day}))"
         table = "ticket t NOT INDEXED" if scan else "ticket t"
     else:
         lists = ", ".join(f"array_agg(DISTINCT {e})" for e in expressions)
-        lists += f", array[min({days}), max({days})]" if days else ""
+        lists += f", array[min({day}), max({day})]"
         table = "ticket t"
     with engine.connect() as connection:
         row = connection.execute(
