@@ -141,14 +141,6 @@ def _final_ids(connection: Connection) -> dict[str, int]:
     return {name: _final(providers, pid) for pid, (name, _) in providers.items()}
 
 
-def _insert_ignore(connection: Connection, table: sa.Table):
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing()
-
-
 def _provider_id(connection: Connection, name: str, now: datetime, *, create: bool) -> int | None:
     """Id of the provider called `name` (following merges); created when asked to."""
     row = connection.execute(
@@ -157,7 +149,8 @@ def _provider_id(connection: Connection, name: str, now: datetime, *, create: bo
     if row is None:
         if not create:
             return None
-        connection.execute(_insert_ignore(connection, PROVIDER).values(name=name, created_at=now))
+        stamp = driver_value(connection, UTCDateTime(), now)
+        _insert_or_ignore(connection, PROVIDER, ("name", "created_at"), [(name, stamp)])
         row = connection.execute(
             sa.select(PROVIDER.c.id, PROVIDER.c.merged_into_id).where(PROVIDER.c.name == name)
         ).one()
