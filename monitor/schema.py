@@ -24,10 +24,11 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine) -> list[str]:
     """Bring the schema to the newest revision; returns the heads now applied."""
     command.upgrade(alembic_config(engine), "heads")
-    # Measured: on SQLite the connection that ran the migrations later rewrote a million
-    # tickets at half the speed of a fresh one (the cause is inside SQLite/Alembic state of
-    # that connection); start again with fresh connections (an in-memory database lives only
-    # in its connection, so that one is kept).
+    # Measured: on SQLite a million-ticket rewrite after the migrations ran at half speed
+    # until the pool was started afresh. A stale, large WAL file that open connections keep
+    # alive is one cause found since (`journal_size_limit` in monitor.db); whether that is
+    # all of it is not shown, so the pool still starts afresh (an in-memory database lives
+    # only in its connection, so that one is kept).
     if engine.url.database not in (None, "", ":memory:"):
         engine.dispose()
     return current_revisions(engine)
