@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import queue
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 
 from monitor.redaction import error_text
 from providers.addresses import canonical_ip, special_purpose
@@ -64,27 +66,52 @@ def lookup_addresses(
 
     At most `workers` lookups run at once. The system resolver has no per-call timeout,
     so the wait for each answer is bounded instead: a lookup still running `timeout`
-    seconds after it started counts as failed and is abandoned (its thread ends when the
-    system resolver gives up). `lookup` defaults to `system_lookup`.
+    seconds after it started counts as failed and is abandoned. Its thread ends when the
+    system resolver gives up, or with the process: the workers are daemon threads, so a
+    hung resolver does not hold up the exit (a ThreadPoolExecutor's workers are joined at
+    exit). `lookup` defaults to `system_lookup`.
     """
-    lookup = lookup or system_lookup
     started: dict[str, float] = {}
-
-    def timed(hostname: str) -> list[str]:
-        started[hostname] = time.monotonic()
-        return lookup(hostname)
-
-    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="resolve-dns")
+    futures = _start_lookups(hostnames, lookup or system_lookup, max(1, workers), started)
     try:
-        futures = [(hostname, pool.submit(timed, hostname)) for hostname in hostnames]
         chosen = {
             hostname: _answer(future, hostname, started, timeout) for hostname, future in futures
         }
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        for _, future in futures:
+            future.cancel()  # the ones no worker has started yet are skipped
     failed = sum(1 for ip in chosen.values() if ip is None)
     log.info("dns: %d hostnames looked up, %d without a usable address", len(chosen), failed)
     return chosen
+
+
+def _start_lookups(
+    hostnames: Sequence[str], lookup: Lookup, workers: int, started: dict[str, float]
+) -> list[tuple[str, Future]]:
+    """A future per hostname, answered by up to `workers` daemon threads taking them in order;
+    `started` gets the time each lookup began."""
+    jobs: queue.SimpleQueue[tuple[str, Future]] = queue.SimpleQueue()
+    futures = [(hostname, Future()) for hostname in hostnames]
+    for job in futures:
+        jobs.put(job)
+
+    def work() -> None:
+        while True:
+            try:
+                hostname, future = jobs.get_nowait()
+            except queue.Empty:
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            started[hostname] = time.monotonic()
+            try:
+                future.set_result(lookup(hostname))
+            except Exception as error:  # any resolver error makes a failed lookup
+                future.set_exception(error)
+
+    for number in range(min(workers, len(futures))):
+        threading.Thread(target=work, name=f"resolve-dns-{number}", daemon=True).start()
+    return futures
 
 
 def _answer(future: Future, hostname: str, started: dict[str, float], timeout: float) -> str | None:

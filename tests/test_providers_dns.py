@@ -12,8 +12,11 @@ import io
 import json
 import logging
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -137,6 +140,34 @@ def test_lookups_run_concurrently_but_bounded():
     found = lookup_addresses([f"h{n}.example" for n in range(20)], lookup, workers=4)
     assert set(found.values()) == {"5.0.0.7"} and len(found) == 20
     assert 1 < most[0] <= 4
+
+
+HUNG_RESOLVER = """
+import threading
+from providers.dns import lookup_addresses
+
+never = threading.Event()
+def lookup(hostname):
+    if hostname == "hung.example":
+        never.wait()  # a system resolver that never answers
+    return ["5.0.0.7"]
+
+print(sorted(lookup_addresses(["hung.example", "ok.example"], lookup, timeout=0.2).items()))
+"""
+
+
+def test_a_hung_lookup_does_not_hold_up_the_process_exit():
+    # With a ThreadPoolExecutor the interpreter joins the hung worker at exit: this waited
+    # for ever. The limit below is far above a normal start-up (about a second).
+    done = subprocess.run(
+        [sys.executable, "-c", HUNG_RESOLVER],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[('hung.example', None), ('ok.example', '5.0.0.7')]"
 
 
 def test_hostnames_and_urls_stay_out_of_the_log(caplog):
