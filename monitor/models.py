@@ -99,7 +99,8 @@ class Ticket(SQLModel, table=True):
     hostname: str | None = Field(default=None, max_length=253)
     stated_provider: str | None = Field(default=None, max_length=255)
     stated_country: str | None = Field(default=None, max_length=2)
-    # Filled by `monitor resolve` (package `providers`); set once, as of the report date.
+    # Filled by `monitor resolve` (package `providers`); set once, normally right after the
+    # report (with the hosting data of that day), never rewritten.
     registered_domain: str | None = Field(default=None, max_length=253)
     provider: str | None = Field(default=None, max_length=255)
     asn: int | None = Field(default=None, sa_type=sa.BigInteger)

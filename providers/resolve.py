@@ -221,6 +221,7 @@ def _new_summary(total: int, online: bool, dns: bool) -> dict:
         "ips": 0,
         "special_ips": 0,
         "without_ip": 0,
+        "resolved_late": 0,  # reported more than 7 days (LATE_AFTER) before this run
         "lookups": {},
         "reused": {},
         "online_failed": 0,

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -48,6 +48,10 @@ from providers.jurisdictions import COUNTRY_ALIASES, Jurisdictions, Membership, 
 from providers.merge import IpFacts
 
 MAX_SOURCES = 255
+# Hosting data describe the time of the lookup. A ticket resolved this long after its report
+# (a backfill of old tickets) gets where its address points now, which may not be where the
+# content was: the run counts such tickets (`resolved_late`) so the analyst is told.
+LATE_AFTER = timedelta(days=7)
 TEMP_TABLES = {
     "rs_ip": [
         ("ip", "TEXT"),
@@ -372,6 +376,7 @@ def run_counts(
     """Summary counts over the tickets this run resolved (one pass over its id range).
 
     `without_ip`: tickets resolved without an address (`dns`: not even one from DNS);
+    `resolved_late`: tickets reported more than LATE_AFTER before `now`;
     `providers`: the distinct provider names they were given (a set, not for the summary).
     """
     ticket = Ticket.__table__
@@ -393,6 +398,7 @@ def run_counts(
             sa.func.sum(sa.case((ticket.c.eu.is_(None), 1), else_=0)),
             sa.func.sum(sa.case((ticket.c.inhope.is_(None), 1), else_=0)),
             sa.func.sum(sa.case((no_ip, 1), else_=0)),
+            sa.func.sum(sa.case((ticket.c.reported_at < now - LATE_AFTER, 1), else_=0)),
         ).where(ticket.c.id.between(*ids), ticket.c.resolved_at == now)
     ).one()
     providers = json.loads(row[0]) if sqlite else row[0]
@@ -404,6 +410,7 @@ def run_counts(
         "eu_unknown": values[5],
         "inhope_unknown": values[6],
         "without_ip": values[7],
+        "resolved_late": values[8],
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -222,6 +222,21 @@ def test_country_falls_back_to_registration_then_to_the_hotline(engine):
     assert (summary["eu_unknown"], summary["inhope_unknown"]) == (1, 1)
 
 
+def test_tickets_reported_long_before_the_run_are_counted_as_resolved_late(engine):
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    add_tickets(
+        engine,
+        [
+            {"ticket_id": "backfill", "reported_at": datetime(2024, 2, 1, tzinfo=UTC)},
+            {"ticket_id": "week", "reported_at": now - timedelta(days=7, seconds=1)},
+            {"ticket_id": "boundary", "reported_at": now - timedelta(days=7)},
+            {"ticket_id": "fresh", "reported_at": now - timedelta(hours=3)},
+        ],
+    )
+    summary = resolve_pending(engine, resolvers=[], now=now)
+    assert summary["resolved"] == 4 and summary["resolved_late"] == 2
+
+
 def test_chunks_report_progress(engine):
     add_tickets(engine, [{"ticket_id": str(n)} for n in range(5)])
     calls = []
@@ -288,8 +303,13 @@ def test_resolve_cli_and_export_fill_the_contract_columns(sqlite_cli, tmp_path):
     sqlite_cli("ingest", data)
     summary = json.loads(sqlite_cli("resolve", "--json").output)
     assert summary["resolved"] == 2 and summary["skipped_sources"] == ["prefix_table"]
+    assert summary["resolved_late"] == 2  # reported in 2024
+    fresh = tmp_path / "fresh.csv"
+    reported = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fresh.write_text(f"ticket_id,url_hash,reported_at\nt3,{'c' * 64},{reported}\n")
+    sqlite_cli("ingest", fresh)
     text = sqlite_cli("resolve").output
-    assert text.startswith("resolved 0 of 0 pending tickets")
+    assert text.startswith("resolved 1 of 1 pending tickets") and "7 days" not in text
     out = tmp_path / "export.jsonl"
     sqlite_cli("tickets", "export", "--format", "jsonl", "--out", out)
     rows = {row["ticket_id"]: row for row in map(json.loads, out.read_text().splitlines())}
@@ -312,6 +332,21 @@ def test_resolve_cli_and_export_fill_the_contract_columns(sqlite_cli, tmp_path):
         "eu": False,
         "inhope": False,
     }
+
+
+def test_the_cli_warns_when_tickets_are_resolved_long_after_their_report(sqlite_cli, tmp_path):
+    data = tmp_path / "backfill.csv"
+    data.write_text(
+        "ticket_id,url_hash,reported_at,ip\n"
+        f"old1,{'a' * 64},2023-05-01T10:00:00Z,5.79.64.1\n"
+        f"old2,{'b' * 64},2023-05-02T10:00:00Z,5.79.64.2\n"
+    )
+    sqlite_cli("ingest", data)
+    text = sqlite_cli("resolve").output
+    assert (
+        "  2 tickets were reported more than 7 days before this run: their hosting is as found "
+        "now, not as on their report date\n"
+    ) in text
 
 
 def test_prefixes_cli_imports_and_reports(sqlite_cli):

@@ -37,6 +37,7 @@ def resolve(
     """Resolve pending tickets: ASN, network, country, EU/INHOPE on the report date, provider."""
     from providers.rdap import RdapResolver
     from providers.resolve import resolve_pending
+    from providers.ticket_update import LATE_AFTER
 
     engine = state(ctx).engine()
     rdap = RdapResolver(per_second=rate) if online else None
@@ -69,6 +70,11 @@ def resolve(
         f"  country from geolocation {origin['geo']}, registration {origin['registered']}, "
         f"hotline {origin['stated']}, unknown {origin['none']}; behind a CDN {summary['cdn']}"
     )
+    if summary["resolved_late"]:
+        typer.echo(
+            f"  {summary['resolved_late']} tickets were reported more than {LATE_AFTER.days} days "
+            "before this run: their hosting is as found now, not as on their report date"
+        )
     if summary["dns"]:
         typer.echo(
             f"  dns: {summary['dns_looked_up']} hostnames of tickets without an IP looked up, "
