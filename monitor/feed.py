@@ -138,7 +138,12 @@ def _origin(url: str) -> str:
 def _ingest_page(engine: Engine, options: IngestOptions, page: Page, save) -> IngestSummary:
     """One page and the cursor after it, in one transaction."""
     return ingest_rows(
-        engine, _items(page), options, origin=_origin(page.url), fmt="feed", sha256=page.sha256,
+        engine,
+        _items(page),
+        options,
+        origin=_origin(page.url),
+        fmt="feed",
+        sha256=page.sha256,
         before_commit=save,
     )
 
