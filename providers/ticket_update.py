@@ -49,8 +49,9 @@ from providers.merge import IpFacts
 
 MAX_SOURCES = 255
 # Hosting data describe the time of the lookup. A ticket resolved this long after its report
-# (a backfill of old tickets) gets where its address points now, which may not be where the
-# content was: the run counts such tickets (`resolved_late`) so the analyst is told.
+# (a backfill of old tickets) is resolved with today's data: an address that changed network
+# or country since (and, with --dns, a hostname's address) may not be where the content was.
+# The run counts such tickets (`resolved_late`) so the analyst is told.
 LATE_AFTER = timedelta(days=7)
 TEMP_TABLES = {
     "rs_ip": [

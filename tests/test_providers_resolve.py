@@ -344,8 +344,8 @@ def test_the_cli_warns_when_tickets_are_resolved_long_after_their_report(sqlite_
     sqlite_cli("ingest", data)
     text = sqlite_cli("resolve").output
     assert (
-        "  2 tickets were reported more than 7 days before this run: their hosting is as found "
-        "now, not as on their report date\n"
+        "  2 tickets were reported more than 7 days before this run: resolved with today's data, "
+        "not the data of their report date\n"
     ) in text
 
 

@@ -73,7 +73,7 @@ def resolve(
     if summary["resolved_late"]:
         typer.echo(
             f"  {summary['resolved_late']} tickets were reported more than {LATE_AFTER.days} days "
-            "before this run: their hosting is as found now, not as on their report date"
+            "before this run: resolved with today's data, not the data of their report date"
         )
     if summary["dns"]:
         typer.echo(
