@@ -51,7 +51,10 @@ def run_demo(
         versions = ", ".join(
             f"{name} {version}" for name, version in resolved["data_versions"].items()
         )
-        yield f"resolve: {resolved.get('resolved', 0)} tickets resolved offline ({versions})"
+        late = resolved.get("resolved_late", 0)
+        backfill = f"; {late} reported over a week ago, resolved with today's data" if late else ""
+        count = resolved.get("resolved", 0)
+        yield f"resolve: {count} tickets resolved offline ({versions}){backfill}"
         facts = store_status(engine)
         yield (
             f"store: {facts['tickets']} tickets, {facts['open']} still online, "

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import re
+import sqlite3
 import statistics
-from datetime import UTC, datetime
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
 
 from typer.testing import CliRunner
 
@@ -51,10 +54,32 @@ def test_same_seed_same_data():
 def test_demo_command_runs_the_pipeline(tmp_path):
     from monitor.cli import app
 
+    began = datetime.now(UTC)
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--tickets", "3000"])
+    ended = datetime.now(UTC)
     assert result.exit_code == 0, result.output
     assert "inserted 3000" in result.output
     assert f"quarantined {len(BAD_ROWS)}" in result.output
     assert (tmp_path / "demo" / "monitor.db").exists()
     with (tmp_path / "demo" / "hotline-export.csv").open() as handle:
-        assert sum(1 for _ in csv.DictReader(handle)) == 3000 + len(BAD_ROWS)
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 3000 + len(BAD_ROWS)
+    # The demo is a backfill: it says how many tickets were resolved with today's data.
+    late = re.search(
+        r"resolve: 3000 tickets resolved offline \(.*\); (\d+) reported over a week ago, "
+        r"resolved with today's data\n",
+        result.output,
+    )
+    assert late, result.output
+    with closing(sqlite3.connect(tmp_path / "demo" / "monitor.db")) as db:  # UTC, as text
+        reported = [
+            datetime.fromisoformat(r) for (r,) in db.execute("SELECT reported_at FROM ticket")
+        ]
+
+    def older_than_a_week(moment: datetime) -> int:
+        limit = (moment - timedelta(days=7)).replace(tzinfo=None)
+        return sum(1 for stamp in reported if stamp < limit)
+
+    # The run's own clock lies between the two.
+    assert older_than_a_week(began) <= int(late.group(1)) <= older_than_a_week(ended)
+    assert int(late.group(1)) > 2500
