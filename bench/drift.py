@@ -7,7 +7,7 @@ in under 2 minutes on this 2-core machine; drift's share of that budget is set h
     python bench/drift.py [--tickets 1000000] [--providers 2000] [--skip-postgres]
                           [--sqlite-file PATH]
 
-Tickets are written with the resolution columns set (bare `executemany` / `COPY`,
+Tickets are written with their resolution rows (bare `executemany` / `COPY`,
 not timed), spread evenly over 365 days before `as_of`, with a few planted drifts
 (a relocating reseller, a slowing provider, re-hosted URLs) so the flag path is
 exercised too. Each database run happens in a child process so its peak memory is
@@ -29,12 +29,20 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import POSTGRES_URL, machine, peak_rss_mb, print_table  # noqa: E402
+from bench.common import (  # noqa: E402
+    CLEAR_RESOLVED_FROM_QUEUE,
+    POSTGRES_URL,
+    machine,
+    peak_rss_mb,
+    print_table,
+    split_resolved,
+)
 
 AS_OF = datetime(2026, 10, 1, tzinfo=UTC)
 DAYS = 365
 COUNTRIES = [("NL", 1, 1), ("DE", 1, 1), ("FR", 1, 1), ("US", 0, 1), ("AE", 0, 0), ("RU", 0, 0)]
 COLUMNS = (
+    "id",
     "source",
     "ticket_id",
     "url_hash",
@@ -50,6 +58,7 @@ COLUMNS = (
     "cdn",
     "first_learnt_at",
     "last_learnt_at",
+    "resolved_at",
 )
 
 
@@ -82,6 +91,7 @@ def generate(tickets: int, providers: int, seed: int = 7):
         # A re-report is one of 50 URLs per provider: it stays where its provider hosts.
         label = f"{p}-{i % 50}" if rehost[i] else str(i)
         yield (
+            i + 1,
             "bench",
             f"B{i:09d}",
             hashlib.sha256(label.encode()).hexdigest(),
@@ -97,6 +107,7 @@ def generate(tickets: int, providers: int, seed: int = 7):
             False,
             reported,
             reported,
+            reported,  # resolved at once
         )
 
 
@@ -107,22 +118,37 @@ def load(url: str, tickets: int, providers: int) -> None:
 
     engine = make_engine(url)
     upgrade(engine)
+    tickets_columns, resolution_columns, split = split_resolved(COLUMNS, "resolved_at")
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
         if url.startswith("sqlite"):
-            marks = ", ".join("?" * len(COLUMNS))
-            sql = f"INSERT INTO ticket ({', '.join(COLUMNS)}) VALUES ({marks})"
             cursor.execute("BEGIN")
-            rows = generate(tickets, providers)
-            cursor.executemany(sql, (tuple(_iso(v) for v in row) for row in rows))
+            for table, names, part in (
+                ("ticket", tickets_columns, 0),
+                ("ticket_resolution", resolution_columns, 1),
+            ):
+                marks = ", ".join("?" * len(names))
+                sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})"
+                rows = (split(row)[part] for row in generate(tickets, providers))
+                cursor.executemany(sql, (tuple(_iso(v) for v in row) for row in rows if row))
         else:
-            with cursor.copy(f"COPY ticket ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for row in generate(tickets, providers):
-                    copy.write_row(row)
+            for table, names, part in (
+                ("ticket", tickets_columns, 0),
+                ("ticket_resolution", resolution_columns, 1),
+            ):
+                with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+                    for row in generate(tickets, providers):
+                        if written := split(row)[part]:
+                            copy.write_row(written)
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('ticket', 'id'), max(id)) FROM ticket"
+            )
+        cursor.execute(CLEAR_RESOLVED_FROM_QUEUE)
         raw.commit()
         if url.startswith("postgresql"):
             cursor.execute("ANALYZE ticket")
+            cursor.execute("ANALYZE ticket_resolution")
             raw.commit()
     finally:
         raw.close()

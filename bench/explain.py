@@ -27,6 +27,7 @@ QUERIES = {
     ),
     "statistics: tickets of a quarter": (
         "SELECT provider, notified_at, removed_at, checked_at FROM ticket "
+        "LEFT JOIN ticket_resolution r ON r.id = ticket.id "
         "WHERE coalesce(notified_at, reported_at) <= %s"
         " AND coalesce(notified_at, reported_at) >= %s"
         " AND coalesce(notified_at, reported_at) < %s",
@@ -38,7 +39,7 @@ QUERIES = {
         " ORDER BY coalesce(notified_at, reported_at) LIMIT 100",
         (AS_OF - timedelta(hours=24),),
     ),
-    "pending resolution": ("SELECT count(*) FROM ticket WHERE resolved_at IS NULL", ()),
+    "pending resolution": ("SELECT count(*) FROM resolution_pending", ()),
     "re-reported URL": ("SELECT ticket_id FROM ticket WHERE url_hash = %s", ("0" * 64,)),
 }
 

@@ -138,25 +138,32 @@ def _insert_tickets(url: str, ips: list[str], tickets: int, rng: random.Random) 
     engine.dispose()
 
 
-def _bare_update(engine) -> float:
-    """Seconds for an UPDATE writing constants into the same columns of every ticket (the floor)."""
+def _bare_insert(engine) -> float:
+    """Seconds for writing constants as every ticket's resolution row (the floor), into a
+    copy of `ticket_resolution` without its foreign key, dropped afterwards."""
     import sqlalchemy as sa
 
+    from monitor.models import RESOLUTION
+
+    columns = ", ".join(f"{c.name} {c.type.compile(engine.dialect)}" for c in RESOLUTION.c)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"CREATE TABLE bench_floor ({columns}, PRIMARY KEY (id))"))
     started = time.perf_counter()
     with engine.begin() as connection:
         connection.execute(
             sa.text(
-                "UPDATE ticket SET registered_domain = hostname, provider = 'Some Provider', "
-                "asn = 64500, "
-                "network = 'Some Network B.V.', prefix = '192.0.2.0/24', geo_country = 'NL', "
-                "registered_country = 'NL', "
-                "country = 'NL', cdn = false, eu = true, inhope = true, "
-                "resolution_sources = "
+                "INSERT INTO bench_floor (id, registered_domain, provider, asn, network, prefix, "
+                "geo_country, registered_country, country, cdn, eu, inhope, resolution_sources, "
+                "resolved_at) SELECT id, hostname, 'Some Provider', 64500, 'Some Network B.V.', "
+                "'192.0.2.0/24', 'NL', 'NL', 'NL', false, true, true, "
                 "'country=geo pfx2as-00000000-00000000 geoip2fast-0.0.0-geolite2-00000000', "
-                "resolved_at = reported_at"
+                "reported_at FROM ticket"
             )
         )
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE bench_floor"))
+    return seconds
 
 
 def run(url: str, tickets: int, distinct: int) -> tuple[list[tuple[str, str, str]], float]:
@@ -193,7 +200,7 @@ def run(url: str, tickets: int, distinct: int) -> tuple[list[tuple[str, str, str
     rerun = time.perf_counter()
     assert resolve_pending(engine)["resolved"] == 0
     rerun_seconds = time.perf_counter() - rerun
-    floor_seconds = _bare_update(engine)
+    floor_seconds = _bare_insert(engine)
     addresses = np.frombuffer(
         np.random.default_rng(5).bytes(8 * 1_000_000), dtype=np.uint64
     ) >> np.uint64(32)
@@ -227,7 +234,7 @@ def run(url: str, tickets: int, distinct: int) -> tuple[list[tuple[str, str, str
             " / ".join(f"{v:.1f} s" for v in summary["timings"].values()),
             "-",
         ),
-        ("  bare UPDATE of the same columns (floor)", f"{floor_seconds:.1f} s", "-"),
+        ("  bare INSERT of the same rows (floor)", f"{floor_seconds:.1f} s", "-"),
         (
             "  of which: looked up",
             ", ".join(f"{k} {v:,}" for k, v in summary["lookups"].items()),

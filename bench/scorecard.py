@@ -38,7 +38,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import machine, peak_rss_mb, print_table  # noqa: E402
+from bench.common import (  # noqa: E402
+    CLEAR_RESOLVED_FROM_QUEUE,
+    machine,
+    peak_rss_mb,
+    print_table,
+    split_resolved,
+)
 
 QUARTER = "2026Q3"
 PREVIOUS_START = np.datetime64("2026-04-01T00:00:00", "us")
@@ -88,6 +94,7 @@ def _ticket_columns(rng: np.random.Generator, n: int, providers: int, offset: in
         resolved = not unresolved[i]
         rows.append(
             (
+                offset + i + 1,
                 "bench",
                 str(offset + i),
                 f"{offset + i:064x}",
@@ -103,7 +110,7 @@ def _ticket_columns(rng: np.random.Generator, n: int, providers: int, offset: in
                 eu if resolved else None,
                 inhope if resolved else None,
                 int(p % 17 == 0) if resolved else None,
-                reported_s[i],
+                reported_s[i] if resolved else None,
                 reported_s[i],
                 reported_s[i],
             )
@@ -111,11 +118,32 @@ def _ticket_columns(rng: np.random.Generator, n: int, providers: int, offset: in
     return rows
 
 
-INSERT = (
-    "INSERT INTO ticket (source, ticket_id, url_hash, reported_at, notified_at, removed_at, "
-    "checked_at, stated_provider, provider, asn, network, country, eu, inhope, cdn, resolved_at, "
-    "first_learnt_at, last_learnt_at) VALUES (" + ", ".join(["?"] * 18) + ")"
+COLUMNS = (
+    "id",
+    "source",
+    "ticket_id",
+    "url_hash",
+    "reported_at",
+    "notified_at",
+    "removed_at",
+    "checked_at",
+    "stated_provider",
+    "provider",
+    "asn",
+    "network",
+    "country",
+    "eu",
+    "inhope",
+    "cdn",
+    "resolved_at",
+    "first_learnt_at",
+    "last_learnt_at",
 )
+TICKET_COLUMNS, RESOLVED_COLUMNS, SPLIT = split_resolved(COLUMNS, "resolved_at")
+
+
+def _insert(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
 def make_sqlite(path: Path, tickets: int, providers: int, seed: int = 1) -> None:
@@ -131,9 +159,13 @@ def make_sqlite(path: Path, tickets: int, providers: int, seed: int = 1) -> None
     connection.execute("PRAGMA synchronous=OFF")
     chunk = 250_000
     for start in range(0, tickets, chunk):
+        generated = _ticket_columns(rng, min(chunk, tickets - start), providers, start)
+        parts = [SPLIT(row) for row in generated]
+        connection.executemany(_insert("ticket", TICKET_COLUMNS), (t for t, _ in parts))
         connection.executemany(
-            INSERT, _ticket_columns(rng, min(chunk, tickets - start), providers, start)
+            _insert("ticket_resolution", RESOLVED_COLUMNS), (r for _, r in parts if r)
         )
+        connection.execute(CLEAR_RESOLVED_FROM_QUEUE)
         connection.commit()
         print(f"  generated {min(start + chunk, tickets):,} tickets", file=sys.stderr, flush=True)
     connection.close()

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor.drift_config import DriftConfig
-from monitor.models import Ticket
+from monitor.models import Ticket, ticket_with_resolution_sql
 from monitor.ticket_frame import Categorical, TicketQuery, read_snapshot
 
 INSIDE, OUTSIDE, UNKNOWN = 0, 1, 2
@@ -172,14 +172,15 @@ def load_hosting_frame(engine: Engine, windows: Windows, config: DriftConfig) ->
     hotline-stated provider, as in the scorecard.
     """
     query = TicketQuery(engine.dialect, (), None)
+    tickets = ticket_with_resolution_sql()
     rehosted = (
-        "SELECT url_hash FROM ticket WHERE reported_at >= :recent_from AND reported_at <= :as_of "
-        "AND NOT eu AND NOT inhope"
+        f"SELECT url_hash FROM {tickets} WHERE reported_at >= :recent_from "
+        "AND reported_at <= :as_of AND NOT eu AND NOT inhope"
     )
     select = (
-        f"SELECT {query.time_text('reported_at')}, id, coalesce(provider, stated_provider), "
+        f"SELECT {query.time_text('reported_at')}, ticket.id, coalesce(provider, stated_provider), "
         f"network, coalesce(asn, -1), country, {_flags_sql(engine.dialect.name)}, "
-        f"CASE WHEN url_hash IN ({rehosted}) THEN url_hash END FROM ticket"
+        f"CASE WHEN url_hash IN ({rehosted}) THEN url_hash END FROM {tickets}"
     )
     in_windows = f"{select} WHERE reported_at >= :baseline_from AND reported_at <= :as_of"
     earlier = (

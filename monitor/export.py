@@ -14,7 +14,7 @@ from typing import TextIO
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.models import Ticket
+from monitor.models import RESOLUTION, TICKET, TICKET_WITH_RESOLUTION
 from monitor.timeutil import iso
 
 EXPORT_COLUMNS = (
@@ -36,13 +36,15 @@ EXPORT_COLUMNS = (
     "inhope",
     "dns_ip",  # an addition to the contract's columns
 )
-TICKET = Ticket.__table__
 
 
 def iter_export_rows(engine: Engine, batch: int = 10000) -> Iterator[dict]:
     """Tickets in (source, ticket_id) order as plain values, streamed from the database."""
-    query = sa.select(*(TICKET.c[name] for name in EXPORT_COLUMNS)).order_by(
-        TICKET.c.source, TICKET.c.ticket_id
+    columns = (RESOLUTION.c.get(name, TICKET.c.get(name)) for name in EXPORT_COLUMNS)
+    query = (
+        sa.select(*columns)
+        .select_from(TICKET_WITH_RESOLUTION)
+        .order_by(TICKET.c.source, TICKET.c.ticket_id)
     )
     with engine.connect() as connection:
         result = connection.execution_options(stream_results=True, yield_per=batch).execute(query)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from monitor.models import ticket_with_resolution_sql
 from monitor.ticket_frame import (
     NULL_TIME,
     TIME_FIELDS,
@@ -37,7 +38,7 @@ def _changed_tickets_sql(query: TicketQuery):
         *(query.resolved(name) for name in ("eu", "inhope", "cdn")),
     ]
     sql = (
-        f"SELECT {', '.join(items)} FROM ticket "
+        f"SELECT {', '.join(items)} FROM {ticket_with_resolution_sql()} "
         "WHERE first_learnt_at <= :known_at AND last_learnt_at > :known_at"
     )
     return query.compile(sql, {})

@@ -13,11 +13,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.models import Ticket
+from monitor.models import RESOLUTION, TICKET, TICKET_WITH_RESOLUTION
 from monitor.ticket_frame import UNKNOWN_PROVIDER
 from monitor.timeutil import as_utc, iso, utcnow
-
-TICKET = Ticket.__table__
 
 
 def overdue_notices(
@@ -54,15 +52,16 @@ def overdue_notices(
             clock.label("clock_start"),
             TICKET.c.notified_at,
             TICKET.c.checked_at,
-            sa.func.coalesce(TICKET.c.provider, TICKET.c.stated_provider, UNKNOWN_PROVIDER).label(
-                "provider"
-            ),
-            TICKET.c.network,
-            TICKET.c.asn,
-            sa.func.coalesce(TICKET.c.country, TICKET.c.stated_country).label("country"),
-            TICKET.c.eu,
-            TICKET.c.inhope,
+            sa.func.coalesce(
+                RESOLUTION.c.provider, TICKET.c.stated_provider, UNKNOWN_PROVIDER
+            ).label("provider"),
+            RESOLUTION.c.network,
+            RESOLUTION.c.asn,
+            sa.func.coalesce(RESOLUTION.c.country, TICKET.c.stated_country).label("country"),
+            RESOLUTION.c.eu,
+            RESOLUTION.c.inhope,
         )
+        .select_from(TICKET_WITH_RESOLUTION)
         .where(where)
         .order_by(clock, TICKET.c.source, TICKET.c.ticket_id)
     )

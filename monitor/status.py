@@ -5,12 +5,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.models import IngestRun, QuarantinedRow, Ticket
+from monitor.models import IngestRun, QuarantinedRow, ResolutionPending, Ticket
 from monitor.timeutil import iso
 
 TICKET = Ticket.__table__
 RUN = IngestRun.__table__
 QUARANTINE = QuarantinedRow.__table__
+PENDING = ResolutionPending.__table__
 
 
 def store_status(engine: Engine) -> dict:
@@ -20,9 +21,7 @@ def store_status(engine: Engine) -> dict:
         open_ = connection.scalar(
             sa.select(sa.func.count()).select_from(TICKET).where(TICKET.c.removed_at.is_(None))
         )
-        unresolved = connection.scalar(
-            sa.select(sa.func.count()).select_from(TICKET).where(TICKET.c.resolved_at.is_(None))
-        )
+        unresolved = connection.scalar(sa.select(sa.func.count()).select_from(PENDING))
         quarantined = connection.scalar(sa.select(sa.func.count()).select_from(QUARANTINE))
         last = (
             connection.execute(

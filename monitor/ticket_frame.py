@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor.errors import ReportError
-from monitor.models import Ticket
+from monitor.models import Ticket, ticket_with_resolution_sql
 from monitor.timeutil import as_utc
 
 UNKNOWN_PROVIDER = "unknown"
@@ -350,7 +350,8 @@ class TicketQuery:
         when the window holds most tickets (SQLite only; PostgreSQL's planner decides).
         """
         where, values = self.window(as_of=as_of, start=start, end=end)
-        table = "ticket NOT INDEXED" if full_scan and self.dialect == "sqlite" else "ticket"
+        hint = "NOT INDEXED" if full_scan and self.dialect == "sqlite" else ""
+        table = ticket_with_resolution_sql(hint)
         return self.compile(f"SELECT {self.select_list()} FROM {table} WHERE {where}", values)
 
     def window_is_most_of_the_table(self, reader: SnapshotReader, **window) -> bool:

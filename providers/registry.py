@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.errors import ConfigurationError
-from monitor.models import Ticket, UTCDateTime
+from monitor.models import RESOLUTION, TICKET, UTCDateTime
 from monitor.timeutil import iso, utcnow
 from providers.bulk import driver_value
 from providers.cdn import cdn_operator
@@ -28,7 +28,6 @@ from providers.names import clean_text, display_name, name_key
 
 PROVIDER = Provider.__table__
 ALIAS = ProviderAlias.__table__
-TICKET = Ticket.__table__
 UNKNOWN = "unknown"
 
 
@@ -255,19 +254,20 @@ def merge_providers(
 
 
 def remap_providers(engine: Engine) -> int:
-    """Recompute `ticket.provider` of resolved tickets; returns tickets changed."""
+    """Recompute the provider of resolved tickets (`ticket_resolution.provider`); returns
+    tickets changed."""
     changed = 0
     with engine.begin() as connection:
         aliases = AliasMap.load(connection)
         groups = connection.execute(
             sa.select(
                 TICKET.c.stated_provider,
-                TICKET.c.network,
-                TICKET.c.asn,
-                TICKET.c.cdn,
-                TICKET.c.provider,
+                RESOLUTION.c.network,
+                RESOLUTION.c.asn,
+                RESOLUTION.c.cdn,
+                RESOLUTION.c.provider,
             )
-            .where(TICKET.c.resolved_at.is_not(None))
+            .select_from(RESOLUTION.join(TICKET, TICKET.c.id == RESOLUTION.c.id))
             .distinct()
         ).all()
         for stated, network, asn, cdn, current in groups:
@@ -277,15 +277,17 @@ def remap_providers(engine: Engine) -> int:
             wanted = aliases.canonical(stated, network, operator)
             if wanted == current:
                 continue
+            stated_so = sa.exists().where(
+                TICKET.c.id == RESOLUTION.c.id, _same(TICKET.c.stated_provider, stated)
+            )
             changed += connection.execute(
-                TICKET.update()
+                RESOLUTION.update()
                 .where(
-                    TICKET.c.resolved_at.is_not(None),
-                    _same(TICKET.c.stated_provider, stated),
-                    _same(TICKET.c.network, network),
-                    _same(TICKET.c.asn, asn),
-                    _same(TICKET.c.cdn, cdn),
-                    _same(TICKET.c.provider, current),
+                    _same(RESOLUTION.c.network, network),
+                    _same(RESOLUTION.c.asn, asn),
+                    _same(RESOLUTION.c.cdn, cdn),
+                    _same(RESOLUTION.c.provider, current),
+                    stated_so,
                 )
                 .values(provider=wanted)
             ).rowcount
@@ -302,9 +304,9 @@ def list_providers(engine: Engine) -> list[dict]:
     with engine.connect() as connection:
         counts = dict(
             connection.execute(
-                sa.select(TICKET.c.provider, sa.func.count())
-                .where(TICKET.c.provider.is_not(None))
-                .group_by(TICKET.c.provider)
+                sa.select(RESOLUTION.c.provider, sa.func.count())
+                .where(RESOLUTION.c.provider.is_not(None))
+                .group_by(RESOLUTION.c.provider)
             ).all()
         )
         aliases: dict[int, list[str]] = {}
@@ -361,19 +363,20 @@ def show_provider(engine: Engine, name: str) -> dict:
                     .order_by(PROVIDER.c.name)
                 )
             )
-        mine = TICKET.c.provider == text
+        mine = RESOLUTION.c.provider == text
         facts["tickets"] = connection.scalar(
-            sa.select(sa.func.count()).select_from(TICKET).where(mine)
+            sa.select(sa.func.count()).select_from(RESOLUTION).where(mine)
         )
+        behind_cdn = sa.and_(mine, RESOLUTION.c.cdn.is_(True))
         facts["behind_cdn"] = connection.scalar(
-            sa.select(sa.func.count()).select_from(TICKET).where(mine, TICKET.c.cdn.is_(True))
+            sa.select(sa.func.count()).select_from(RESOLUTION).where(behind_cdn)
         )
         facts["networks"] = [
             {"asn": asn, "network": network, "tickets": count}
             for asn, network, count in connection.execute(
-                sa.select(TICKET.c.asn, TICKET.c.network, sa.func.count().label("n"))
+                sa.select(RESOLUTION.c.asn, RESOLUTION.c.network, sa.func.count().label("n"))
                 .where(mine)
-                .group_by(TICKET.c.asn, TICKET.c.network)
+                .group_by(RESOLUTION.c.asn, RESOLUTION.c.network)
                 .order_by(sa.desc("n"))
                 .limit(20)
             )
@@ -381,9 +384,9 @@ def show_provider(engine: Engine, name: str) -> dict:
         facts["countries"] = [
             {"country": country, "tickets": count}
             for country, count in connection.execute(
-                sa.select(TICKET.c.country, sa.func.count().label("n"))
+                sa.select(RESOLUTION.c.country, sa.func.count().label("n"))
                 .where(mine)
-                .group_by(TICKET.c.country)
+                .group_by(RESOLUTION.c.country)
                 .order_by(sa.desc("n"))
                 .limit(20)
             )

@@ -1,8 +1,9 @@
 """The resolution stage: fill the resolution columns of every pending ticket.
 
-A ticket is pending while `resolved_at` is NULL; it is resolved once and never
-rewritten, so a ticket keeps what its hosting looked like when it was resolved
-(normally right after its report). Steps:
+A ticket is pending while it is in `resolution_pending` (a trigger adds every new
+ticket); it is resolved once, into a `ticket_resolution` row that is never rewritten, so
+a ticket keeps what its hosting looked like when it was resolved (normally right after
+its report). Steps:
 
 1. the distinct IPs, hostnames and stated provider names of the pending tickets;
    only when asked for (`dns=True`, `monitor resolve --dns`), an address per hostname
@@ -10,7 +11,7 @@ rewritten, so a ticket keeps what its hosting looked like when it was resolved
 2. facts per IP (`ip_facts`: each IP looked up once per resolver and data version,
    answers kept in `ip_resolution`), registered domain per hostname, canonical
    provider per name (`registry`);
-3. the per-ticket columns written in bulk inside the database (`ticket_update`),
+3. the `ticket_resolution` rows written in bulk inside the database (`ticket_update`),
    in chunks of ticket ids, one transaction each.
 """
 
@@ -24,7 +25,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.models import Ticket
+from monitor.models import RESOLUTION, TICKET, TICKET_WITH_RESOLUTION, ResolutionPending
 from monitor.timeutil import utcnow
 from providers.dns import Lookup, lookup_addresses
 from providers.embedded import EmbeddedResolver
@@ -35,9 +36,9 @@ from providers.prefix_table import PrefixTableResolver
 from providers.rdap import RdapResolver
 from providers.registry import AliasMap, save_new_names
 from providers.results import Resolver
-from providers.ticket_update import report_day, run_counts, write_resolution
+from providers.ticket_update import pending_tickets, report_day, run_counts, write_resolution
 
-TICKET = Ticket.__table__
+PENDING = ResolutionPending.__table__
 CHUNK = 250_000
 Progress = Callable[[int, int], None]
 
@@ -82,18 +83,15 @@ def resolve_pending(
     )
     with engine.connect() as connection:
         low, high, total = connection.execute(
-            sa.select(sa.func.min(TICKET.c.id), sa.func.max(TICKET.c.id), sa.func.count()).where(
-                TICKET.c.resolved_at.is_(None)
-            )
+            sa.select(sa.func.min(PENDING.c.id), sa.func.max(PENDING.c.id), sa.func.count())
         ).one()
         if not total:
             return _finish(_new_summary(0, online, dns), started)
         aliases = AliasMap.load(connection)
-    scan = 2 * total > high - low + 1  # most ids in the range are pending
     summary = _new_summary(total, online, dns)
-    raw_ips, hostnames, stated_names, stated_countries, days = _pending_keys(engine, high, scan)
+    raw_ips, hostnames, stated_names, stated_countries, days = _pending_keys(engine, high)
     summary["timings"]["read"] = round(time.perf_counter() - started, 3)
-    answers = _dns_answers(engine, high, scan, dns_lookup, summary) if dns else None
+    answers = _dns_answers(engine, high, dns_lookup, summary) if dns else None
     if answers:
         raw_ips += sorted({ip for ip in answers.values() if ip}.difference(raw_ips))
     facts = _ip_facts(engine, resolvers, raw_ips, now, summary)
@@ -121,7 +119,6 @@ def resolve_pending(
             ids=(low - 1, high),
             now=now,
             chunk_size=chunk_size,
-            scan=scan,
             progress=(lambda done: progress(done, total)) if progress else None,
             dns=answers,
         )
@@ -136,24 +133,23 @@ def resolve_pending(
     return _finish(summary, started)
 
 
-def _distinct(engine: Engine, expression: str, high: int, scan: bool, where: str = "") -> list:
-    """The distinct non-NULL values of `expression` over the pending tickets with id <= high
+def _distinct(engine: Engine, expression: str, high: int, where: str = "") -> list:
+    """The distinct non-NULL values of `expression` over the pending tickets `t` with id <= high
     (and `where`, an extra SQL condition, when given)."""
     with engine.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        table = "ticket t NOT INDEXED" if scan and sqlite else "ticket t"
         return list(
             connection.scalars(
                 sa.text(
-                    f"SELECT DISTINCT {expression} FROM {table} WHERE t.resolved_at IS NULL "
-                    f"AND t.id <= :high AND {expression} IS NOT NULL{where and ' AND ' + where}"
+                    f"SELECT DISTINCT {expression} FROM {pending_tickets(connection.dialect.name)} "
+                    "WHERE p.id <= :high "
+                    f"AND {expression} IS NOT NULL{where and ' AND ' + where}"
                 ),
                 {"high": high},
             )
         )
 
 
-def _pending_keys(engine: Engine, high: int, scan: bool) -> tuple[list, ...]:
+def _pending_keys(engine: Engine, high: int) -> tuple[list, ...]:
     """Distinct IPs, hostnames, stated providers and stated countries of the pending tickets
     with id <= high (sorted, without NULLs), and their first and last report day, in one pass.
 
@@ -166,14 +162,12 @@ def _pending_keys(engine: Engine, high: int, scan: bool) -> tuple[list, ...]:
     if dialect == "sqlite":
         lists = ", ".join(f"json_group_array(DISTINCT {e})" for e in expressions)
         lists += f", json_array(min({day}), max({day}))"
-        table = "ticket t NOT INDEXED" if scan else "ticket t"
     else:
         lists = ", ".join(f"array_agg(DISTINCT {e})" for e in expressions)
         lists += f", array[min({day}), max({day})]"
-        table = "ticket t"
     with engine.connect() as connection:
         row = connection.execute(
-            sa.text(f"SELECT {lists} FROM {table} WHERE t.resolved_at IS NULL AND t.id <= :high"),
+            sa.text(f"SELECT {lists} FROM {pending_tickets(dialect)} WHERE p.id <= :high"),
             {"high": high},
         ).one()
     values = (json.loads(value) for value in row) if dialect == "sqlite" else row
@@ -181,11 +175,11 @@ def _pending_keys(engine: Engine, high: int, scan: bool) -> tuple[list, ...]:
 
 
 def _dns_answers(
-    engine: Engine, high: int, scan: bool, lookup: Lookup | None, summary: dict
+    engine: Engine, high: int, lookup: Lookup | None, summary: dict
 ) -> dict[str, str | None]:
     """The address chosen per hostname of the pending tickets without an IP (None: failed)."""
     began = time.perf_counter()
-    hostnames = _distinct(engine, "t.hostname", high, scan, where="t.ip IS NULL")
+    hostnames = _distinct(engine, "t.hostname", high, where="t.ip IS NULL")
     answers = lookup_addresses(hostnames, lookup) if hostnames else {}
     summary["dns_looked_up"] = len(answers)
     summary["dns_failed"] = sum(1 for ip in answers.values() if ip is None)
@@ -257,8 +251,14 @@ def refresh_membership(engine: Engine, countries: Sequence[str], *, batch: int =
     with engine.begin() as connection:
         rows = connection.execute(
             sa.select(
-                TICKET.c.id, TICKET.c.country, TICKET.c.reported_at, TICKET.c.eu, TICKET.c.inhope
-            ).where(TICKET.c.resolved_at.is_not(None), TICKET.c.country.in_(list(countries)))
+                RESOLUTION.c.id,
+                RESOLUTION.c.country,
+                TICKET.c.reported_at,
+                RESOLUTION.c.eu,
+                RESOLUTION.c.inhope,
+            )
+            .select_from(TICKET_WITH_RESOLUTION)
+            .where(RESOLUTION.c.country.in_(list(countries)))
         ).all()
         updates = []
         for ticket_id, country, reported_at, eu, inhope in rows:
@@ -266,8 +266,8 @@ def refresh_membership(engine: Engine, countries: Sequence[str], *, batch: int =
             if (member.eu, member.inhope) != (eu, inhope):
                 updates.append({"ticket": ticket_id, "eu": member.eu, "inhope": member.inhope})
         statement = (
-            TICKET.update()
-            .where(TICKET.c.id == sa.bindparam("ticket"))
+            RESOLUTION.update()
+            .where(RESOLUTION.c.id == sa.bindparam("ticket"))
             .values(eu=sa.bindparam("eu"), inhope=sa.bindparam("inhope"))
         )
         for start in range(0, len(updates), batch):

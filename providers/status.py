@@ -5,13 +5,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.models import Ticket
+from monitor.models import ResolutionPending
 from monitor.timeutil import iso
 from providers.models import IpResolution, PrefixSource
 
 SOURCE = PrefixSource.__table__
 RESULT = IpResolution.__table__
-TICKET = Ticket.__table__
+PENDING = ResolutionPending.__table__
 
 
 def resolution_status(engine: Engine) -> dict:
@@ -39,7 +39,5 @@ def resolution_status(engine: Engine) -> dict:
                 .order_by(RESULT.c.source, RESULT.c.data_version)
             )
         }
-        pending = connection.scalar(
-            sa.select(sa.func.count()).select_from(TICKET).where(TICKET.c.resolved_at.is_(None))
-        )
+        pending = connection.scalar(sa.select(sa.func.count()).select_from(PENDING))
     return {"prefix_versions": versions, "answers": answers, "pending_tickets": pending}

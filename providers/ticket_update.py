@@ -1,10 +1,11 @@
-"""Write the resolution columns of pending tickets in bulk, inside the database.
+"""Write the resolution of pending tickets in bulk, inside the database.
 
 Everything that depends on one value only is computed once in Python and
 loaded into temporary tables: facts per IP (`merge.merge_ip`, with the country
 when the IP has one), the registered domain per hostname, the canonical provider
-per stated name, EU/INHOPE membership per (country, report day). One UPDATE per
-chunk of ticket ids then joins them, applying the per-ticket rules:
+per stated name, EU/INHOPE membership per (country, report day). One INSERT ... SELECT
+per chunk of ticket ids then joins them, applying the per-ticket rules, and appends a
+`ticket_resolution` row per ticket (the ticket rows are never rewritten):
 
 - `country` = geolocated, else registered (both per IP), else the hotline's stated country;
 - `provider` = the stated provider's canonical name, else the IP's fallback
@@ -20,17 +21,15 @@ records it and its sources read `country=<origin> ip=dns <the IP's sources>` (`i
 instead of `ip=none` when the lookup failed). Without DNS the statements are exactly the
 ones without that branch: it costs the normal run nothing.
 
-Only tickets still pending are written (a concurrent run's values are kept), and
-only those whose keys the run read: IP, hostname and stated name; the hotline's country
-when the ticket takes it; a report day within the run's first and last when its IP
+Only tickets still pending (`resolution_pending`) are written, a concurrent run's row is
+kept, and only those whose keys the run read: IP, hostname and stated name; the hotline's
+country when the ticket takes it; a report day within the run's first and last when its IP
 carries fixed membership (with DNS: and, for a ticket without an IP, its hostname's
-lookup). An ingest that changes one of them meanwhile leaves the ticket pending.
+lookup). An ingest that changes one of them meanwhile leaves the ticket pending. The
+resolved tickets then leave `resolution_pending`.
 
-SQLite has no hash join: each lookup is a b-tree search, and writing the joined
-rows back by id costs as much again. There every pending ticket of a chunk is
-rewritten in id order by one correlated row-value subquery (a ticket whose keys
-are not all known gets its NULLs back and stays pending). PostgreSQL joins the
-lookup tables with hash joins in an UPDATE ... FROM.
+SQLite has no hash join: each lookup is a b-tree search of a temporary table, the pending
+tickets walked in id order. PostgreSQL joins the lookup tables with hash joins.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from monitor.models import Ticket, UTCDateTime
+from monitor.models import RESOLUTION, TICKET, UTCDateTime
 from providers.bulk import create_temp_table, drop_temp_table, insert_rows
 from providers.jurisdictions import COUNTRY_ALIASES, Jurisdictions, Membership, normalise_country
 from providers.merge import IpFacts
@@ -273,9 +272,20 @@ def _read_keys(dialect: str) -> str:
     )
 
 
-def _sqlite_update(scan: bool, dns: bool = False) -> str:
-    # `scan`: most tickets of the id range are pending, so read the table in id order
-    # instead of going through the partial index of pending tickets.
+def pending_tickets(dialect: str) -> str:
+    """The pending tickets `t` (`p`: their queue rows), walked in id order of the queue.
+
+    SQLite: CROSS JOIN keeps the queue as the outer loop, so a range of ids where few
+    tickets are still pending reads those few, not every ticket of the range.
+    """
+    join = "CROSS JOIN" if dialect == "sqlite" else "JOIN"
+    return f"resolution_pending p {join} ticket t ON t.id = p.id"
+
+
+INSERT = "INSERT INTO ticket_resolution (id, {names}, resolved_at) SELECT t.id, {values}, :now "
+
+
+def _sqlite_insert(dns: bool = False) -> str:
     member = (  # the span that starts last on or before the report day holds that day
         f"(SELECT {{}} FROM rs_member m WHERE m.country = {COUNTRY} "
         f"AND m.since <= {report_day('sqlite')} ORDER BY m.since DESC LIMIT 1)"
@@ -286,12 +296,12 @@ def _sqlite_update(scan: bool, dns: bool = False) -> str:
         f"AND {_read_keys('sqlite')}"
     )
     return (
-        f"UPDATE ticket AS t{' NOT INDEXED' if scan else ''} "
-        f"SET ({', '.join(_columns(dns))}, resolved_at) = (SELECT {_values(member, dns)}, :now "
-        "FROM rs_ip f LEFT JOIN rs_host h ON h.hostname = t.hostname "
+        INSERT.format(names=", ".join(_columns(dns)), values=_values(member, dns))
+        + f"FROM {pending_tickets('sqlite')} JOIN rs_ip f ON f.ip = {_sqlite_ip(dns)} "
+        "LEFT JOIN rs_host h ON h.hostname = t.hostname "
         "LEFT JOIN rs_stated s ON s.name = t.stated_provider "
-        f"WHERE f.ip = {_sqlite_ip(dns)} AND {known}) "
-        "WHERE t.resolved_at IS NULL AND t.id > :low AND t.id <= :high"
+        f"WHERE p.id > :low AND p.id <= :high AND {known} "
+        "ON CONFLICT (id) DO NOTHING"
     )
 
 
@@ -306,11 +316,11 @@ def _sqlite_ip(dns: bool) -> str:
     )
 
 
-def _postgres_update(dns: bool = False) -> str:
+def _postgres_insert(dns: bool = False) -> str:
     # With DNS a ticket without an IP joins its hostname's answer ('' = failed: no IP).
     ip = f"COALESCE(t.ip, NULLIF(d.ip, '{NO_IP}'))" if dns else "t.ip"
     known = (
-        "t.resolved_at IS NULL AND t.id > :low AND t.id <= :high "
+        "p.id > :low AND p.id <= :high "
         f"AND ({ip} IS NULL OR f.ip IS NOT NULL) "
         "AND (t.hostname IS NULL OR h.hostname IS NOT NULL) "
         "AND (t.stated_provider IS NULL OR s.name IS NOT NULL) "
@@ -318,32 +328,25 @@ def _postgres_update(dns: bool = False) -> str:
         + (f" AND (NOT ({VIA_DNS}) OR d.hostname IS NOT NULL)" if dns else "")
     )
     lookups = f"LEFT JOIN {DNS_TABLE} d ON t.ip IS NULL AND d.hostname = t.hostname " if dns else ""
-    select = (
-        f"SELECT t.id AS id, {_values('m.{}', dns)} FROM ticket t {lookups}"
+    return (
+        INSERT.format(names=", ".join(_columns(dns)), values=_values("m.{}", dns))
+        + f"FROM {pending_tickets('postgresql')} {lookups}"
         f"LEFT JOIN rs_ip f ON f.ip = {ip} LEFT JOIN rs_host h ON h.hostname = t.hostname "
         "LEFT JOIN rs_stated s ON s.name = t.stated_provider "
         "LEFT JOIN rs_country c ON c.stated = t.stated_country "
         f"LEFT JOIN rs_member m ON f.fixed IS NOT TRUE AND m.country = {COUNTRY} "
         f"AND m.since <= {report_day('postgresql')} AND {report_day('postgresql')} < m.until "
-        f"WHERE {known}"
-    )
-    names = ", ".join(_columns(dns))
-    values = ", ".join(f"u.{c}" for c in _columns(dns))
-    return (
-        f"UPDATE ticket SET ({names}, resolved_at) = ({values}, :now) "
-        f"FROM ({select}) AS u (id, {names}) "
-        "WHERE ticket.id = u.id AND ticket.resolved_at IS NULL"
+        f"WHERE {known} ON CONFLICT (id) DO NOTHING"
     )
 
 
-def update_chunk(
+def resolve_chunk(
     connection: Connection,
     low: int,
     high: int,
     now: datetime,
     *,
     days: tuple[str, str],
-    scan: bool = False,
     dns: bool = False,
 ) -> int:
     """Resolve pending tickets with low < id <= high; returns how many were resolved.
@@ -352,23 +355,19 @@ def update_chunk(
     of DNS answers is loaded (tickets without an IP use it).
     """
     params = {"low": low, "high": high, "now": now, "first": days[0], "last": days[-1]}
-    if connection.dialect.name != "sqlite":
-        statement = sa.text(_postgres_update(dns))
-        return connection.execute(
-            statement.bindparams(sa.bindparam("now", type_=UTCDateTime)), params
-        ).rowcount
-    statement = sa.text(_sqlite_update(scan, dns))
-    rewritten = connection.execute(
-        statement.bindparams(sa.bindparam("now", type_=UTCDateTime)), params
+    sql = _postgres_insert(dns) if connection.dialect.name == "postgresql" else _sqlite_insert(dns)
+    resolved = connection.execute(
+        sa.text(sql).bindparams(sa.bindparam("now", type_=UTCDateTime)), params
     ).rowcount
-    # A ticket whose keys changed since the run read them got its NULLs back: still pending.
-    still_pending = connection.scalar(
+    # Resolved here or by a concurrent run: no longer pending.
+    connection.execute(
         sa.text(
-            "SELECT count(*) FROM ticket WHERE resolved_at IS NULL AND id > :low AND id <= :high"
+            "DELETE FROM resolution_pending WHERE id > :low AND id <= :high AND EXISTS "
+            "(SELECT 1 FROM ticket_resolution r WHERE r.id = resolution_pending.id)"
         ),
         params,
     )
-    return rewritten - still_pending
+    return resolved
 
 
 def run_counts(
@@ -380,14 +379,14 @@ def run_counts(
     `resolved_late`: tickets reported more than LATE_AFTER before `now`;
     `providers`: the distinct provider names they were given (a set, not for the summary).
     """
-    ticket = Ticket.__table__
-    sources = ticket.c.resolution_sources
-    no_ip = ticket.c.ip.is_(None)
+    resolution = RESOLUTION
+    sources = resolution.c.resolution_sources
+    no_ip = TICKET.c.ip.is_(None)
     if dns:
-        no_ip = sa.and_(no_ip, ticket.c.dns_ip.is_(None))
+        no_ip = sa.and_(no_ip, resolution.c.dns_ip.is_(None))
     sqlite = connection.dialect.name == "sqlite"
     distinct_names = sa.func.json_group_array if sqlite else sa.func.array_agg
-    names = distinct_names(ticket.c.provider.distinct())
+    names = distinct_names(resolution.c.provider.distinct())
     row = connection.execute(
         sa.select(
             names,
@@ -395,12 +394,14 @@ def run_counts(
                 sa.func.sum(sa.case((sources.like(f"country={origin} %"), 1), else_=0))
                 for origin in ("geo", "registered", "stated", "none")
             ),
-            sa.func.sum(sa.case((ticket.c.cdn.is_(True), 1), else_=0)),
-            sa.func.sum(sa.case((ticket.c.eu.is_(None), 1), else_=0)),
-            sa.func.sum(sa.case((ticket.c.inhope.is_(None), 1), else_=0)),
+            sa.func.sum(sa.case((resolution.c.cdn.is_(True), 1), else_=0)),
+            sa.func.sum(sa.case((resolution.c.eu.is_(None), 1), else_=0)),
+            sa.func.sum(sa.case((resolution.c.inhope.is_(None), 1), else_=0)),
             sa.func.sum(sa.case((no_ip, 1), else_=0)),
-            sa.func.sum(sa.case((ticket.c.reported_at < now - LATE_AFTER, 1), else_=0)),
-        ).where(ticket.c.id.between(*ids), ticket.c.resolved_at == now)
+            sa.func.sum(sa.case((TICKET.c.reported_at < now - LATE_AFTER, 1), else_=0)),
+        )
+        .select_from(resolution.join(TICKET, TICKET.c.id == resolution.c.id))
+        .where(resolution.c.id.between(*ids), resolution.c.resolved_at == now)
     ).one()
     providers = json.loads(row[0]) if sqlite else row[0]
     values = [int(value or 0) for value in row[1:]]
@@ -434,14 +435,13 @@ def write_resolution(
     ids: tuple[int, int],
     now: datetime,
     chunk_size: int,
-    scan: bool = False,
     progress: Callable[[int], None] | None = None,
     dns: dict[str, str | None] | None = None,
 ) -> int:
     """Fill the pending tickets with ids in (ids[0], ids[1]]; one transaction per chunk of ids.
 
     `stated_countries`: the hotline's countries as stored; `days`: the first and last report day
-    (YYYY-MM-DD); `scan`: most ids in the range are pending (SQLite reads the table in order);
+    (YYYY-MM-DD);
     `dns`: with `--dns`, the address chosen per hostname of the tickets without an IP
     (None: lookup failed; the address must be a key of `facts`). A ticket without an IP
     whose hostname is not in `dns` then stays pending.
@@ -467,8 +467,8 @@ def write_resolution(
         while start < high:
             end = min(start + chunk_size, high)
             with connection.begin():
-                updated += update_chunk(
-                    connection, start, end, now, days=span, scan=scan, dns=dns is not None
+                updated += resolve_chunk(
+                    connection, start, end, now, days=span, dns=dns is not None
                 )
             if progress:
                 progress(updated)

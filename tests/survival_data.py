@@ -16,10 +16,9 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 import numpy as np
-import sqlalchemy as sa
 
 from monitor.ingest import IngestOptions, ingest_rows
-from monitor.models import Ticket
+from tests.resolution_rows import store_resolutions
 
 PROVIDERS = {
     # name: (asn, network, country, eu, inhope, cdn)
@@ -137,17 +136,16 @@ def ingest(engine, specs: list[Spec], *, learnt_at: datetime, source: str = "def
 
 
 def resolve(engine, specs: list[Spec], *, resolved_at: datetime, source: str = "default") -> None:
-    """Set the resolution columns as the resolution stage would (resolved specs only)."""
-    table = Ticket.__table__
-    params = []
+    """Store the resolutions as the resolution stage would (resolved specs only)."""
+    rows = []
     for spec in specs:
         if spec.provider is None:
             continue
         asn, network, country, eu, inhope, cdn = PROVIDERS[spec.provider]
-        params.append(
+        rows.append(
             {
-                "_source": source,
-                "_ticket_id": spec.ticket_id,
+                "source": source,
+                "ticket_id": spec.ticket_id,
                 "provider": spec.provider,
                 "asn": asn,
                 "network": network,
@@ -158,31 +156,8 @@ def resolve(engine, specs: list[Spec], *, resolved_at: datetime, source: str = "
                 "resolved_at": resolved_at,
             }
         )
-    statement = (
-        sa.update(table)
-        .where(
-            table.c.source == sa.bindparam("_source"),
-            table.c.ticket_id == sa.bindparam("_ticket_id"),
-        )
-        .values(
-            {
-                name: sa.bindparam(name)
-                for name in (
-                    "provider",
-                    "asn",
-                    "network",
-                    "country",
-                    "eu",
-                    "inhope",
-                    "cdn",
-                    "resolved_at",
-                )
-            }
-        )
-    )
-    if params:
-        with engine.begin() as connection:
-            connection.execute(statement, params)
+    with engine.begin() as connection:
+        store_resolutions(connection, rows)
 
 
 def expected(spec: Spec, as_of: datetime) -> dict:

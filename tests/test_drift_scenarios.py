@@ -15,6 +15,7 @@ import pytest
 from monitor.drift import run_drift
 from monitor.drift_config import DriftConfig
 from monitor.models import Ticket
+from tests.resolution_rows import RESOLUTION_COLUMNS, store_resolutions
 
 AS_OF = datetime(2026, 10, 1, tzinfo=UTC)
 RECENT_FROM = AS_OF - timedelta(days=30)
@@ -104,9 +105,11 @@ def recent_times(n: int) -> list[datetime]:
 
 
 def insert(engine, rows: list[dict]) -> None:
-    """Write ticket rows straight into the store."""
+    """Write ticket rows, with their resolution columns, straight into the store."""
+    tickets = [{k: v for k, v in row.items() if k not in RESOLUTION_COLUMNS} for row in rows]
     with engine.begin() as connection:
-        connection.execute(Ticket.__table__.insert(), rows)
+        connection.execute(Ticket.__table__.insert(), tickets)
+        store_resolutions(connection, [row for row in rows if row.get("resolved_at")])
 
 
 def stable_providers(n_each: int = 60) -> list[dict]:

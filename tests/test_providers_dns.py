@@ -25,7 +25,7 @@ from monitor.models import Ticket
 from providers.dns import choose_address, lookup_addresses, system_lookup
 from providers.resolve import resolve_pending
 from providers.results import IpResult
-from providers.ticket_update import _postgres_update, _sqlite_update
+from providers.ticket_update import _postgres_insert, _sqlite_insert
 from tests.test_providers_resolve import RESOLUTION_COLUMNS
 from tests.test_providers_support import FakeResolver, add_tickets, tickets
 from tests.test_query_plans import _plan
@@ -350,9 +350,9 @@ def test_without_dns_no_query_is_ever_made(engine, monkeypatch):
 
 
 def test_the_statements_without_dns_have_no_dns_branch():
-    for statement in (_sqlite_update(True), _sqlite_update(False), _postgres_update()):
+    for statement in (_sqlite_insert(), _postgres_insert()):
         assert "rs_dns" not in statement and "dns_ip" not in statement
-    assert "rs_dns" in _sqlite_update(True, dns=True) and "rs_dns" in _postgres_update(dns=True)
+    assert "rs_dns" in _sqlite_insert(dns=True) and "rs_dns" in _postgres_insert(dns=True)
 
 
 def test_the_sqlite_dns_write_searches_each_lookup_by_key(sqlite_engine):
@@ -363,7 +363,7 @@ def test_the_sqlite_dns_write_searches_each_lookup_by_key(sqlite_engine):
         for name, columns in TEMP_TABLES.items():
             create_temp_table(connection, name, columns, TEMP_KEYS[name])
         create_temp_table(connection, DNS_TABLE, DNS_COLUMNS, ("hostname",))
-        sql = _sqlite_update(True, dns=True).replace(":low", "0").replace(":high", "9")
+        sql = _sqlite_insert(dns=True).replace(":low", "0").replace(":high", "9")
         plan = _plan(connection, _bound(sql), ())
     for table, key in (("f", "ip=?"), ("h", "hostname=?"), ("s", "name=?"), ("d", "hostname=?")):
         assert f"SEARCH {table} USING PRIMARY KEY ({key})" in plan, plan

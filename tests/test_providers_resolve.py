@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import providers
 import providers.resolve as resolve_module
 from monitor.db import make_engine
-from monitor.models import Ticket
+from monitor.models import RESOLUTION, Ticket
 from monitor.schema import upgrade
 from providers.models import IpResolution
 from providers.prefix_import import refresh_prefix_table
@@ -254,11 +254,13 @@ def test_a_ticket_resolved_concurrently_keeps_the_other_runs_values(sqlite_engin
 
     class Racing(FakeResolver):
         def resolve(self, ips):
-            with sqlite_engine.begin() as connection:  # another run finishes ticket 2 meanwhile
+            # Another run writes ticket 2's resolution meanwhile (its queue row is still there,
+            # as between that run's insert and its delete).
+            with sqlite_engine.begin() as connection:
+                second = connection.scalar(sa.select(ticket.c.id).where(ticket.c.ticket_id == "2"))
                 connection.execute(
-                    ticket.update()
-                    .where(ticket.c.ticket_id == "2")
-                    .values(
+                    RESOLUTION.insert().values(
+                        id=second,
                         provider="set by the other run",
                         resolved_at=datetime(2026, 1, 2, tzinfo=UTC),
                     )
@@ -270,6 +272,8 @@ def test_a_ticket_resolved_concurrently_keeps_the_other_runs_values(sqlite_engin
     )
     assert summary["resolved"] == 1
     assert tickets(sqlite_engine)["2"]["provider"] == "set by the other run"
+    with sqlite_engine.connect() as connection:  # and neither ticket is pending any more
+        assert connection.exec_driver_sql("SELECT count(*) FROM resolution_pending").scalar() == 0
 
 
 def test_an_in_memory_database_is_resolved():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from monitor.models import Ticket
+from monitor.models import RESOLUTION, TICKET, TICKET_WITH_RESOLUTION
 from providers.results import IpResult
 
 DATA = Path(__file__).parent / "data" / "providers"
@@ -20,7 +20,6 @@ PFX_V4 = DATA / "routeviews-excerpt-ipv4.pfx2as"
 PFX_V6 = DATA / "routeviews-excerpt-ipv6.pfx2as"
 ASNAMES = DATA / "asnames-excerpt.csv"
 RDAP_EXCERPT = DATA / "ipwhois-rdap-excerpt.json"
-TICKET = Ticket.__table__
 LEARNT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -45,11 +44,11 @@ def add_tickets(engine, rows: Sequence[dict], source: str = "default") -> None:
 
 
 def tickets(engine) -> dict[str, dict]:
-    """Every ticket by ticket_id, as plain dicts."""
+    """Every ticket by ticket_id with its resolution columns (NULL while pending), as dicts."""
+    resolution = [column for column in RESOLUTION.c if column.name != "id"]
+    query = sa.select(TICKET, *resolution).select_from(TICKET_WITH_RESOLUTION)
     with engine.connect() as connection:
-        return {
-            row["ticket_id"]: dict(row) for row in connection.execute(sa.select(TICKET)).mappings()
-        }
+        return {row["ticket_id"]: dict(row) for row in connection.execute(query).mappings()}
 
 
 class FakeResolver:

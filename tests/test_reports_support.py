@@ -13,10 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import sqlalchemy as sa
 
 from monitor.ingest import IngestOptions, ingest_rows
-from monitor.models import Ticket
+from tests.resolution_rows import store_resolutions
 
 HOSTILE = "<script>alert(1)</script>"
 NORMS = [
@@ -389,20 +388,15 @@ def store_tickets(engine, tickets: list[dict], *, learnt_at: datetime) -> None:
         now=learnt_at,
     )
     assert summary.quarantined == 0, summary.to_json()
-    table = Ticket.__table__
-    names = ("provider", "asn", "network", "country", "eu", "inhope", "cdn", "resolved_at")
-    statement = (
-        sa.update(table)
-        .where(table.c.source == "default", table.c.ticket_id == sa.bindparam("_id"))
-        .values({name: sa.bindparam(name) for name in names})
-    )
+    names = ("provider", "asn", "network", "country", "eu", "inhope", "cdn")
     with engine.begin() as connection:
-        connection.execute(
-            statement,
+        store_resolutions(
+            connection,
             [
                 {
-                    "_id": x["ticket_id"],
-                    **{name: x[name] for name in names[:-1]},
+                    "source": "default",
+                    "ticket_id": x["ticket_id"],
+                    **{name: x[name] for name in names},
                     "resolved_at": learnt_at,
                 }
                 for x in tickets

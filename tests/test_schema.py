@@ -1,6 +1,7 @@
 """The migrations create exactly the tables the models describe, on both backends."""
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
@@ -74,4 +75,62 @@ def test_the_sqlite_wal_is_cut_back_after_a_big_transaction(tmp_path):
         connection.exec_driver_sql("DELETE FROM filler WHERE rowid = 1")
     assert wal.stat().st_size <= 64 * 2**20
     kept_open.close()
+    engine.dispose()
+
+
+def test_resolutions_move_to_their_own_table_and_back(empty_db_url):
+    # Migration 0009: resolved tickets' columns become ticket_resolution rows, unresolved
+    # tickets the pending queue; a trigger queues every ticket inserted afterwards.
+    from alembic import command
+
+    from monitor.schema import alembic_config
+
+    engine = make_engine(empty_db_url)
+    command.upgrade(alembic_config(engine), "0008")
+    learnt = "2026-01-01 00:00:00"
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO ticket (source, ticket_id, url_hash, reported_at, ip, provider, asn, "
+            "country, eu, inhope, resolution_sources, resolved_at, first_learnt_at, "
+            "last_learnt_at) VALUES "
+            f"('s', 'done', 'a', '2024-02-01 10:00:00', '5.0.0.1', 'Hoster', 64500, 'NL', "
+            f"true, true, 'country=geo x', '2024-02-01 11:00:00', '{learnt}', '{learnt}'), "
+            f"('s', 'open', 'b', '2024-02-02 10:00:00', '5.0.0.2', NULL, NULL, NULL, NULL, NULL, "
+            f"NULL, NULL, '{learnt}', '{learnt}')"
+        )
+    upgrade(engine)
+    with engine.begin() as connection:
+        moved = connection.exec_driver_sql(
+            "SELECT t.ticket_id, r.provider, r.asn, r.country, r.eu, r.resolution_sources "
+            "FROM ticket_resolution r JOIN ticket t ON t.id = r.id"
+        ).all()
+        queued = connection.exec_driver_sql(
+            "SELECT t.ticket_id FROM resolution_pending p JOIN ticket t ON t.id = p.id"
+        ).all()
+        columns = {c["name"] for c in sa.inspect(connection).get_columns("ticket")}
+        connection.exec_driver_sql(
+            "INSERT INTO ticket (source, ticket_id, url_hash, reported_at, first_learnt_at, "
+            f"last_learnt_at) VALUES ('s', 'new', 'c', '2024-02-03 10:00:00', '{learnt}', "
+            f"'{learnt}')"
+        )
+        queued_after = connection.exec_driver_sql(
+            "SELECT t.ticket_id FROM resolution_pending p JOIN ticket t ON t.id = p.id "
+            "ORDER BY t.ticket_id"
+        ).all()
+    assert [tuple(row) for row in moved] == [("done", "Hoster", 64500, "NL", True, "country=geo x")]
+    assert [tuple(row) for row in queued] == [("open",)]
+    assert not columns & {"provider", "country", "resolved_at", "resolution_sources", "dns_ip"}
+    assert [tuple(row) for row in queued_after] == [("new",), ("open",)]
+
+    command.downgrade(alembic_config(engine), "0008")
+    with engine.connect() as connection:
+        back = connection.exec_driver_sql(
+            "SELECT ticket_id, provider, asn, resolution_sources, resolved_at IS NULL "
+            "FROM ticket ORDER BY ticket_id"
+        ).all()
+    assert [tuple(row) for row in back] == [
+        ("done", "Hoster", 64500, "country=geo x", False),
+        ("new", None, None, None, True),
+        ("open", None, None, None, True),
+    ]
     engine.dispose()

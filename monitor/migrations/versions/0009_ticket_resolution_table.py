@@ -1,0 +1,113 @@
+"""The resolution of a ticket in a table of its own; pending tickets in a queue.
+
+Resolving used to rewrite every ticket row in place: a million tickets' rows grew from
+about 216 to 380 bytes, the table from 56 k to 103 k pages, and that rewrite (plus its WAL
+and checkpoint) was most of the resolve time. Now `monitor resolve` appends one
+`ticket_resolution` row per ticket (same columns as before, `id` = the ticket's) and the
+ticket rows are never touched. Pending tickets are listed in `resolution_pending`, which
+a trigger fills on every insert into `ticket` (whoever inserts), instead of a partial index
+on `ticket.resolved_at`.
+
+Existing resolutions are moved over. On SQLite each dropped column rewrites the ticket
+table once (a one-off, seconds per million tickets).
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-11-22
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+TS = sa.DateTime(timezone=True)
+COLUMNS = (
+    ("registered_domain", sa.String(253)),
+    ("provider", sa.String(255)),
+    ("asn", sa.BigInteger()),
+    ("network", sa.String(255)),
+    ("prefix", sa.String(49)),
+    ("geo_country", sa.String(2)),
+    ("registered_country", sa.String(2)),
+    ("country", sa.String(2)),
+    ("cdn", sa.Boolean()),
+    ("eu", sa.Boolean()),
+    ("inhope", sa.Boolean()),
+    ("resolution_sources", sa.String(255)),
+    ("dns_ip", sa.String(45)),
+)
+NAMES = ", ".join(name for name, _ in COLUMNS)
+
+SQLITE_TRIGGER = (
+    "CREATE TRIGGER ticket_resolution_pending AFTER INSERT ON ticket "
+    "BEGIN INSERT INTO resolution_pending (id) VALUES (NEW.id); END"
+)
+# One statement-level trigger per INSERT or COPY, reading the inserted rows as a table.
+POSTGRES_FUNCTION = (
+    "CREATE FUNCTION ticket_resolution_pending() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN INSERT INTO resolution_pending (id) SELECT id FROM new_tickets; RETURN NULL; END $$"
+)
+POSTGRES_TRIGGER = (
+    "CREATE TRIGGER ticket_resolution_pending AFTER INSERT ON ticket "
+    "REFERENCING NEW TABLE AS new_tickets FOR EACH STATEMENT "
+    "EXECUTE FUNCTION ticket_resolution_pending()"
+)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "ticket_resolution",
+        sa.Column("id", sa.Integer, sa.ForeignKey("ticket.id"), primary_key=True),
+        *(sa.Column(name, kind) for name, kind in COLUMNS),
+        sa.Column("resolved_at", TS, nullable=False),
+    )
+    op.create_table(
+        "resolution_pending",
+        sa.Column("id", sa.Integer, sa.ForeignKey("ticket.id"), primary_key=True),
+    )
+    op.execute(
+        f"INSERT INTO ticket_resolution (id, {NAMES}, resolved_at) "
+        f"SELECT id, {NAMES}, resolved_at FROM ticket WHERE resolved_at IS NOT NULL"
+    )
+    op.execute(
+        "INSERT INTO resolution_pending (id) SELECT id FROM ticket WHERE resolved_at IS NULL"
+    )
+    op.drop_index("ix_ticket_pending", table_name="ticket")
+    for name in (*(name for name, _ in COLUMNS), "resolved_at"):
+        # Plain ALTER TABLE (SQLite 3.35+): a batch copy would drop and rename the ticket
+        # table, which the new foreign keys point at.
+        op.execute(f"ALTER TABLE ticket DROP COLUMN {name}")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(POSTGRES_FUNCTION)
+        op.execute(POSTGRES_TRIGGER)
+    else:
+        op.execute(SQLITE_TRIGGER)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER ticket_resolution_pending ON ticket")
+        op.execute("DROP FUNCTION ticket_resolution_pending()")
+    else:
+        op.execute("DROP TRIGGER ticket_resolution_pending")
+    dialect = op.get_bind().dialect
+    for name, kind in (*COLUMNS, ("resolved_at", TS)):
+        op.execute(f"ALTER TABLE ticket ADD COLUMN {name} {kind.compile(dialect=dialect)}")
+    op.execute(
+        f"UPDATE ticket SET ({NAMES}, resolved_at) = (SELECT {NAMES}, resolved_at "
+        "FROM ticket_resolution r WHERE r.id = ticket.id) "
+        "WHERE id IN (SELECT id FROM ticket_resolution)"
+    )
+    op.create_index(
+        "ix_ticket_pending",
+        "ticket",
+        ["id"],
+        postgresql_where=sa.text("resolved_at IS NULL"),
+        sqlite_where=sa.text("resolved_at IS NULL"),
+    )
+    op.drop_table("resolution_pending")
+    op.drop_table("ticket_resolution")
