@@ -1,4 +1,5 @@
-"""The ticket store: one table, one class.
+"""The ticket store: the hotline's tickets, their resolution (written once, in a table of
+its own), the queue of tickets not resolved yet, and the log of what was learnt when.
 
 Two kinds of time are kept apart (as IntelMQ keeps `time.source` and
 `time.observation`): when a thing happened at the hotline (`reported_at`,
@@ -105,11 +106,15 @@ class TicketResolution(SQLModel, table=True):
     A table of its own, one row per resolved ticket (`id` is the ticket's), so resolving
     appends rows instead of rewriting every ticket: a million tickets' rows grew from about
     216 to 380 bytes in place, and the rewrite was most of the resolve time.
+
+    `id` is the ticket's, with no foreign-key constraint: rows are only ever written for
+    tickets read from the pending queue, and tickets are never deleted. PostgreSQL checks a
+    foreign key with a trigger per row, measured at 4 of 7.5 s for 200 k resolutions.
     """
 
     __tablename__ = "ticket_resolution"
 
-    id: int = Field(primary_key=True, foreign_key="ticket.id")
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     registered_domain: str | None = Field(default=None, max_length=253)
     provider: str | None = Field(default=None, max_length=255)
     asn: int | None = Field(default=None, sa_type=sa.BigInteger)
@@ -129,12 +134,13 @@ class TicketResolution(SQLModel, table=True):
 
 
 class ResolutionPending(SQLModel, table=True):
-    """The tickets not resolved yet. A database trigger adds every new ticket (whatever
-    inserts it); `monitor resolve` removes the ones it resolved."""
+    """The tickets not resolved yet, by id. A database trigger adds every new ticket (whatever
+    inserts it); `monitor resolve` removes the ones it resolved. No foreign-key constraint,
+    for the same reason as `TicketResolution`."""
 
     __tablename__ = "resolution_pending"
 
-    id: int = Field(primary_key=True, foreign_key="ticket.id")
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
 
 
 TICKET = Ticket.__table__

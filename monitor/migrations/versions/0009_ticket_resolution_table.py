@@ -61,13 +61,14 @@ POSTGRES_TRIGGER = (
 def upgrade() -> None:
     op.create_table(
         "ticket_resolution",
-        sa.Column("id", sa.Integer, sa.ForeignKey("ticket.id"), primary_key=True),
+        # The ticket's id; no foreign key (PostgreSQL would check it per row: see the model).
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
         *(sa.Column(name, kind) for name, kind in COLUMNS),
         sa.Column("resolved_at", TS, nullable=False),
     )
     op.create_table(
         "resolution_pending",
-        sa.Column("id", sa.Integer, sa.ForeignKey("ticket.id"), primary_key=True),
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     )
     op.execute(
         f"INSERT INTO ticket_resolution (id, {NAMES}, resolved_at) "
@@ -78,8 +79,8 @@ def upgrade() -> None:
     )
     op.drop_index("ix_ticket_pending", table_name="ticket")
     for name in (*(name for name, _ in COLUMNS), "resolved_at"):
-        # Plain ALTER TABLE (SQLite 3.35+): a batch copy would drop and rename the ticket
-        # table, which the new foreign keys point at.
+        # Plain ALTER TABLE (SQLite 3.35+), not Alembic's batch copy: SQLite cannot reflect
+        # the expression indexes on `ticket`, so a copied table would lose them.
         op.execute(f"ALTER TABLE ticket DROP COLUMN {name}")
     if op.get_bind().dialect.name == "postgresql":
         op.execute(POSTGRES_FUNCTION)
