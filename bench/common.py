@@ -84,9 +84,3 @@ def split_resolved(columns: tuple[str, ...], resolved_at: str):
         return tuple(row[i] for i in ticket_at), resolved
 
     return ticket, resolution, split
-
-
-CLEAR_RESOLVED_FROM_QUEUE = (
-    "DELETE FROM resolution_pending WHERE id IN (SELECT id FROM ticket_resolution)"
-)
-"""After writing resolutions straight into the store: those tickets are no longer pending."""

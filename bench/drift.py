@@ -30,13 +30,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    CLEAR_RESOLVED_FROM_QUEUE,
     POSTGRES_URL,
     machine,
     peak_rss_mb,
     print_table,
     split_resolved,
 )
+from monitor.models import QUEUE_UNRESOLVED  # noqa: E402
 
 AS_OF = datetime(2026, 10, 1, tzinfo=UTC)
 DAYS = 365
@@ -144,7 +144,7 @@ def load(url: str, tickets: int, providers: int) -> None:
             cursor.execute(
                 "SELECT setval(pg_get_serial_sequence('ticket', 'id'), max(id)) FROM ticket"
             )
-        cursor.execute(CLEAR_RESOLVED_FROM_QUEUE)
+        cursor.execute(QUEUE_UNRESOLVED)
         raw.commit()
         if url.startswith("postgresql"):
             cursor.execute("ANALYZE ticket")

@@ -95,6 +95,7 @@ def _insert_tickets(url: str, ips: list[str], tickets: int, rng: random.Random) 
     import sqlalchemy as sa
 
     from monitor.db import make_engine
+    from monitor.models import QUEUE_UNRESOLVED
     from providers.bulk import insert_rows
 
     providers = [f"Hosting Company {n} B.V." for n in range(2000)]
@@ -134,6 +135,7 @@ def _insert_tickets(url: str, ips: list[str], tickets: int, rng: random.Random) 
     )
     with engine.begin() as connection:
         insert_rows(connection, "ticket", columns, rows())
+        connection.exec_driver_sql(QUEUE_UNRESOLVED)  # as the ingest queues new tickets
         assert connection.scalar(sa.text("SELECT count(*) FROM ticket")) == tickets
     engine.dispose()
 

@@ -39,12 +39,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    CLEAR_RESOLVED_FROM_QUEUE,
     machine,
     peak_rss_mb,
     print_table,
     split_resolved,
 )
+from monitor.models import QUEUE_UNRESOLVED  # noqa: E402
 
 QUARTER = "2026Q3"
 PREVIOUS_START = np.datetime64("2026-04-01T00:00:00", "us")
@@ -165,9 +165,10 @@ def make_sqlite(path: Path, tickets: int, providers: int, seed: int = 1) -> None
         connection.executemany(
             _insert("ticket_resolution", RESOLVED_COLUMNS), (r for _, r in parts if r)
         )
-        connection.execute(CLEAR_RESOLVED_FROM_QUEUE)
         connection.commit()
         print(f"  generated {min(start + chunk, tickets):,} tickets", file=sys.stderr, flush=True)
+    connection.execute(QUEUE_UNRESOLVED)
+    connection.commit()
     connection.close()
 
 

@@ -134,9 +134,9 @@ class TicketResolution(SQLModel, table=True):
 
 
 class ResolutionPending(SQLModel, table=True):
-    """The tickets not resolved yet, by id. A database trigger adds every new ticket (whatever
-    inserts it); `monitor resolve` removes the ones it resolved. No foreign-key constraint,
-    for the same reason as `TicketResolution`."""
+    """The tickets not resolved yet, by id: the ingest adds every new ticket (a SQLite trigger
+    measured three times the cost of the insert itself), `monitor resolve` removes the ones it
+    resolved. No foreign-key constraint, for the same reason as `TicketResolution`."""
 
     __tablename__ = "resolution_pending"
 
@@ -147,6 +147,13 @@ TICKET = Ticket.__table__
 RESOLUTION = TicketResolution.__table__
 TICKET_WITH_RESOLUTION = TICKET.outerjoin(RESOLUTION, RESOLUTION.c.id == TICKET.c.id)
 """Tickets with their resolution columns (NULL while pending), for SQLAlchemy Core reads."""
+QUEUE_UNRESOLVED = (
+    "INSERT INTO resolution_pending (id) SELECT id FROM ticket t WHERE NOT EXISTS "
+    "(SELECT 1 FROM ticket_resolution r WHERE r.id = t.id) AND NOT EXISTS "
+    "(SELECT 1 FROM resolution_pending p WHERE p.id = t.id)"
+)
+"""SQL queueing every ticket neither resolved nor queued: for tickets written into the
+store by other means than the ingest (tests, benchmarks, repairs)."""
 
 
 def ticket_with_resolution_sql(hint: str = "") -> str:

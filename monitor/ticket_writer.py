@@ -7,7 +7,7 @@ round of SELECT / INSERT / UPDATE per batch, never one ORM object per ticket.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -16,11 +16,19 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
-from monitor.models import TRACKED_FIELDS, QuarantinedRow, Ticket, TicketEvent, UTCDateTime
+from monitor.models import (
+    TRACKED_FIELDS,
+    QuarantinedRow,
+    ResolutionPending,
+    Ticket,
+    TicketEvent,
+    UTCDateTime,
+)
 from monitor.timeutil import iso
 from monitor.validate import removed_before_notice
 
 TICKET = Ticket.__table__
+PENDING = ResolutionPending.__table__
 EVENT = TicketEvent.__table__
 QUARANTINE = QuarantinedRow.__table__
 _KEY_CHUNK = 900  # stay far below SQLite's bound-parameter limit
@@ -68,9 +76,8 @@ class TicketWriter:
         self.run_id = run_id
         self.learnt_at = learnt_at
 
-    def _existing(self, ticket_ids: Sequence[str]) -> dict[str, dict]:
-        columns = [TICKET.c.id, TICKET.c.ticket_id, *(TICKET.c[name] for name in TRACKED_FIELDS)]
-        found: dict[str, dict] = {}
+    def _matching(self, ticket_ids: Sequence[str]) -> Iterator:
+        """WHERE conditions selecting this source's tickets with these ids, a batch each."""
         unique = list(dict.fromkeys(ticket_ids))
         postgres = self.connection.dialect.name == "postgresql"
         # PostgreSQL: one array parameter per batch (= ANY) plans once; SQLite: IN-lists in chunks.
@@ -83,10 +90,22 @@ class TicketWriter:
                 )
             else:
                 match = TICKET.c.ticket_id.in_(chunk)
-            query = sa.select(*columns).where(TICKET.c.source == self.source, match)
-            for row in self.connection.execute(query).mappings():
+            yield sa.and_(TICKET.c.source == self.source, match)
+
+    def _existing(self, ticket_ids: Sequence[str]) -> dict[str, dict]:
+        columns = [TICKET.c.id, TICKET.c.ticket_id, *(TICKET.c[name] for name in TRACKED_FIELDS)]
+        found: dict[str, dict] = {}
+        for where in self._matching(ticket_ids):
+            for row in self.connection.execute(sa.select(*columns).where(where)).mappings():
                 found[row["ticket_id"]] = dict(row)
         return found
+
+    def _queue_for_resolution(self, ticket_ids: Sequence[str]) -> None:
+        """New tickets join the queue `monitor resolve` works through."""
+        for where in self._matching(ticket_ids):
+            self.connection.execute(
+                sa.insert(PENDING).from_select(["id"], sa.select(TICKET.c.id).where(where))
+            )
 
     def write(self, records: Sequence[tuple[int, dict]]) -> BatchCounts:
         """Insert new tickets, update changed ones, count unchanged ones."""
@@ -159,6 +178,7 @@ class TicketWriter:
     ) -> None:
         if inserts:
             self._executemany("ticket", _INSERT_COLUMNS, inserts.values())
+            self._queue_for_resolution(list(inserts))
         if updates:
             for row in updates.values():
                 row["last_learnt_at"], row["last_run_id"] = self.learnt_at, self.run_id

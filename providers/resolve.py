@@ -1,6 +1,6 @@
 """The resolution stage: fill the resolution columns of every pending ticket.
 
-A ticket is pending while it is in `resolution_pending` (a trigger adds every new
+A ticket is pending while it is in `resolution_pending` (the ingest adds every new
 ticket); it is resolved once, into a `ticket_resolution` row that is never rewritten, so
 a ticket keeps what its hosting looked like when it was resolved (normally right after
 its report). Steps:

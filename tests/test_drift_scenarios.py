@@ -14,7 +14,7 @@ import pytest
 
 from monitor.drift import run_drift
 from monitor.drift_config import DriftConfig
-from monitor.models import Ticket
+from monitor.models import QUEUE_UNRESOLVED, Ticket
 from tests.resolution_rows import RESOLUTION_COLUMNS, store_resolutions
 
 AS_OF = datetime(2026, 10, 1, tzinfo=UTC)
@@ -109,6 +109,7 @@ def insert(engine, rows: list[dict]) -> None:
     tickets = [{k: v for k, v in row.items() if k not in RESOLUTION_COLUMNS} for row in rows]
     with engine.begin() as connection:
         connection.execute(Ticket.__table__.insert(), tickets)
+        connection.exec_driver_sql(QUEUE_UNRESOLVED)
         store_resolutions(connection, [row for row in rows if row.get("resolved_at")])
 
 

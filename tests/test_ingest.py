@@ -438,3 +438,32 @@ def test_before_commit_writes_with_the_rows_or_not_at_all(engine):
             sa.select(IngestRun.__table__.c.error).where(IngestRun.__table__.c.status == "ok")
         ).all()
     assert counts(engine)["ticket"] == 1 and notes == ["cursor saved"]
+
+
+def test_new_tickets_join_the_resolution_queue_once(engine, tmp_path):
+    def queued() -> list[tuple[str, str]]:
+        with engine.connect() as connection:
+            return sorted(
+                tuple(row)
+                for row in connection.exec_driver_sql(
+                    "SELECT t.source, t.ticket_id FROM resolution_pending p "
+                    "JOIN ticket t ON t.id = p.id"
+                )
+            )
+
+    path = write_csv(tmp_path / "a.csv", [good_row(1), good_row(2)], HEADER)
+    ingest_file(engine, path, IngestOptions(source="offlimits"))
+    ingest_file(engine, path, IngestOptions(source="iwf"))  # same ids, another source
+    update = write_csv(
+        tmp_path / "b.csv",
+        [good_row(1, removed_at="2026-07-02T09:30:00+02:00"), good_row(3)],
+        HEADER,
+    )
+    ingest_file(engine, update, IngestOptions(source="offlimits"))  # one update, one new
+    assert queued() == [
+        ("iwf", "T-000001"),
+        ("iwf", "T-000002"),
+        ("offlimits", "T-000001"),
+        ("offlimits", "T-000002"),
+        ("offlimits", "T-000003"),
+    ]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from monitor.models import RESOLUTION, TICKET, TICKET_WITH_RESOLUTION
+from monitor.models import QUEUE_UNRESOLVED, RESOLUTION, TICKET, TICKET_WITH_RESOLUTION
 from providers.results import IpResult
 
 DATA = Path(__file__).parent / "data" / "providers"
@@ -41,6 +41,7 @@ def add_tickets(engine, rows: Sequence[dict], source: str = "default") -> None:
                     last_learnt_at=LEARNT,
                 )
             )
+        connection.exec_driver_sql(QUEUE_UNRESOLVED)  # as the ingest queues new tickets
 
 
 def tickets(engine) -> dict[str, dict]:

@@ -80,7 +80,7 @@ def test_the_sqlite_wal_is_cut_back_after_a_big_transaction(tmp_path):
 
 def test_resolutions_move_to_their_own_table_and_back(empty_db_url):
     # Migration 0009: resolved tickets' columns become ticket_resolution rows, unresolved
-    # tickets the pending queue; a trigger queues every ticket inserted afterwards.
+    # tickets the pending queue.
     from alembic import command
 
     from monitor.schema import alembic_config
@@ -108,19 +108,9 @@ def test_resolutions_move_to_their_own_table_and_back(empty_db_url):
             "SELECT t.ticket_id FROM resolution_pending p JOIN ticket t ON t.id = p.id"
         ).all()
         columns = {c["name"] for c in sa.inspect(connection).get_columns("ticket")}
-        connection.exec_driver_sql(
-            "INSERT INTO ticket (source, ticket_id, url_hash, reported_at, first_learnt_at, "
-            f"last_learnt_at) VALUES ('s', 'new', 'c', '2024-02-03 10:00:00', '{learnt}', "
-            f"'{learnt}')"
-        )
-        queued_after = connection.exec_driver_sql(
-            "SELECT t.ticket_id FROM resolution_pending p JOIN ticket t ON t.id = p.id "
-            "ORDER BY t.ticket_id"
-        ).all()
     assert [tuple(row) for row in moved] == [("done", "Hoster", 64500, "NL", True, "country=geo x")]
     assert [tuple(row) for row in queued] == [("open",)]
     assert not columns & {"provider", "country", "resolved_at", "resolution_sources", "dns_ip"}
-    assert [tuple(row) for row in queued_after] == [("new",), ("open",)]
 
     command.downgrade(alembic_config(engine), "0008")
     with engine.connect() as connection:
@@ -130,7 +120,6 @@ def test_resolutions_move_to_their_own_table_and_back(empty_db_url):
         ).all()
     assert [tuple(row) for row in back] == [
         ("done", "Hoster", 64500, "country=geo x", False),
-        ("new", None, None, None, True),
         ("open", None, None, None, True),
     ]
     engine.dispose()
