@@ -50,29 +50,12 @@ def print_table(rows: list[tuple[str, str, str]]) -> None:
         print(f"| {figure} | {value} | {target} |")
 
 
-RESOLUTION_COLUMNS = (
-    "registered_domain",
-    "provider",
-    "asn",
-    "network",
-    "prefix",
-    "geo_country",
-    "registered_country",
-    "country",
-    "cdn",
-    "eu",
-    "inhope",
-    "resolution_sources",
-    "dns_ip",
-    "resolved_at",
-)
-"""Columns of `ticket_resolution` besides its `id` (the ticket's)."""
-
-
 def split_resolved(columns: tuple[str, ...], resolved_at: str):
     """For generated rows with ticket and resolution columns mixed (`columns`, first one `id`):
     the ticket columns, the resolution columns, and a function splitting a row into the
     ticket part and the resolution part (None when `resolved_at`'s value is None)."""
+    from monitor.models import RESOLUTION_COLUMNS
+
     ticket = tuple(c for c in columns if c not in RESOLUTION_COLUMNS)
     resolution = ("id", *(c for c in columns if c in RESOLUTION_COLUMNS))
     ticket_at = [columns.index(c) for c in ticket]

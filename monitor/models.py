@@ -145,6 +145,8 @@ class ResolutionPending(SQLModel, table=True):
 
 TICKET = Ticket.__table__
 RESOLUTION = TicketResolution.__table__
+RESOLUTION_COLUMNS = tuple(column.name for column in RESOLUTION.c if column.name != "id")
+"""The columns a resolution adds to a ticket."""
 TICKET_WITH_RESOLUTION = TICKET.outerjoin(RESOLUTION, RESOLUTION.c.id == TICKET.c.id)
 """Tickets with their resolution columns (NULL while pending), for SQLAlchemy Core reads."""
 QUEUE_UNRESOLVED = (

@@ -5,9 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from monitor.models import RESOLUTION, TICKET
-
-RESOLUTION_COLUMNS = tuple(column.name for column in RESOLUTION.c if column.name != "id")
+from monitor.models import RESOLUTION, RESOLUTION_COLUMNS, TICKET
 
 
 def store_resolutions(connection: Connection, rows: list[dict]) -> None:
