@@ -379,14 +379,13 @@ def run_counts(
     `resolved_late`: tickets reported more than LATE_AFTER before `now`;
     `providers`: the distinct provider names they were given (a set, not for the summary).
     """
-    resolution = RESOLUTION
-    sources = resolution.c.resolution_sources
+    sources = RESOLUTION.c.resolution_sources
     no_ip = TICKET.c.ip.is_(None)
     if dns:
-        no_ip = sa.and_(no_ip, resolution.c.dns_ip.is_(None))
+        no_ip = sa.and_(no_ip, RESOLUTION.c.dns_ip.is_(None))
     sqlite = connection.dialect.name == "sqlite"
     distinct_names = sa.func.json_group_array if sqlite else sa.func.array_agg
-    names = distinct_names(resolution.c.provider.distinct())
+    names = distinct_names(RESOLUTION.c.provider.distinct())
     row = connection.execute(
         sa.select(
             names,
@@ -394,14 +393,14 @@ def run_counts(
                 sa.func.sum(sa.case((sources.like(f"country={origin} %"), 1), else_=0))
                 for origin in ("geo", "registered", "stated", "none")
             ),
-            sa.func.sum(sa.case((resolution.c.cdn.is_(True), 1), else_=0)),
-            sa.func.sum(sa.case((resolution.c.eu.is_(None), 1), else_=0)),
-            sa.func.sum(sa.case((resolution.c.inhope.is_(None), 1), else_=0)),
+            sa.func.sum(sa.case((RESOLUTION.c.cdn.is_(True), 1), else_=0)),
+            sa.func.sum(sa.case((RESOLUTION.c.eu.is_(None), 1), else_=0)),
+            sa.func.sum(sa.case((RESOLUTION.c.inhope.is_(None), 1), else_=0)),
             sa.func.sum(sa.case((no_ip, 1), else_=0)),
             sa.func.sum(sa.case((TICKET.c.reported_at < now - LATE_AFTER, 1), else_=0)),
         )
-        .select_from(resolution.join(TICKET, TICKET.c.id == resolution.c.id))
-        .where(resolution.c.id.between(*ids), resolution.c.resolved_at == now)
+        .select_from(RESOLUTION.join(TICKET, TICKET.c.id == RESOLUTION.c.id))
+        .where(RESOLUTION.c.id.between(*ids), RESOLUTION.c.resolved_at == now)
     ).one()
     providers = json.loads(row[0]) if sqlite else row[0]
     values = [int(value or 0) for value in row[1:]]
@@ -441,8 +440,7 @@ def write_resolution(
     """Fill the pending tickets with ids in (ids[0], ids[1]]; one transaction per chunk of ids.
 
     `stated_countries`: the hotline's countries as stored; `days`: the first and last report day
-    (YYYY-MM-DD);
-    `dns`: with `--dns`, the address chosen per hostname of the tickets without an IP
+    (YYYY-MM-DD); `dns`: with `--dns`, the address chosen per hostname of the tickets without an IP
     (None: lookup failed; the address must be a key of `facts`). A ticket without an IP
     whose hostname is not in `dns` then stays pending.
     """
@@ -461,9 +459,6 @@ def write_resolution(
             load_dns(connection, dns)
         hotline = {normalise_country(code) for code in stated_countries} - {None}
         load_membership(connection, jurisdictions, (countries - set(fixed)) | hotline)
-        if not sqlite:  # row counts for the planner: hash joins instead of a million key lookups
-            tables = [*TEMP_TABLES, *([DNS_TABLE] if dns is not None else []), "resolution_pending"]
-            connection.execute(sa.text(f"ANALYZE {', '.join(tables)}"))
     span = (min(days), max(days)) if days else (OPEN_START, OPEN_END)
     try:
         start = low
