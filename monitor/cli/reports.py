@@ -7,12 +7,13 @@ from pathlib import Path
 import typer
 
 from monitor.cli.common import FROM_OPTION, PERIOD_OPTION, TO_OPTION, fail, state
+from monitor.cli.output import say
 
 FORMATS = ("html", "pdf")
 LANGUAGES = ("en", "nl")
 OUT_OPTION = typer.Option(..., help="File to write.")
 CONFIG_OPTION = typer.Option(
-    None, "--config", help="TOML file with the [statistics] settings (default: $MONITOR_CONFIG)."
+    None, "--config", help="TOML file with the \\[statistics] settings (default: $MONITOR_CONFIG)."
 )
 
 
@@ -64,8 +65,8 @@ def briefing(
         known_at=parse_user_time(known_at) if known_at else None,
         config=load_statistics_config(config),
     )
-    typer.echo(f"snapshot {snapshot_id}", err=True)
-    typer.echo(f"wrote {path}", err=True)
+    say(f"snapshot {snapshot_id}", err=True)
+    say(f"wrote {path}", err=True)
 
 
 def register(app: typer.Typer) -> None:

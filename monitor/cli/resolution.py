@@ -9,6 +9,7 @@ from datetime import date
 import typer
 
 from monitor.cli.common import fail, print_json, state
+from monitor.cli.output import say
 
 prefixes_app = typer.Typer(
     help="The RouteViews prefix-to-AS table used for offline AS lookups.", no_args_is_help=True
@@ -46,18 +47,18 @@ def resolve(
     if as_json:
         print_json(summary)
         return
-    typer.echo(
+    say(
         f"resolved {summary['resolved']} of {summary['pending']} pending tickets "
         f"({summary['ips']} distinct IPs, {summary['special_ips']} private/reserved) "
         f"in {summary['seconds']} s"
     )
     for source, version in summary["data_versions"].items():
-        typer.echo(
+        say(
             f"  {source}: {version} ({summary['lookups'].get(source, 0)} looked up, "
             f"{summary['reused'].get(source, 0)} already known)"
         )
     if summary["skipped_sources"]:
-        typer.echo(
+        say(
             f"  not used (no data): {', '.join(summary['skipped_sources'])}"
             + (
                 " - import one with `monitor prefixes import`"
@@ -66,22 +67,22 @@ def resolve(
             )
         )
     origin = summary["country_from"]
-    typer.echo(
+    say(
         f"  country from geolocation {origin['geo']}, registration {origin['registered']}, "
         f"hotline {origin['stated']}, unknown {origin['none']}; behind a CDN {summary['cdn']}"
     )
     if summary["resolved_late"]:
-        typer.echo(
+        say(
             f"  {summary['resolved_late']} tickets were reported more than {LATE_AFTER.days} days "
             "before this run: resolved with today's data, not the data of their report date"
         )
     if summary["dns"]:
-        typer.echo(
+        say(
             f"  dns: {summary['dns_looked_up']} hostnames of tickets without an IP looked up, "
             f"{summary['dns_failed']} without a usable address"
         )
     if summary["online_failed"]:
-        typer.echo(
+        say(
             f"  online lookups failed for {summary['online_failed']} addresses (offline data used)"
         )
 
@@ -133,13 +134,13 @@ def prefixes_import(
         print_json(summary)
         return
     verb = "already active" if summary["unchanged"] else "imported"
-    typer.echo(
+    say(
         f"{verb}: {summary['version']} ({summary['prefixes_v4']} IPv4 and "
         f"{summary['prefixes_v6']} IPv6 "
         f"prefixes, {summary['as_names']} AS names, {summary['rejected']} lines rejected)"
     )
     for error in summary["errors"]:
-        typer.echo(f"  {error['file']} line {error['line']}: {error['reason']}")
+        say(f"  {error['file']} line {error['line']}: {error['reason']}")
 
 
 @prefixes_app.command("status")
@@ -155,18 +156,18 @@ def prefixes_status(
         print_json(facts)
         return
     if not facts["prefix_versions"]:
-        typer.echo(
+        say(
             "no prefix table imported (AS numbers need `monitor prefixes import` or --online)"
         )
     for version in facts["prefix_versions"]:
         mark = "active " if version["retired_at"] is None else "retired"
-        typer.echo(
+        say(
             f"{mark} {version['version']} imported {version['imported_at']}: "
             f"{version['prefixes_v4']} IPv4, "
             f"{version['prefixes_v6']} IPv6 prefixes, {version['as_names']} AS names"
         )
     for key, count in facts["answers"].items():
-        typer.echo(f"answers {key}: {count}")
+        say(f"answers {key}: {count}")
 
 
 @providers_app.command("list")
@@ -183,7 +184,7 @@ def providers_list(
         return
     for row in rows:
         aliases = f"  (aliases: {', '.join(row['aliases'])})" if row["aliases"] else ""
-        typer.echo(f"{row['tickets']:>8}  {row['name']}{aliases}")
+        say(f"{row['tickets']:>8}  {row['name']}{aliases}")
 
 
 @providers_app.command("show")
@@ -199,20 +200,20 @@ def providers_show(
     if as_json:
         print_json(facts)
         return
-    typer.echo(f"{facts['name']}: {facts['tickets']} tickets ({facts['behind_cdn']} behind a CDN)")
+    say(f"{facts['name']}: {facts['tickets']} tickets ({facts['behind_cdn']} behind a CDN)")
     if facts.get("merged_into"):
-        typer.echo(f"  merged into {facts['merged_into']}")
+        say(f"  merged into {facts['merged_into']}")
     for alias in facts.get("aliases", []):
-        typer.echo(
+        say(
             f"  alias {alias['key']!r} "
             f"({alias['origin']}{': ' + alias['note'] if alias['note'] else ''})"
         )
     for merged in facts.get("merged_from", []):
-        typer.echo(f"  merged from {merged}")
+        say(f"  merged from {merged}")
     for net in facts["networks"]:
-        typer.echo(f"  network AS{net['asn'] or '?'} {net['network'] or '-'}: {net['tickets']}")
+        say(f"  network AS{net['asn'] or '?'} {net['network'] or '-'}: {net['tickets']}")
     for country in facts["countries"]:
-        typer.echo(f"  country {country['country'] or '-'}: {country['tickets']}")
+        say(f"  country {country['country'] or '-'}: {country['tickets']}")
 
 
 @providers_app.command("alias")
@@ -228,7 +229,7 @@ def providers_alias(
     from providers.registry import add_alias
 
     result = add_alias(state(ctx).engine(), alias, canonical, note=note)
-    typer.echo(
+    say(
         f"{result['alias']!r} now names {result['provider']!r} "
         f"({result['tickets_remapped']} tickets re-mapped)"
     )
@@ -245,7 +246,7 @@ def providers_merge(
     from providers.registry import merge_providers
 
     result = merge_providers(state(ctx).engine(), source, target, note=note)
-    typer.echo(
+    say(
         f"merged {result['merged']!r} into {result['into']!r}: "
         f"{result['aliases_moved']} aliases moved, "
         f"{result['tickets_remapped']} tickets re-mapped"
@@ -272,7 +273,7 @@ def reference_show(
         if not country:
             fail("--on needs --country")
         result = membership(country, _date(on, "--on"), engine=engine).to_dict()
-        print_json(result) if as_json else typer.echo(
+        print_json(result) if as_json else say(
             f"{result['country']} on {result['on']}: eu={_tri(result['eu'])} "
             f"inhope={_tri(result['inhope'])}"
             f" (confidence {result['inhope_confidence'] or '-'})"
@@ -284,14 +285,14 @@ def reference_show(
         return
     if history:
         for row in rows:
-            typer.echo(
+            say(
                 f"{row['set_at']} {row['country']} {row['kind']}={row['member']} "
                 f"{row['since'] or '…'} to {row['until'] or '…'} [{row['confidence']}] "
                 f"batch {row['batch']}: {row['source_note']}"
             )
         return
     for row in rows:
-        typer.echo(
+        say(
             f"{row['country']} {row['kind']:<6} {row['member']:<7} {row['since'] or '…':>10} to "
             f"{row['until'] or '…':<10} {row['confidence']:<9} {row['origin']:<7} {row['source']}"
         )
@@ -335,7 +336,7 @@ def reference_set(
         append=append,
     )
     changed = refresh_membership(engine, [period.country])
-    typer.echo(
+    say(
         f"{period.country} {kind}={period.member} from {period.since or 'always'} to "
         f"{period.until or 'now'} [{period.confidence}] recorded; {changed} tickets re-evaluated"
     )

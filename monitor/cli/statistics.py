@@ -9,9 +9,10 @@ from pathlib import Path
 import typer
 
 from monitor.cli.common import FROM_OPTION, PERIOD_OPTION, TO_OPTION, fail, print_json, state
+from monitor.cli.output import say
 
 FORMATS = ("table", "json", "csv", "html", "pdf")
-CONFIG_HELP = "TOML file with the [statistics] settings (default: $MONITOR_CONFIG)."
+CONFIG_HELP = "TOML file with the \\[statistics] settings (default: $MONITOR_CONFIG)."
 
 
 def _config(path: Path | None):
@@ -75,11 +76,11 @@ def scorecard(
         # Published documents always cite a stored, immutable snapshot.
         snapshot_id = store_snapshot(engine, figures)
         _render(engine, load_snapshot(engine, snapshot_id), fmt, out, lang)
-        typer.echo(f"snapshot {snapshot_id}", err=True)
+        say(f"snapshot {snapshot_id}", err=True)
         return
     if store:
         figures["snapshot_id"] = store_snapshot(engine, figures)
-        typer.echo(f"snapshot {figures['snapshot_id']}", err=True)
+        say(f"snapshot {figures['snapshot_id']}", err=True)
     _emit(figures, fmt, out)
 
 
@@ -89,7 +90,7 @@ def _render(engine, snapshot: dict, fmt: str, out: Path | None, lang: str) -> No
 
     if out is not None:
         publish_scorecard(engine, snapshot, fmt, out, lang=lang)
-        typer.echo(f"wrote {out}", err=True)
+        say(f"wrote {out}", err=True)
         return
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "scorecard.html"
@@ -112,7 +113,7 @@ def _emit(figures: dict, fmt: str, out: Path | None) -> None:
                 from rich.console import Console
 
                 print_table(figures, Console(file=handle, width=200, force_terminal=False))
-        typer.echo(f"wrote {out}", err=True)
+        say(f"wrote {out}", err=True)
     elif fmt == "json":
         print_json(figures)
     elif fmt == "csv":
@@ -126,7 +127,7 @@ def overdue(
     older_than: str | None = typer.Option(
         None,
         "--older-than",
-        help="Age of an open notice to list, e.g. 24h, 3d (default: [statistics] overdue_after).",
+        help="Age of an open notice to list, e.g. 24h, 3d (default: \\[statistics] overdue_after).",
     ),
     as_of: str | None = typer.Option(None, "--as-of", help="As at this time (default: now)."),
     limit: int = typer.Option(
@@ -152,13 +153,13 @@ def overdue(
     if as_json:
         print_json(result)
         return
-    typer.echo(
+    say(
         f"{result['count']} open notices older than {hours:g} h as of {result['as_of']}"
         + (f" (oldest {result['shown']} shown)" if result["shown"] < result["count"] else "")
     )
     for notice in result["notices"]:
         network = f"AS{notice['asn']} {notice['network'] or ''}".strip() if notice["asn"] else "-"
-        typer.echo(
+        say(
             f"{notice['age_hours']:>9.1f} h  {notice['source']}/{notice['ticket_id']}  "
             f"{notice['provider']}  {network}  {notice['country'] or '-'}"
             + ("" if notice["notified"] else "  (no notice time: reported_at)")
@@ -246,7 +247,7 @@ def snapshots_list(
         return
     for row in rows:
         known = f" known at {row['known_at']}" if row["known_at"] else ""
-        typer.echo(f"{row['id']}  {row['period']} by {row['by']}, as of {row['as_of']}{known}")
+        say(f"{row['id']}  {row['period']} by {row['by']}, as of {row['as_of']}{known}")
 
 
 @snapshots_app.command("show")
