@@ -43,7 +43,7 @@ def format_for(out: Path | None, given: str | None, allowed: tuple[str, ...], de
     named = EXTENSION_FORMATS.get(out.suffix.lower()) if out is not None else None
     if given is not None:
         if given not in allowed:
-            raise OutputRefused(f"unknown format {given!r}; use {', '.join(allowed)}")
+            raise OutputRefused(f"unknown format {given!r}; use {_choices(allowed)}")
         if named is not None and named != given:
             raise OutputRefused(
                 f"--format {given} contradicts the file name {str(out)!r}: "
@@ -54,10 +54,15 @@ def format_for(out: Path | None, given: str | None, allowed: tuple[str, ...], de
         return default
     if named not in allowed:
         raise OutputRefused(
-            f"cannot write {named} here ({str(out)!r}): use one of "
-            f"{', '.join('.' + _extension(f) for f in allowed if _extension(f))}"
+            f"cannot write {named} here ({str(out)!r}): name the file "
+            f"{_choices(['.' + _extension(f) for f in allowed])}"
         )
     return named
+
+
+def _choices(names) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _extension(fmt: str) -> str:

@@ -41,3 +41,16 @@ def console(*, stderr: bool = False) -> Console:
     else:
         width = PIPE_WIDTH
     return Console(file=stream, width=width, highlight=False, soft_wrap=False)
+
+
+def print_table(out: Console, table) -> None:
+    """Print a rich table without the blank lines its open box draws above and below it,
+    and without trailing spaces."""
+    with out.capture() as captured:
+        out.print(table)
+    lines = [line.rstrip() for line in captured.get().split("\n")]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    out.file.write("\n".join(lines) + "\n")

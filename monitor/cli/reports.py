@@ -11,7 +11,9 @@ from monitor.cli.output import say
 
 FORMATS = ("html", "pdf")
 LANGUAGES = ("en", "nl")
-OUT_OPTION = typer.Option(..., help="File to write.")
+OUT_OPTION = typer.Option(
+    ..., help="File to write (.pdf or .html names the format; missing folders are made)."
+)
 CONFIG_OPTION = typer.Option(
     None, "--config", help="TOML file with the \\[statistics] settings (default: $MONITOR_CONFIG)."
 )
@@ -31,7 +33,9 @@ def briefing(
     snapshot: str | None = typer.Option(
         None, "--snapshot", help="Render a stored scorecard snapshot (sc-...) instead of a period."
     ),
-    fmt: str = typer.Option("pdf", "--format", help="html or pdf."),
+    fmt: str | None = typer.Option(
+        None, "--format", help="html or pdf (default: from the --out file name, else pdf)."
+    ),
     lang: str = typer.Option("en", help="Language: en or nl."),
     out: Path = OUT_OPTION,
     config: Path | None = CONFIG_OPTION,
@@ -42,8 +46,10 @@ def briefing(
     from monitor.timeutil import parse_user_time
     from reports import publish_briefing
 
-    if fmt not in FORMATS:
-        fail(f"unknown format {fmt!r}; use html or pdf")
+    from monitor.output_files import check_target, format_for
+
+    fmt = format_for(out, fmt, FORMATS, "pdf")
+    check_target(out)  # refused before any work is done
     if lang not in LANGUAGES:
         fail(f"unknown language {lang!r}; use en or nl")
     chosen = None

@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 from contextlib import nullcontext
 from datetime import date
+from pathlib import Path
 
 import typer
 
 from monitor.cli.common import fail, print_json, state
 from monitor.cli.output import say
+from monitor.errors import ConfigurationError
 
 prefixes_app = typer.Typer(
     help="The RouteViews prefix-to-AS table used for offline AS lookups.", no_args_is_help=True
@@ -178,7 +180,7 @@ def providers_list(
     """Canonical providers with their ticket counts and aliases."""
     from providers.registry import list_providers
 
-    rows = list_providers(state(ctx).engine())
+    rows = list_providers(state(ctx).reader())
     if as_json:
         print_json(rows)
         return
@@ -187,19 +189,63 @@ def providers_list(
         say(f"{row['tickets']:>8}  {row['name']}{aliases}")
 
 
-@providers_app.command("show")
 def providers_show(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Canonical provider name, as `providers list` shows it."),
+    name: str = typer.Argument(
+        ..., help="Provider name or any alias of it (case does not matter)."
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Quarters as at this time (default: now)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help="TOML file with the \\[statistics] settings (default: $MONITOR_CONFIG).",
+    ),
 ) -> None:
-    """One provider: aliases, merges, networks and countries of its tickets."""
+    """One provider: aliases, merges, networks, countries, and its quarters side by side
+    (notices, median, within 24 h, trend). `monitor provider show` is the same command."""
+    from monitor.errors import ReportError
+    from monitor.norms import load_statistics_config
+    from monitor.provider_history import provider_history
+    from monitor.timeutil import parse_user_time
     from providers.registry import show_provider
 
-    facts = show_provider(state(ctx).engine(), name)
+    engine = state(ctx).reader()
+    try:
+        facts = show_provider(engine, name)
+    except ConfigurationError as missing:
+        facts, registry_error = {"name": name}, missing
+    else:
+        registry_error = None
+    try:
+        history = provider_history(
+            engine,
+            facts["name"],
+            as_of=parse_user_time(as_of) if as_of else None,
+            config=load_statistics_config(config),
+        )
+    except ReportError as exc:
+        if registry_error is not None:
+            raise registry_error from None
+        history, no_history = None, str(exc)
+    if history is not None:
+        facts = {**facts, **history}
     if as_json:
         print_json(facts)
         return
+    if "tickets" in facts:
+        _print_registry_facts(facts)
+    if history is not None:
+        from monitor.cli.tables import print_history
+
+        print_history(history)
+    else:
+        say(f"  quarters: {no_history}")
+
+
+def _print_registry_facts(facts: dict) -> None:
     say(f"{facts['name']}: {facts['tickets']} tickets ({facts['behind_cdn']} behind a CDN)")
     if facts.get("merged_into"):
         say(f"  merged into {facts['merged_into']}")
@@ -219,16 +265,34 @@ def providers_show(
 @providers_app.command("alias")
 def providers_alias(
     ctx: typer.Context,
-    alias: str = typer.Argument(
-        ..., help="A spelling to map (case, punctuation and legal form do not matter)."
+    alias: str | None = typer.Argument(
+        None, help="A spelling to map (case, punctuation and legal form do not matter)."
     ),
-    canonical: str = typer.Argument(..., help="The provider it names (created if new)."),
+    canonical: str | None = typer.Argument(
+        None, help="The provider it names (created if new)."
+    ),
     note: str | None = typer.Option(None, help="Why (kept with the alias)."),
+    file: Path | None = typer.Option(
+        None,
+        "--file",
+        help="Load many: a CSV with the columns alias,canonical[,note] (all or nothing).",
+    ),
 ) -> None:
     """Map a provider spelling to a canonical provider; existing tickets are re-mapped."""
-    from providers.registry import add_alias
+    from providers.registry import add_alias, add_aliases_from_file
 
-    result = add_alias(state(ctx).engine(), alias, canonical, note=note)
+    engine = state(ctx).engine()
+    if file is not None:
+        if alias is not None or canonical is not None:
+            fail("give either ALIAS CANONICAL or --file, not both")
+        if not file.is_file():
+            fail(f"no such file: {str(file)!r}")
+        result = add_aliases_from_file(engine, file)
+        say(f"{result['aliases']} aliases loaded ({result['tickets_remapped']} tickets re-mapped)")
+        return
+    if alias is None or canonical is None:
+        fail("give ALIAS and CANONICAL, or --file ALIASES.csv: see `monitor providers alias --help`")
+    result = add_alias(engine, alias, canonical, note=note)
     say(
         f"{result['alias']!r} now names {result['provider']!r} "
         f"({result['tickets_remapped']} tickets re-mapped)"
@@ -358,4 +422,11 @@ def register(app: typer.Typer) -> None:
     app.command()(resolve)
     app.add_typer(prefixes_app, name="prefixes")
     app.add_typer(providers_app, name="providers")
+    providers_app.command("show")(providers_show)
+    # `monitor provider show NAME`: the same command under its older name (documented).
+    provider_app = typer.Typer(
+        help="Alias of `monitor providers show` (one provider's figures).", no_args_is_help=True
+    )
+    provider_app.command("show")(providers_show)
+    app.add_typer(provider_app, name="provider")
     app.add_typer(reference_app, name="reference")

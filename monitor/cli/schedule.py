@@ -93,14 +93,20 @@ def schedule_run_once(
     if as_json:
         print_json(record)
     else:
-        detail = record["error"] or record["note"]
-        say(
-            f"{job}: {record['outcome']}"
-            + (f": {detail}" if detail else "")
-            + (f" {record['counts']}" if record["counts"] else "")
-        )
+        _print_run(job, record)
     if record["outcome"] == "failed":
         raise typer.Exit(1)
+
+
+def _print_run(job: str, record: dict) -> None:
+    """`job: outcome: detail`, then one indented `name: value` line per count."""
+    import json
+
+    detail = record["error"] or record["note"]
+    say(f"{job}: {record['outcome']}" + (f": {detail}" if detail else ""))
+    for name, value in (record["counts"] or {}).items():
+        shown = value if isinstance(value, str | int | float) else json.dumps(value, default=str)
+        say(f"  {name.replace('_', ' ')}: {shown}")
 
 
 def pull(

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from monitor.cli.output import cell, console
+from monitor.cli.output import cell, console, print_table
 
 FULL_SCORECARD_WIDTH = 180
 
@@ -33,11 +33,11 @@ def _with_ci(figure: str, low: str, high: str) -> str:
 def print_scorecard(scorecard: dict, out: Console | None = None) -> None:
     """The scorecard as a table: the full layout when the console is wide enough, else the
     compact one (same figures, CIs under their figure)."""
-    from monitor.scorecard_output import print_table
+    from monitor.scorecard_output import print_table as print_full_table
 
     out = out or console()
     if out.width >= FULL_SCORECARD_WIDTH:
-        print_table(scorecard, out)
+        print_full_table(scorecard, out)
         return
     period = scorecard["period"]
     title = f"Scorecard {period['label']} by {scorecard['by']}, as of {scorecard['as_of']}" + (
@@ -90,7 +90,7 @@ def print_scorecard(scorecard: dict, out: Console | None = None) -> None:
                 cells.append(_with_ci(_share(share), _share(low).rstrip("%"), _share(high)))
         cells.append(_share(row["within_7d"]))
         table.add_row(*cells, end_section=True)
-    out.print(table)
+    print_table(out, table)
     out.print(
         "Kaplan-Meier; content still online censored at its last check or the as-of time. "
         "≤ t: share removed within t. Under each figure its 95% CI. "
@@ -134,7 +134,7 @@ def print_history(history: dict, out: Console | None = None) -> None:
     }
     for label, cells in lines.items():
         table.add_row(label, *cells)
-    out.print(table)
+    print_table(out, table)
 
 
 def print_overdue(result: dict, out: Console | None = None) -> None:
@@ -158,4 +158,4 @@ def print_overdue(result: dict, out: Console | None = None) -> None:
             Text(cell(notice["country"] or "-")),
             "notice" if notice["notified"] else "report",
         )
-    out.print(table)
+    print_table(out, table)
