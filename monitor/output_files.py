@@ -74,7 +74,7 @@ def check_target(path: Path) -> os.stat_result | None:
     a symbolic link, folder, device, FIFO or socket."""
     try:
         info = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     if stat.S_ISREG(info.st_mode):
         return info

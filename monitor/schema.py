@@ -67,7 +67,7 @@ def refuse_newer(engine: Engine) -> None:
     if newer:
         raise ConfigurationError(
             f"the database schema is at revision {', '.join(newer)}, newer than this monitor "
-            f"knows (its newest is {', '.join(known_heads(engine))}): upgrade the monitor"
+            f"knows (its newest is {max(known_heads(engine))}): upgrade the monitor"
         )
 
 

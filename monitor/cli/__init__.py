@@ -64,7 +64,8 @@ class _MonitorGroup(TyperGroup):
         except _click.exceptions.NoArgsIsHelpError:
             sys.exit(USAGE_EXIT)  # the help is printed when this exception is made
         except _click.ClickException as exc:
-            typer.echo(f"error: {clean_message(usage_line(exc))}", err=True)
+            given = sys.argv[1:] if args is None else args
+            typer.echo(f"error: {clean_message(usage_line(exc, self, given))}", err=True)
             sys.exit(USAGE_EXIT)
         except typer.Abort:
             typer.echo("aborted", err=True)

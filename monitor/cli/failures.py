@@ -13,7 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from typer import _click
 
-from monitor.db import BUSY_TIMEOUT_S, is_locked_error, password_fragments, redact_url
+from monitor import db
+from monitor.db import is_locked_error, password_fragments, redact_url
 from monitor.redaction import redact_text
 from monitor.safe_output import terminal_text
 
@@ -22,16 +23,35 @@ USAGE_EXIT = 2
 DATABASE_EXIT = 1
 
 
-def _command_path(ctx: _click.Context | None) -> str:
-    if ctx is None:
-        return "monitor"
-    return " ".join(["monitor", *ctx.command_path.split()[1:]])
+def _command_path(ctx: _click.Context | None, root: _click.Command | None, args) -> str:
+    if ctx is not None:
+        return " ".join(["monitor", *ctx.command_path.split()[1:]])
+    return " ".join(["monitor", *_commands_in(root, list(args or ()))])
 
 
-def usage_line(exc: _click.ClickException) -> str:
+def _commands_in(command: _click.Command | None, args: list[str]) -> list[str]:
+    """The (sub)command names in a command line, for errors click raises without a context
+    (an option missing its value): `--db x scorecard --period` -> ['scorecard']."""
+    names: list[str] = []
+    while isinstance(getattr(command, "commands", None), dict) and args:
+        arg = args.pop(0)
+        if arg.startswith("-"):
+            option = next((p for p in command.params if arg.split("=")[0] in p.opts), None)
+            if option is not None and not getattr(option, "is_flag", False) and "=" not in arg:
+                args = args[1:]
+            continue
+        sub = command.commands.get(arg)
+        if sub is None:
+            break
+        names.append(arg)
+        command = sub
+    return names
+
+
+def usage_line(exc: _click.ClickException, root: _click.Command | None = None, args=None) -> str:
     """The one-line message of a usage error, with what to do."""
     ctx = getattr(exc, "ctx", None)
-    where = _command_path(ctx)
+    where = _command_path(ctx, root, args)
     if isinstance(exc, _click.exceptions.NoSuchOption) and exc.option_name in GLOBAL_OPTIONS:
         if ctx is not None and ctx.parent is not None:
             command = where.removeprefix("monitor ")
@@ -54,7 +74,7 @@ def database_line(exc: sa.exc.DBAPIError, url: str | None) -> str:
     if is_locked_error(exc):
         return (
             f"the database is busy: another monitor command held its write lock for "
-            f"{BUSY_TIMEOUT_S} s and this one gave up; try again when it has finished"
+            f"{db.BUSY_TIMEOUT_S} s and this one gave up; try again when it has finished"
         )
     original = getattr(exc, "orig", None) or exc
     first = (str(original).strip().splitlines() or [type(original).__name__])[0]
