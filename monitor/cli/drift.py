@@ -78,7 +78,7 @@ def list_(
     """Stored flags, most recently raised first (open ones only unless --all)."""
     from monitor.drift_store import list_flags
 
-    flags = list_flags(state(ctx).engine(), include_acknowledged=include_all)
+    flags = list_flags(state(ctx).reader(), include_acknowledged=include_all)
     if as_json:
         print_json({"flags": flags})
         return

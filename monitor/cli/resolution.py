@@ -153,7 +153,7 @@ def prefixes_status(
     """Data versions imported (active and retired) and the per-IP answers kept for each source."""
     from providers.status import resolution_status
 
-    facts = resolution_status(state(ctx).engine())
+    facts = resolution_status(state(ctx).reader())
     if as_json:
         print_json(facts)
         return
@@ -332,7 +332,7 @@ def reference_show(
     """EU and INHOPE periods in force, with confidence, source and whether an analyst set them."""
     from providers.jurisdictions import correction_history, membership, reference_rows
 
-    engine = state(ctx).engine()
+    engine = state(ctx).reader()
     if on:
         if not country:
             fail("--on needs --country")
