@@ -107,17 +107,18 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
         raise OutputRefused(
             f"--out {str(path)!r}: {str(path.parent)!r} is not a folder"
         ) from None
-    except PermissionError:
+    except OSError as exc:
         raise OutputRefused(
             f"--out {str(path)!r}: cannot create the folder {str(path.parent)!r} "
-            "(permission denied)"
+            f"({(exc.strerror or type(exc).__name__).lower()})"
         ) from None
     temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:
         os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    except PermissionError:
+    except OSError as exc:
         raise OutputRefused(
-            f"--out {str(path)!r}: cannot write in {str(path.parent)!r} (permission denied)"
+            f"--out {str(path)!r}: cannot write in {str(path.parent)!r} "
+            f"({(exc.strerror or type(exc).__name__).lower()})"
         ) from None
     try:
         yield temporary

@@ -333,7 +333,8 @@ def find_provider(
     seen = set()
     while row["merged_into_id"] is not None and row["id"] not in seen:
         seen.add(row["id"])
-        row = connection.execute(query.where(PROVIDER.c.id == row["merged_into_id"])).mappings().one()
+        merged = query.where(PROVIDER.c.id == row["merged_into_id"])
+        row = connection.execute(merged).mappings().one()
     return dict(row)
 
 

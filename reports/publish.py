@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from monitor.errors import ReportError
-from monitor.output_files import atomic_path
+from monitor.output_files import atomic_path, atomic_text
 from monitor.timeutil import as_utc, utcnow
 
 
@@ -84,12 +84,11 @@ def write_quarterly_reports(
             )
         )
     csv_path = out / f"scorecard-{stem}.csv"
-    with csv_path.open("w", encoding="utf-8", newline="") as handle:
+    with atomic_text(csv_path) as handle:
         write_csv(snapshot, handle)
     json_path = out / f"scorecard-{stem}.json"
-    json_path.write_text(
-        json.dumps(snapshot, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
+    with atomic_text(json_path) as handle:
+        handle.write(json.dumps(snapshot, ensure_ascii=False, indent=2) + "\n")
     paths += [csv_path, json_path]
     for fmt in ("html", "pdf"):
         paths.append(

@@ -95,7 +95,9 @@ def test_a_format_contradicting_the_extension_is_an_error(
 
 
 def test_tickets_export_format_follows_the_extension(cli, tmp_path):
-    add_tickets(cli.engine if hasattr(cli, "engine") else _engine(cli), [{"ticket_id": "t1"}])
+    engine = _engine(cli)
+    add_tickets(engine, [{"ticket_id": "t1"}])
+    engine.dispose()
     cli("tickets", "export", "--out", tmp_path / "t.jsonl")
     assert json.loads((tmp_path / "t.jsonl").read_text())["ticket_id"] == "t1"
     cli("tickets", "export", "--out", tmp_path / "t.csv")
@@ -133,7 +135,8 @@ def test_tickets_export_csv_neutralises_formulas(cli):
     out = io.StringIO()
     write_export(engine, out, "csv")
     engine.dispose()
-    providers = {row["ticket_id"]: row["provider"] for row in csv.DictReader(io.StringIO(out.getvalue()))}
+    exported = csv.DictReader(io.StringIO(out.getvalue()))
+    providers = {row["ticket_id"]: row["provider"] for row in exported}
     for i, formula in enumerate(FORMULAS):
         assert providers[f"t{i}"].startswith("'"), providers[f"t{i}"]
 
@@ -196,7 +199,8 @@ def test_overdue_status_providers_and_export_print_no_escape_codes(cli, tmp_path
 def test_ingest_and_status_clean_a_hostile_file_name(cli, tmp_path):
     from tests.ticket_files import HEADER, good_row, write_csv
 
-    path = write_csv(tmp_path / f"x{HOSTILE['osc_title']}{HOSTILE['rlo']}.csv", [good_row(1)], HEADER)
+    name = f"x{HOSTILE['osc_title']}{HOSTILE['rlo']}.csv"
+    path = write_csv(tmp_path / name, [good_row(1)], HEADER)
     outputs = [cli("ingest", path).output, cli("status").output, cli("status", "--json").output]
     for output in outputs:
         _no_control(output)

@@ -291,7 +291,10 @@ def providers_alias(
         say(f"{result['aliases']} aliases loaded ({result['tickets_remapped']} tickets re-mapped)")
         return
     if alias is None or canonical is None:
-        fail("give ALIAS and CANONICAL, or --file ALIASES.csv: see `monitor providers alias --help`")
+        fail(
+            "give ALIAS and CANONICAL, or --file ALIASES.csv: "
+            "see `monitor providers alias --help`"
+        )
     result = add_alias(engine, alias, canonical, note=note)
     say(
         f"{result['alias']!r} now names {result['provider']!r} "

@@ -1,4 +1,7 @@
-"""Commands of the statistics stage: scorecard, overdue, snapshots (provider show: resolution.py)."""
+"""Commands of the statistics stage: scorecard, overdue, snapshots.
+
+(`provider show` is `providers show`, in resolution.py.)
+"""
 
 from __future__ import annotations
 
