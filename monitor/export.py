@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor.models import RESOLUTION, TICKET, TICKET_WITH_RESOLUTION
+from monitor.safe_output import csv_cell
 from monitor.timeutil import iso
 
 EXPORT_COLUMNS = (
@@ -54,22 +55,18 @@ def iter_export_rows(engine: Engine, batch: int = 10000) -> Iterator[dict]:
             }
 
 
-def _csv_value(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def write_export(engine: Engine, out: TextIO, fmt: str = "csv") -> int:
-    """Write the export as CSV (header row) or JSON Lines; returns the number of tickets."""
+    """Write the export as CSV (header row) or JSON Lines; returns the number of tickets.
+
+    CSV cells go through `csv_cell`, as in every CSV the monitor writes: a value a
+    spreadsheet would run as a formula (`=HYPERLINK(...)`) is written as text.
+    """
     count = 0
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)
         for row in iter_export_rows(engine):
-            writer.writerow([_csv_value(row[name]) for name in EXPORT_COLUMNS])
+            writer.writerow([csv_cell(row[name]) for name in EXPORT_COLUMNS])
             count += 1
     elif fmt == "jsonl":
         for row in iter_export_rows(engine):

@@ -10,6 +10,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
+from monitor.db import reader
+from monitor.errors import ConfigurationError
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -22,7 +25,12 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> list[str]:
-    """Bring the schema to the newest revision; returns the heads now applied."""
+    """Bring the schema to the newest revision; returns the heads now applied.
+
+    A database already at a revision this monitor does not ship (written by a newer
+    monitor) is left alone: ConfigurationError naming the revision.
+    """
+    refuse_newer(engine)
     command.upgrade(alembic_config(engine), "heads")
     # Measured: on SQLite a million-ticket rewrite after the migrations ran at half speed
     # until the pool was started afresh. A stale, large WAL file that open connections keep
@@ -36,11 +44,33 @@ def upgrade(engine: Engine) -> list[str]:
 
 def current_revisions(engine: Engine) -> list[str]:
     """Revisions the database is at (empty before `monitor init`)."""
-    with engine.connect() as connection:
+    with reader(engine).connect() as connection:
         return sorted(MigrationContext.configure(connection).get_current_heads())
+
+
+def known_heads(engine: Engine) -> list[str]:
+    """The newest revisions this monitor ships."""
+    return sorted(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+
+
+def unknown_revisions(engine: Engine) -> list[str]:
+    """Revisions the database is at that this monitor does not ship (a newer monitor's)."""
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    known = {revision.revision for revision in script.walk_revisions()}
+    return [revision for revision in current_revisions(engine) if revision not in known]
+
+
+def refuse_newer(engine: Engine) -> None:
+    """ConfigurationError when a newer monitor has migrated this database: running `init`
+    cannot help, and this monitor would misread tables it does not know."""
+    newer = unknown_revisions(engine)
+    if newer:
+        raise ConfigurationError(
+            f"the database schema is at revision {', '.join(newer)}, newer than this monitor "
+            f"knows (its newest is {max(known_heads(engine))}): upgrade the monitor"
+        )
 
 
 def pending(engine: Engine) -> bool:
     """True when the database lacks a migration the code ships."""
-    script = ScriptDirectory.from_config(alembic_config(engine))
-    return set(current_revisions(engine)) != set(script.get_heads())
+    return set(current_revisions(engine)) != set(known_heads(engine))

@@ -13,8 +13,9 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
+from monitor.safe_output import csv_cell
+
 PREVIOUS_KEYS = ("notices", "median_hours", "within_24h")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def flatten_row(row: dict, norm_keys: list[str]) -> dict:
@@ -37,16 +38,8 @@ def flatten_row(row: dict, norm_keys: list[str]) -> dict:
 
 
 def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    text = str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
+    # The one CSV cell rule of every CSV the monitor writes (formula cells neutralised).
+    return csv_cell(value)
 
 
 def csv_columns(scorecard: dict) -> list[str]:

@@ -4,7 +4,10 @@
 terminal or a report (control and bidi-override characters) and minus a
 trailing legal form. `name_key` is what aliases match on: case, punctuation,
 whitespace and legal-form words do not matter ("LeaseWeb Netherlands B.V." and
-"leaseweb netherlands bv" are the same key).
+"leaseweb netherlands bv" are the same key). `base_key` also drops a trailing
+country ("leaseweb netherlands" -> "leaseweb"): the registry takes a company's
+national subsidiary and the company itself for one provider (unless an analyst
+gives the subsidiary an alias of its own), but never two subsidiaries for each other.
 """
 
 from __future__ import annotations
@@ -158,3 +161,32 @@ def display_name(text: str | None) -> str:
         shorter = _TRAILING_FORM.sub("", cleaned).rstrip(" ,")
         cleaned = shorter if shorter else cleaned
     return cleaned
+
+
+# Country (and region) words that end the name of a national subsidiary: "Leaseweb
+# Netherlands", "Amazon Data Services Ireland", "OVH Hosting Deutschland". Compared after
+# name_key (lower case, no punctuation, no legal form); several words first.
+COUNTRY_SUFFIXES = (
+    "the netherlands", "united kingdom", "great britain", "united states", "hong kong",
+    "czech republic", "south africa", "new zealand", "asia pacific", "north america",
+    "netherlands", "nederland", "holland", "nl", "deutschland", "germany", "de",
+    "france", "fr", "belgium", "belgie", "belgique", "luxembourg", "ireland", "uk", "gb",
+    "usa", "us", "america", "canada", "europe", "eu", "italia", "italy", "espana", "spain",
+    "portugal", "polska", "poland", "sweden", "sverige", "norway", "norge", "denmark",
+    "danmark", "finland", "suomi", "switzerland", "schweiz", "suisse", "austria",
+    "osterreich", "romania", "bulgaria", "lithuania", "latvia", "estonia", "russia",
+    "ukraine", "turkey", "turkiye", "singapore", "japan", "india", "australia", "brazil",
+    "brasil", "mexico", "asia", "apac", "emea",
+)
+_COUNTRY_WORDS = sorted((tuple(c.split()) for c in COUNTRY_SUFFIXES), key=len, reverse=True)
+
+
+@lru_cache(maxsize=200_000)
+def base_key(key: str) -> str:
+    """A name key without a trailing country word ("leaseweb netherlands" -> "leaseweb");
+    the key itself when none ends it or nothing would be left."""
+    words = key.split()
+    for country in _COUNTRY_WORDS:
+        if len(words) > len(country) and tuple(words[-len(country) :]) == country:
+            return " ".join(words[: -len(country)])
+    return key

@@ -24,7 +24,7 @@ from monitor.timeutil import iso, utcnow
 from providers.bulk import driver_value
 from providers.cdn import cdn_operator
 from providers.models import Provider, ProviderAlias
-from providers.names import clean_text, display_name, name_key
+from providers.names import base_key, clean_text, display_name, name_key
 
 PROVIDER = Provider.__table__
 ALIAS = ProviderAlias.__table__
@@ -37,12 +37,26 @@ def behind(operator: str) -> str:
 
 
 class AliasMap:
-    """Name key -> canonical provider name, loaded once; new keys are queued for creation."""
+    """Name key -> canonical provider name, loaded once; new keys are queued for creation.
+
+    A key not in the registry still joins a provider when it is a national subsidiary
+    of it or the company of one (`names.base_key`): "Leaseweb Netherlands B.V." joins
+    "LeaseWeb", and "LeaseWeb" joins "Leaseweb Netherlands" when that is the only
+    "Leaseweb <country>" provider. An analyst's alias of the exact key always wins.
+    """
 
     def __init__(self, mapping: dict[str, str], names: dict[str, str]):
         self.mapping = mapping  # key -> provider name
         self.names = names  # provider name -> itself, following merges (name -> final name)
         self.new: dict[str, str] = {}  # key -> display name, for keys not yet in the registry
+        self.subsidiaries: dict[str, set[str]] = {}  # base key -> providers of its longer keys
+        for key, name in mapping.items():
+            self._note(key, name)
+
+    def _note(self, key: str, name: str) -> None:
+        base = base_key(key)
+        if base != key:
+            self.subsidiaries.setdefault(base, set()).add(name)
 
     @classmethod
     def load(cls, connection: Connection) -> AliasMap:
@@ -59,17 +73,28 @@ class AliasMap:
         names = {name: providers[final[pid]][0] for pid, (name, _) in providers.items()}
         return cls(mapping, names)
 
+    def _known(self, key: str) -> str | None:
+        return self.mapping.get(key) or self.new.get(key)
+
     def name_for(self, text: str | None) -> str | None:
         """Canonical name for a stated or network name; None when the text normalises to nothing."""
         key = name_key(text)
         if not key:
             return None
-        if key in self.mapping:
-            return self.mapping[key]
-        if key not in self.new:
+        known = self._known(key)
+        if known is not None:
+            return known
+        base = base_key(key)
+        name = self._known(base) if base != key else None
+        if name is None:
+            family = self.subsidiaries.get(key, set())
+            name = next(iter(family)) if len(family) == 1 else None
+        if name is None:
             shown = display_name(text) or key
-            self.new[key] = self.names.get(shown, shown)
-        return self.new[key]
+            name = self.names.get(shown, shown)
+        self.new[key] = name
+        self._note(key, name)
+        return name
 
     def canonical(self, stated: str | None, network: str | None, operator: str | None) -> str:
         """The canonical provider of one ticket (see the module docstring)."""
@@ -182,21 +207,135 @@ def add_alias(
 
     The canonical provider is created when it does not exist yet (its own
     spelling then also maps to it, unless that spelling already names another).
+    A provider left without any spelling by this is folded into `canonical` (marked
+    merged), so no empty provider stays behind in the list.
     """
     now = now or utcnow()
+    with engine.begin() as connection:
+        result = _add_alias(connection, alias, canonical, note, now)
+    result["tickets_remapped"] = remap_providers(engine)
+    return result
+
+
+def add_aliases_from_file(engine: Engine, path, *, now: datetime | None = None) -> dict:
+    """Load aliases in bulk from a CSV file with the columns `alias,canonical[,note]`.
+
+    All rows in one transaction (a bad row rejects the file, naming its line), then one
+    re-mapping of the tickets. Returns the count of aliases and tickets re-mapped.
+    """
+    import csv
+
+    now = now or utcnow()
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        sample = handle.read(4096)
+        handle.seek(0)
+        try:
+            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        rows = list(csv.DictReader(handle, dialect=dialect))
+    if not rows or not {"alias", "canonical"} <= set(rows[0]):
+        raise ConfigurationError(
+            f"{path}: needs a header row with the columns alias,canonical (and optionally note)"
+        )
+    with engine.begin() as connection:
+        for line, row in enumerate(rows, start=2):
+            try:
+                _add_alias(connection, row["alias"] or "", row["canonical"] or "",
+                           (row.get("note") or None), now)
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"{path} line {line}: {exc}; nothing loaded") from None
+    return {"aliases": len(rows), "tickets_remapped": remap_providers(engine)}
+
+
+def _add_alias(
+    connection: Connection, alias: str, canonical: str, note: str | None, now: datetime
+) -> dict:
     key = name_key(alias)
     if not key:
         raise ConfigurationError(f"not a usable provider name: {alias!r}")
     target = _canonical_text(canonical)
-    with engine.begin() as connection:
-        provider_id = _provider_id(connection, target, now, create=True)
-        _point_alias(connection, key, provider_id, "analyst", note, now)
-        own = name_key(target)
-        if connection.scalar(sa.select(ALIAS.c.id).where(ALIAS.c.key == own)) is None:
-            _point_alias(connection, own, provider_id, "analyst", note, now)
-        name = connection.scalar(sa.select(PROVIDER.c.name).where(PROVIDER.c.id == provider_id))
-    remapped = remap_providers(engine)
-    return {"alias": clean_text(alias), "key": key, "provider": name, "tickets_remapped": remapped}
+    found = find_provider(connection, target, subsidiaries=False)
+    provider_id = (
+        found["id"] if found is not None else _provider_id(connection, target, now, create=True)
+    )
+    before = connection.scalar(sa.select(ALIAS.c.provider_id).where(ALIAS.c.key == key))
+    _point_alias(connection, key, provider_id, "analyst", note, now)
+    own = name_key(target)
+    if connection.scalar(sa.select(ALIAS.c.id).where(ALIAS.c.key == own)) is None:
+        _point_alias(connection, own, provider_id, "analyst", note, now)
+    if before is not None and before != provider_id:
+        _fold_if_empty(connection, before, provider_id)
+    name = connection.scalar(sa.select(PROVIDER.c.name).where(PROVIDER.c.id == provider_id))
+    return {"alias": clean_text(alias), "key": key, "provider": name}
+
+
+def _fold_if_empty(connection: Connection, provider_id: int, into_id: int) -> None:
+    """Mark a provider that no spelling names any more as merged into `into_id`."""
+    remaining = connection.scalar(
+        sa.select(sa.func.count()).select_from(ALIAS).where(ALIAS.c.provider_id == provider_id)
+    )
+    if remaining == 0:
+        connection.execute(
+            PROVIDER.update()
+            .where(PROVIDER.c.id == provider_id, PROVIDER.c.merged_into_id.is_(None))
+            .values(merged_into_id=into_id, note="all its spellings became aliases of another")
+        )
+
+
+def _subsidiary_of(connection: Connection, key: str) -> int | None:
+    """The one provider whose spellings are `key` plus a country ("leaseweb" ->
+    "leaseweb netherlands"), None when there is none or more than one."""
+    if not key:
+        return None
+    pattern = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + " %"
+    found = {
+        pid
+        for longer, pid in connection.execute(
+            sa.select(ALIAS.c.key, ALIAS.c.provider_id).where(
+                ALIAS.c.key.like(pattern, escape="\\")
+            )
+        )
+        if base_key(longer) == key
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+def find_provider(
+    connection: Connection, name: str, *, subsidiaries: bool = True
+) -> dict | None:
+    """The provider a user means by `name`: its exact name, else the name in any case,
+    else the provider the spelling is an alias of, else the one national subsidiary of
+    that spelling (following merges). None when none is."""
+    text = clean_text(name)
+    if not text:
+        return None
+    query = sa.select(PROVIDER.c.id, PROVIDER.c.name, PROVIDER.c.merged_into_id)
+    row = connection.execute(query.where(PROVIDER.c.name == text)).mappings().first()
+    if row is None:
+        row = (
+            connection.execute(
+                query.where(sa.func.lower(PROVIDER.c.name) == text.lower()).order_by(
+                    PROVIDER.c.merged_into_id.is_not(None), PROVIDER.c.id
+                )
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        key = name_key(text)
+        pid = connection.scalar(sa.select(ALIAS.c.provider_id).where(ALIAS.c.key == key))
+        if pid is None and subsidiaries:
+            pid = _subsidiary_of(connection, key)
+        if pid is None:
+            return None
+        row = connection.execute(query.where(PROVIDER.c.id == pid)).mappings().one()
+    seen = set()
+    while row["merged_into_id"] is not None and row["id"] not in seen:
+        seen.add(row["id"])
+        merged = query.where(PROVIDER.c.id == row["merged_into_id"])
+        row = connection.execute(merged).mappings().one()
+    return dict(row)
 
 
 def _point_alias(
@@ -225,12 +364,18 @@ def merge_providers(
     now = now or utcnow()
     target_text = _canonical_text(target)
     with engine.begin() as connection:
-        source_id = _provider_id(connection, clean_text(source), now, create=False)
+        found = find_provider(connection, source)
+        source_id = found["id"] if found is not None else None
         if source_id is None:
             raise ConfigurationError(
                 f"no provider named {clean_text(source)!r} (see `monitor providers list`)"
             )
-        target_id = _provider_id(connection, target_text, now, create=True)
+        existing = find_provider(connection, target_text, subsidiaries=False)
+        target_id = (
+            existing["id"]
+            if existing is not None
+            else _provider_id(connection, target_text, now, create=True)
+        )
         if source_id == target_id:
             raise ConfigurationError("a provider cannot be merged into itself")
         moved = connection.execute(
@@ -246,7 +391,7 @@ def merge_providers(
         name = connection.scalar(sa.select(PROVIDER.c.name).where(PROVIDER.c.id == target_id))
     remapped = remap_providers(engine)
     return {
-        "merged": clean_text(source),
+        "merged": found["name"],
         "into": name,
         "aliases_moved": moved,
         "tickets_remapped": remapped,
@@ -333,7 +478,10 @@ def list_providers(engine: Engine) -> list[dict]:
 
 
 def show_provider(engine: Engine, name: str) -> dict:
-    """One provider: aliases (with who made them), merged providers, networks and countries seen."""
+    """One provider: aliases (with who made them), merged providers, networks and countries seen.
+
+    `name` is matched exactly, else in any case, else through the aliases (`find_provider`).
+    """
     text = clean_text(name)
     with engine.connect() as connection:
         row = (
@@ -341,8 +489,18 @@ def show_provider(engine: Engine, name: str) -> dict:
             .mappings()
             .first()
         )
-        if row is None and not text.startswith(UNKNOWN):
-            raise ConfigurationError(f"no provider named {text!r} (see `monitor providers list`)")
+        if row is None and not text.casefold().startswith(UNKNOWN):
+            found = find_provider(connection, text)
+            if found is None:
+                raise ConfigurationError(
+                    f"no provider named {text!r} (see `monitor providers list`)"
+                )
+            text = found["name"]
+            row = (
+                connection.execute(sa.select(PROVIDER).where(PROVIDER.c.id == found["id"]))
+                .mappings()
+                .one()
+            )
         facts: dict = {"name": text}
         if row is not None:
             if row["merged_into_id"] is not None:

@@ -5,6 +5,9 @@ briefing html, pdf); the scheduler's quarterly job and `monitor demo` call it.
 `publish_briefing` is `monitor briefing`. Either way the figures are stored first as an
 immutable snapshot and every document is rendered from that stored snapshot and names
 its id, so a figure in a PDF can be traced and re-derived.
+
+`publish_briefing` and `publish_scorecard` write `--out` through
+`monitor.output_files.atomic_path`: only a regular file is replaced, keeping its mode.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from monitor.errors import ReportError
+from monitor.output_files import atomic_path, atomic_text
 from monitor.timeutil import as_utc, utcnow
 
 
@@ -80,12 +84,11 @@ def write_quarterly_reports(
             )
         )
     csv_path = out / f"scorecard-{stem}.csv"
-    with csv_path.open("w", encoding="utf-8", newline="") as handle:
+    with atomic_text(csv_path) as handle:
         write_csv(snapshot, handle)
     json_path = out / f"scorecard-{stem}.json"
-    json_path.write_text(
-        json.dumps(snapshot, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
+    with atomic_text(json_path) as handle:
+        handle.write(json.dumps(snapshot, ensure_ascii=False, indent=2) + "\n")
     paths += [csv_path, json_path]
     for fmt in ("html", "pdf"):
         paths.append(
@@ -154,10 +157,10 @@ def publish_briefing(
         period_to=parse_timestamp(snapshot["period"]["to"]),
         as_of=parse_timestamp(snapshot["as_of"]),
     )
-    path = write_briefing(
-        engine, snapshot, fmt, Path(out), lang, flags=flags, sources=data_sources(engine)
-    )
-    return path, snapshot_id
+    sources = data_sources(engine)
+    with atomic_path(out) as temporary:
+        write_briefing(engine, snapshot, fmt, temporary, lang, flags=flags, sources=sources)
+    return Path(out).expanduser(), snapshot_id
 
 
 def publish_scorecard(engine: Engine, snapshot: dict, fmt: str, out, lang: str = "en") -> Path:
@@ -179,6 +182,7 @@ def publish_scorecard(engine: Engine, snapshot: dict, fmt: str, out, lang: str =
             period_to=parse_timestamp(snapshot["period"]["to"]),
             as_of=parse_timestamp(snapshot["as_of"]),
         )
-    return render_scorecard(
-        snapshot, fmt, Path(out), lang, flags=flags, sources=data_sources(engine)
-    )
+    sources = data_sources(engine)
+    with atomic_path(out) as temporary:
+        render_scorecard(snapshot, fmt, temporary, lang, flags=flags, sources=sources)
+    return Path(out).expanduser()

@@ -1,7 +1,8 @@
 """The docs never lie about the CLI: every command and option is documented.
 
-Like datasette's docs tests: a command or option that the CLI has and the README (or a
-file under docs/) does not mention fails here.
+Like datasette's docs tests: a command that the CLI has and docs/commands.md (the command
+reference) does not name, or an option that no doc mentions, fails here. The README keeps
+the newcomer's path: the two set-up commands CI runs, and a table naming every command.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from monitor.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+REFERENCE = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
 DOCS = README + "".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md")))
 
 
@@ -45,11 +47,27 @@ def test_there_are_commands_to_check():
 
 
 @pytest.mark.parametrize("command, options", COMMANDS, ids=[c for c, _ in COMMANDS])
-def test_every_command_is_in_the_readme_and_its_options_in_the_docs(command, options):
-    assert f"monitor {command}" in README, f"`monitor {command}` is not in README.md"
+def test_every_command_is_in_the_reference_and_its_options_in_the_docs(command, options):
+    assert f"monitor {command}" in REFERENCE, f"`monitor {command}` is not in docs/commands.md"
+    assert f"monitor {command}" in README, f"`monitor {command}` is not in README.md's table"
     missing = [option for option in options if option not in DOCS]
     assert not missing, f"`monitor {command}` options not documented: {missing}"
 
 
 def test_global_options_are_documented():
     assert "--db URL" in README and "MONITOR_DATABASE_URL" in README
+    for option in ("--db PATH", "--verbose", "--version", "MONITOR_DEBUG"):
+        assert option in REFERENCE, option
+
+
+def test_the_readme_keeps_the_two_set_up_commands_that_ci_runs():
+    lines = README.splitlines()
+    assert "pip install -e . && monitor demo" in lines
+    assert "pip install -e '.[test]' && python -m pytest" in lines
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "pip install -e '.[test]' && python -m pytest" in ci
+
+
+def test_the_readme_points_to_the_reference_files_and_they_exist():
+    for name in ("commands.md", "resolution.md", "contract-additions.md", "privacy.md"):
+        assert f"docs/{name}" in README and (ROOT / "docs" / name).is_file(), name

@@ -113,4 +113,5 @@ def test_cli(history_store, db_url):
         and "(low vol.)" in text
     )
     result = cli("provider", "show", "nobody", "--as-of", "2026-07-20", ok=False)
-    assert result.exit_code == 2 and "error: no notices for provider 'nobody'" in result.stderr
+    assert result.exit_code == 2
+    assert result.stderr == "error: no provider named 'nobody' (see `monitor providers list`)\n"

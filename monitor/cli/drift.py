@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from monitor.cli.common import fail, print_json, state
+from monitor.cli.output import say
 
 drift_app = typer.Typer(
     help="Flag hosting that moves outside the EU and INHOPE, and providers that slow down.",
@@ -43,7 +44,7 @@ def drift(
     if as_json:
         print_json(result)
         return
-    typer.echo(f"drift as of {result['as_of']}: {len(result['flags'])} flag(s)")
+    say(f"drift as of {result['as_of']}: {len(result['flags'])} flag(s)")
     _print_flags(result["flags"])
 
 
@@ -65,7 +66,7 @@ def ack(
     if as_json:
         print_json(flag)
         return
-    typer.echo(f"acknowledged {flag['id']} ({flag['kind']}, {_safe(flag['subject'])})")
+    say(f"acknowledged {flag['id']} ({flag['kind']}, {_safe(flag['subject'])})")
 
 
 @drift_app.command("list")
@@ -77,23 +78,23 @@ def list_(
     """Stored flags, most recently raised first (open ones only unless --all)."""
     from monitor.drift_store import list_flags
 
-    flags = list_flags(state(ctx).engine(), include_acknowledged=include_all)
+    flags = list_flags(state(ctx).reader(), include_acknowledged=include_all)
     if as_json:
         print_json({"flags": flags})
         return
-    typer.echo(f"{len(flags)} {'stored' if include_all else 'open'} flag(s)")
+    say(f"{len(flags)} {'stored' if include_all else 'open'} flag(s)")
     _print_flags(flags)
 
 
 def _print_flags(flags: list[dict]) -> None:
     for flag in flags:
-        typer.echo(
+        say(
             f"\n{flag['id']}  {flag['status']:<12}  {flag['kind']:<18}  {_safe(flag['subject'])}"
         )
-        typer.echo(f"  {_safe(flag['detail'], limit=2000)}")
+        say(f"  {_safe(flag['detail'], limit=2000)}")
         acknowledgement = flag.get("acknowledgement")
         if acknowledgement:
-            typer.echo(
+            say(
                 f"  acknowledged by {_safe(acknowledgement['by'])} at {acknowledgement['at']}: "
                 f"{_safe(acknowledgement['note'])}"
             )

@@ -7,12 +7,15 @@ from pathlib import Path
 import typer
 
 from monitor.cli.common import FROM_OPTION, PERIOD_OPTION, TO_OPTION, fail, state
+from monitor.cli.output import say
 
 FORMATS = ("html", "pdf")
 LANGUAGES = ("en", "nl")
-OUT_OPTION = typer.Option(..., help="File to write.")
+OUT_OPTION = typer.Option(
+    ..., help="File to write (.pdf or .html names the format; missing folders are made)."
+)
 CONFIG_OPTION = typer.Option(
-    None, "--config", help="TOML file with the [statistics] settings (default: $MONITOR_CONFIG)."
+    None, "--config", help="TOML file with the \\[statistics] settings (default: $MONITOR_CONFIG)."
 )
 
 
@@ -30,7 +33,9 @@ def briefing(
     snapshot: str | None = typer.Option(
         None, "--snapshot", help="Render a stored scorecard snapshot (sc-...) instead of a period."
     ),
-    fmt: str = typer.Option("pdf", "--format", help="html or pdf."),
+    fmt: str | None = typer.Option(
+        None, "--format", help="html or pdf (default: from the --out file name, else pdf)."
+    ),
     lang: str = typer.Option("en", help="Language: en or nl."),
     out: Path = OUT_OPTION,
     config: Path | None = CONFIG_OPTION,
@@ -41,8 +46,10 @@ def briefing(
     from monitor.timeutil import parse_user_time
     from reports import publish_briefing
 
-    if fmt not in FORMATS:
-        fail(f"unknown format {fmt!r}; use html or pdf")
+    from monitor.output_files import check_target, format_for
+
+    fmt = format_for(out, fmt, FORMATS, "pdf")
+    check_target(out)  # refused before any work is done
     if lang not in LANGUAGES:
         fail(f"unknown language {lang!r}; use en or nl")
     chosen = None
@@ -64,8 +71,8 @@ def briefing(
         known_at=parse_user_time(known_at) if known_at else None,
         config=load_statistics_config(config),
     )
-    typer.echo(f"snapshot {snapshot_id}", err=True)
-    typer.echo(f"wrote {path}", err=True)
+    say(f"snapshot {snapshot_id}", err=True)
+    say(f"wrote {path}", err=True)
 
 
 def register(app: typer.Typer) -> None:

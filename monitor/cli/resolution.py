@@ -5,10 +5,13 @@ from __future__ import annotations
 import sys
 from contextlib import nullcontext
 from datetime import date
+from pathlib import Path
 
 import typer
 
 from monitor.cli.common import fail, print_json, state
+from monitor.cli.output import say
+from monitor.errors import ConfigurationError
 
 prefixes_app = typer.Typer(
     help="The RouteViews prefix-to-AS table used for offline AS lookups.", no_args_is_help=True
@@ -46,18 +49,18 @@ def resolve(
     if as_json:
         print_json(summary)
         return
-    typer.echo(
+    say(
         f"resolved {summary['resolved']} of {summary['pending']} pending tickets "
         f"({summary['ips']} distinct IPs, {summary['special_ips']} private/reserved) "
         f"in {summary['seconds']} s"
     )
     for source, version in summary["data_versions"].items():
-        typer.echo(
+        say(
             f"  {source}: {version} ({summary['lookups'].get(source, 0)} looked up, "
             f"{summary['reused'].get(source, 0)} already known)"
         )
     if summary["skipped_sources"]:
-        typer.echo(
+        say(
             f"  not used (no data): {', '.join(summary['skipped_sources'])}"
             + (
                 " - import one with `monitor prefixes import`"
@@ -66,22 +69,22 @@ def resolve(
             )
         )
     origin = summary["country_from"]
-    typer.echo(
+    say(
         f"  country from geolocation {origin['geo']}, registration {origin['registered']}, "
         f"hotline {origin['stated']}, unknown {origin['none']}; behind a CDN {summary['cdn']}"
     )
     if summary["resolved_late"]:
-        typer.echo(
+        say(
             f"  {summary['resolved_late']} tickets were reported more than {LATE_AFTER.days} days "
             "before this run: resolved with today's data, not the data of their report date"
         )
     if summary["dns"]:
-        typer.echo(
+        say(
             f"  dns: {summary['dns_looked_up']} hostnames of tickets without an IP looked up, "
             f"{summary['dns_failed']} without a usable address"
         )
     if summary["online_failed"]:
-        typer.echo(
+        say(
             f"  online lookups failed for {summary['online_failed']} addresses (offline data used)"
         )
 
@@ -133,13 +136,13 @@ def prefixes_import(
         print_json(summary)
         return
     verb = "already active" if summary["unchanged"] else "imported"
-    typer.echo(
+    say(
         f"{verb}: {summary['version']} ({summary['prefixes_v4']} IPv4 and "
         f"{summary['prefixes_v6']} IPv6 "
         f"prefixes, {summary['as_names']} AS names, {summary['rejected']} lines rejected)"
     )
     for error in summary["errors"]:
-        typer.echo(f"  {error['file']} line {error['line']}: {error['reason']}")
+        say(f"  {error['file']} line {error['line']}: {error['reason']}")
 
 
 @prefixes_app.command("status")
@@ -150,23 +153,23 @@ def prefixes_status(
     """Data versions imported (active and retired) and the per-IP answers kept for each source."""
     from providers.status import resolution_status
 
-    facts = resolution_status(state(ctx).engine())
+    facts = resolution_status(state(ctx).reader())
     if as_json:
         print_json(facts)
         return
     if not facts["prefix_versions"]:
-        typer.echo(
+        say(
             "no prefix table imported (AS numbers need `monitor prefixes import` or --online)"
         )
     for version in facts["prefix_versions"]:
         mark = "active " if version["retired_at"] is None else "retired"
-        typer.echo(
+        say(
             f"{mark} {version['version']} imported {version['imported_at']}: "
             f"{version['prefixes_v4']} IPv4, "
             f"{version['prefixes_v6']} IPv6 prefixes, {version['as_names']} AS names"
         )
     for key, count in facts["answers"].items():
-        typer.echo(f"answers {key}: {count}")
+        say(f"answers {key}: {count}")
 
 
 @providers_app.command("list")
@@ -177,58 +180,123 @@ def providers_list(
     """Canonical providers with their ticket counts and aliases."""
     from providers.registry import list_providers
 
-    rows = list_providers(state(ctx).engine())
+    rows = list_providers(state(ctx).reader())
     if as_json:
         print_json(rows)
         return
     for row in rows:
         aliases = f"  (aliases: {', '.join(row['aliases'])})" if row["aliases"] else ""
-        typer.echo(f"{row['tickets']:>8}  {row['name']}{aliases}")
+        say(f"{row['tickets']:>8}  {row['name']}{aliases}")
 
 
-@providers_app.command("show")
 def providers_show(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Canonical provider name, as `providers list` shows it."),
+    name: str = typer.Argument(
+        ..., help="Provider name or any alias of it (case does not matter)."
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Quarters as at this time (default: now)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help="TOML file with the \\[statistics] settings (default: $MONITOR_CONFIG).",
+    ),
 ) -> None:
-    """One provider: aliases, merges, networks and countries of its tickets."""
+    """One provider: aliases, merges, networks, countries, and its quarters side by side
+    (notices, median, within 24 h, trend). `monitor provider show` is the same command."""
+    from monitor.errors import ReportError
+    from monitor.norms import load_statistics_config
+    from monitor.provider_history import provider_history
+    from monitor.timeutil import parse_user_time
     from providers.registry import show_provider
 
-    facts = show_provider(state(ctx).engine(), name)
+    engine = state(ctx).reader()
+    try:
+        facts = show_provider(engine, name)
+    except ConfigurationError as missing:
+        facts, registry_error = {"name": name}, missing
+    else:
+        registry_error = None
+    try:
+        history = provider_history(
+            engine,
+            facts["name"],
+            as_of=parse_user_time(as_of) if as_of else None,
+            config=load_statistics_config(config),
+        )
+    except ReportError as exc:
+        if registry_error is not None:
+            raise registry_error from None
+        history, no_history = None, str(exc)
+    if history is not None:
+        facts = {**facts, **history}
     if as_json:
         print_json(facts)
         return
-    typer.echo(f"{facts['name']}: {facts['tickets']} tickets ({facts['behind_cdn']} behind a CDN)")
+    if "tickets" in facts:
+        _print_registry_facts(facts)
+    if history is not None:
+        from monitor.cli.tables import print_history
+
+        print_history(history)
+    else:
+        say(f"  quarters: {no_history}")
+
+
+def _print_registry_facts(facts: dict) -> None:
+    say(f"{facts['name']}: {facts['tickets']} tickets ({facts['behind_cdn']} behind a CDN)")
     if facts.get("merged_into"):
-        typer.echo(f"  merged into {facts['merged_into']}")
+        say(f"  merged into {facts['merged_into']}")
     for alias in facts.get("aliases", []):
-        typer.echo(
+        say(
             f"  alias {alias['key']!r} "
             f"({alias['origin']}{': ' + alias['note'] if alias['note'] else ''})"
         )
     for merged in facts.get("merged_from", []):
-        typer.echo(f"  merged from {merged}")
+        say(f"  merged from {merged}")
     for net in facts["networks"]:
-        typer.echo(f"  network AS{net['asn'] or '?'} {net['network'] or '-'}: {net['tickets']}")
+        say(f"  network AS{net['asn'] or '?'} {net['network'] or '-'}: {net['tickets']}")
     for country in facts["countries"]:
-        typer.echo(f"  country {country['country'] or '-'}: {country['tickets']}")
+        say(f"  country {country['country'] or '-'}: {country['tickets']}")
 
 
 @providers_app.command("alias")
 def providers_alias(
     ctx: typer.Context,
-    alias: str = typer.Argument(
-        ..., help="A spelling to map (case, punctuation and legal form do not matter)."
+    alias: str | None = typer.Argument(
+        None, help="A spelling to map (case, punctuation and legal form do not matter)."
     ),
-    canonical: str = typer.Argument(..., help="The provider it names (created if new)."),
+    canonical: str | None = typer.Argument(
+        None, help="The provider it names (created if new)."
+    ),
     note: str | None = typer.Option(None, help="Why (kept with the alias)."),
+    file: Path | None = typer.Option(
+        None,
+        "--file",
+        help="Load many: a CSV with the columns alias,canonical[,note] (all or nothing).",
+    ),
 ) -> None:
     """Map a provider spelling to a canonical provider; existing tickets are re-mapped."""
-    from providers.registry import add_alias
+    from providers.registry import add_alias, add_aliases_from_file
 
-    result = add_alias(state(ctx).engine(), alias, canonical, note=note)
-    typer.echo(
+    engine = state(ctx).engine()
+    if file is not None:
+        if alias is not None or canonical is not None:
+            fail("give either ALIAS CANONICAL or --file, not both")
+        if not file.is_file():
+            fail(f"no such file: {str(file)!r}")
+        result = add_aliases_from_file(engine, file)
+        say(f"{result['aliases']} aliases loaded ({result['tickets_remapped']} tickets re-mapped)")
+        return
+    if alias is None or canonical is None:
+        fail(
+            "give ALIAS and CANONICAL, or --file ALIASES.csv: "
+            "see `monitor providers alias --help`"
+        )
+    result = add_alias(engine, alias, canonical, note=note)
+    say(
         f"{result['alias']!r} now names {result['provider']!r} "
         f"({result['tickets_remapped']} tickets re-mapped)"
     )
@@ -245,7 +313,7 @@ def providers_merge(
     from providers.registry import merge_providers
 
     result = merge_providers(state(ctx).engine(), source, target, note=note)
-    typer.echo(
+    say(
         f"merged {result['merged']!r} into {result['into']!r}: "
         f"{result['aliases_moved']} aliases moved, "
         f"{result['tickets_remapped']} tickets re-mapped"
@@ -267,12 +335,12 @@ def reference_show(
     """EU and INHOPE periods in force, with confidence, source and whether an analyst set them."""
     from providers.jurisdictions import correction_history, membership, reference_rows
 
-    engine = state(ctx).engine()
+    engine = state(ctx).reader()
     if on:
         if not country:
             fail("--on needs --country")
         result = membership(country, _date(on, "--on"), engine=engine).to_dict()
-        print_json(result) if as_json else typer.echo(
+        print_json(result) if as_json else say(
             f"{result['country']} on {result['on']}: eu={_tri(result['eu'])} "
             f"inhope={_tri(result['inhope'])}"
             f" (confidence {result['inhope_confidence'] or '-'})"
@@ -284,14 +352,14 @@ def reference_show(
         return
     if history:
         for row in rows:
-            typer.echo(
+            say(
                 f"{row['set_at']} {row['country']} {row['kind']}={row['member']} "
                 f"{row['since'] or '…'} to {row['until'] or '…'} [{row['confidence']}] "
                 f"batch {row['batch']}: {row['source_note']}"
             )
         return
     for row in rows:
-        typer.echo(
+        say(
             f"{row['country']} {row['kind']:<6} {row['member']:<7} {row['since'] or '…':>10} to "
             f"{row['until'] or '…':<10} {row['confidence']:<9} {row['origin']:<7} {row['source']}"
         )
@@ -335,7 +403,7 @@ def reference_set(
         append=append,
     )
     changed = refresh_membership(engine, [period.country])
-    typer.echo(
+    say(
         f"{period.country} {kind}={period.member} from {period.since or 'always'} to "
         f"{period.until or 'now'} [{period.confidence}] recorded; {changed} tickets re-evaluated"
     )
@@ -357,4 +425,11 @@ def register(app: typer.Typer) -> None:
     app.command()(resolve)
     app.add_typer(prefixes_app, name="prefixes")
     app.add_typer(providers_app, name="providers")
+    providers_app.command("show")(providers_show)
+    # `monitor provider show NAME`: the same command under its older name (documented).
+    provider_app = typer.Typer(
+        help="Alias of `monitor providers show` (one provider's figures).", no_args_is_help=True
+    )
+    provider_app.command("show")(providers_show)
+    app.add_typer(provider_app, name="provider")
     app.add_typer(reference_app, name="reference")

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from monitor.cli.common import print_json, state
+from monitor.cli.output import say
 
 schedule_app = typer.Typer(
     help="Scheduled jobs: the pipeline running by itself (docs/scheduling.md).",
@@ -56,7 +57,7 @@ def schedule_list(
     if as_json:
         print_json(listing)
         return
-    typer.echo(
+    say(
         f"schedule: {listing['schedule']} (times in {listing['timezone']}); scheduler "
         + ("running" if listing["scheduler_running"] else "not running")
     )
@@ -72,7 +73,7 @@ def schedule_list(
             detail = last["error"] or last["note"]
             if detail:
                 done += f": {detail[:200]}"
-        typer.echo(f"{job['job']:<18} {job['cron']:<18} {next_run}; {done}")
+        say(f"{job['job']:<18} {job['cron']:<18} {next_run}; {done}")
 
 
 @schedule_app.command("run-once")
@@ -92,14 +93,20 @@ def schedule_run_once(
     if as_json:
         print_json(record)
     else:
-        detail = record["error"] or record["note"]
-        typer.echo(
-            f"{job}: {record['outcome']}"
-            + (f": {detail}" if detail else "")
-            + (f" {record['counts']}" if record["counts"] else "")
-        )
+        _print_run(job, record)
     if record["outcome"] == "failed":
         raise typer.Exit(1)
+
+
+def _print_run(job: str, record: dict) -> None:
+    """`job: outcome: detail`, then one indented `name: value` line per count."""
+    import json
+
+    detail = record["error"] or record["note"]
+    say(f"{job}: {record['outcome']}" + (f": {detail}" if detail else ""))
+    for name, value in (record["counts"] or {}).items():
+        shown = value if isinstance(value, str | int | float) else json.dumps(value, default=str)
+        say(f"  {name.replace('_', ' ')}: {shown}")
 
 
 def pull(
@@ -137,14 +144,14 @@ def pull(
     if as_json:
         print_json(result)
         return
-    typer.echo(
+    say(
         f"{result['feed']}: {result['pages']} page(s), read {result['read']}: "
         f"inserted {result['inserted']}, updated {result['updated']}, "
         f"unchanged {result['unchanged']}, quarantined {result['quarantined']}"
         + (" (more pages waiting)" if result["more"] else "")
     )
     for error in result["errors"][:20]:
-        typer.echo(f"  {error['file']} item {error['line']}: {error['reason']}")
+        say(f"  {error['file']} item {error['line']}: {error['reason']}")
 
 
 def register(app: typer.Typer) -> None:

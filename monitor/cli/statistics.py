@@ -1,4 +1,7 @@
-"""Commands of the statistics stage: scorecard, overdue, provider show, snapshots."""
+"""Commands of the statistics stage: scorecard, overdue, snapshots.
+
+(`provider show` is `providers show`, in resolution.py.)
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,10 @@ from pathlib import Path
 import typer
 
 from monitor.cli.common import FROM_OPTION, PERIOD_OPTION, TO_OPTION, fail, print_json, state
+from monitor.cli.output import say
 
 FORMATS = ("table", "json", "csv", "html", "pdf")
-CONFIG_HELP = "TOML file with the [statistics] settings (default: $MONITOR_CONFIG)."
+CONFIG_HELP = "TOML file with the \\[statistics] settings (default: $MONITOR_CONFIG)."
 
 
 def _config(path: Path | None):
@@ -40,8 +44,14 @@ def scorecard(
         help="Also ignore what the monitor learnt after this time (re-derive a past figure).",
     ),
     by: str = typer.Option("provider", help="provider, network or country."),
-    fmt: str = typer.Option("table", "--format", help="table, json, csv, html or pdf."),
-    out: Path | None = typer.Option(None, help="Write to this file (required for pdf)."),
+    fmt: str | None = typer.Option(
+        None,
+        "--format",
+        help="table, json, csv, html or pdf (default: from the --out file name, else table).",
+    ),
+    out: Path | None = typer.Option(
+        None, help="Write to this file (.pdf, .html, .csv, .json name the format)."
+    ),
     lang: str = typer.Option("en", help="Language of html/pdf: en or nl."),
     store: bool = typer.Option(
         False, "--store", help="Store the figures as a snapshot and print its id."
@@ -49,22 +59,25 @@ def scorecard(
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Time to removal per provider, network or country for a period (Kaplan-Meier, 95 % CIs)."""
+    from monitor.output_files import check_target, format_for
     from monitor.periods import period_from_options
     from monitor.scorecard import GROUPINGS, compute_scorecard
     from monitor.snapshots import load_snapshot, store_snapshot
 
-    if fmt not in FORMATS:
-        fail(f"unknown format {fmt!r}; use {', '.join(FORMATS)}")
+    fmt = format_for(out, fmt, FORMATS, "table")
     if by not in GROUPINGS:
         fail(f"unknown grouping {by!r}; use {', '.join(GROUPINGS)}")
     if fmt == "pdf" and out is None:
         fail("--format pdf needs --out PATH")
     if lang not in ("en", "nl"):
         fail(f"unknown language {lang!r}; use en or nl")
-    engine = state(ctx).engine()
+    if out is not None:
+        check_target(out)  # refused before any work is done
+    app_state = state(ctx)
+    engine = app_state.engine()
     chosen = period_from_options(period, start, end)
     figures = compute_scorecard(
-        engine,
+        app_state.reader(),
         period=chosen,
         as_of=_time(as_of),
         by=by,
@@ -75,11 +88,11 @@ def scorecard(
         # Published documents always cite a stored, immutable snapshot.
         snapshot_id = store_snapshot(engine, figures)
         _render(engine, load_snapshot(engine, snapshot_id), fmt, out, lang)
-        typer.echo(f"snapshot {snapshot_id}", err=True)
+        say(f"snapshot {snapshot_id}", err=True)
         return
     if store:
         figures["snapshot_id"] = store_snapshot(engine, figures)
-        typer.echo(f"snapshot {figures['snapshot_id']}", err=True)
+        say(f"snapshot {figures['snapshot_id']}", err=True)
     _emit(figures, fmt, out)
 
 
@@ -89,7 +102,7 @@ def _render(engine, snapshot: dict, fmt: str, out: Path | None, lang: str) -> No
 
     if out is not None:
         publish_scorecard(engine, snapshot, fmt, out, lang=lang)
-        typer.echo(f"wrote {out}", err=True)
+        say(f"wrote {out}", err=True)
         return
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "scorecard.html"
@@ -98,27 +111,28 @@ def _render(engine, snapshot: dict, fmt: str, out: Path | None, lang: str) -> No
 
 
 def _emit(figures: dict, fmt: str, out: Path | None) -> None:
-    import json
-
+    from monitor.cli.tables import print_scorecard
+    from monitor.output_files import atomic_text
+    from monitor.safe_output import json_text, terminal_stream
     from monitor.scorecard_output import print_table, write_csv
 
     if out is not None:
-        with out.open("w", encoding="utf-8", newline="") as handle:
+        with atomic_text(out) as handle:
             if fmt == "json":
-                handle.write(json.dumps(figures, ensure_ascii=False, indent=2) + "\n")
+                handle.write(json_text(figures, indent=2) + "\n")
             elif fmt == "csv":
                 write_csv(figures, handle)
             else:
                 from rich.console import Console
 
                 print_table(figures, Console(file=handle, width=200, force_terminal=False))
-        typer.echo(f"wrote {out}", err=True)
+        say(f"wrote {out}", err=True)
     elif fmt == "json":
         print_json(figures)
     elif fmt == "csv":
-        write_csv(figures, sys.stdout)
+        write_csv(figures, terminal_stream(sys.stdout))
     else:
-        print_table(figures)
+        print_scorecard(figures)
 
 
 def overdue(
@@ -126,7 +140,7 @@ def overdue(
     older_than: str | None = typer.Option(
         None,
         "--older-than",
-        help="Age of an open notice to list, e.g. 24h, 3d (default: [statistics] overdue_after).",
+        help="Age of an open notice to list, e.g. 24h, 3d (default: \\[statistics] overdue_after).",
     ),
     as_of: str | None = typer.Option(None, "--as-of", help="As at this time (default: now)."),
     limit: int = typer.Option(
@@ -147,83 +161,20 @@ def overdue(
     if limit < 0:
         fail("--limit must be 0 (all) or more")
     result = overdue_notices(
-        state(ctx).engine(), older_than_hours=hours, as_of=_time(as_of), limit=limit or None
+        state(ctx).reader(), older_than_hours=hours, as_of=_time(as_of), limit=limit or None
     )
     if as_json:
         print_json(result)
         return
-    typer.echo(
+    from monitor.cli.tables import print_overdue
+
+    say(
         f"{result['count']} open notices older than {hours:g} h as of {result['as_of']}"
         + (f" (oldest {result['shown']} shown)" if result["shown"] < result["count"] else "")
     )
-    for notice in result["notices"]:
-        network = f"AS{notice['asn']} {notice['network'] or ''}".strip() if notice["asn"] else "-"
-        typer.echo(
-            f"{notice['age_hours']:>9.1f} h  {notice['source']}/{notice['ticket_id']}  "
-            f"{notice['provider']}  {network}  {notice['country'] or '-'}"
-            + ("" if notice["notified"] else "  (no notice time: reported_at)")
-        )
-
-
-provider_app = typer.Typer(help="One provider's figures over time.", no_args_is_help=True)
-
-
-@provider_app.command("show")
-def provider_show(
-    ctx: typer.Context,
-    name: str = typer.Argument(
-        ..., help="Provider name as in the scorecard (case does not matter)."
-    ),
-    as_of: str | None = typer.Option(None, "--as-of", help="As at this time (default: now)."),
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
-    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
-) -> None:
-    """One provider's quarters side by side: notices, median, within 24 h, trend."""
-    from monitor.provider_history import provider_history
-
-    history = provider_history(
-        state(ctx).engine(), name, as_of=_time(as_of), config=_config(config)
-    )
-    if as_json:
-        print_json(history)
-        return
-    _print_history(history)
-
-
-def _print_history(history: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    from monitor.scorecard_output import _hours, _share_ci
-
-    quarters = [q for q in history["quarters"] if q["notices"]] or history["quarters"][-1:]
-    table = Table(
-        title=Text(f"{history['provider']}, as of {history['as_of']}"), title_justify="left"
-    )
-    table.add_column("")
-    for quarter in quarters:
-        table.add_column(quarter["label"], justify="right")
-    lines = {
-        "notices": [
-            str(q["notices"]) + (" (low vol.)" if q["low_volume"] else "") for q in quarters
-        ],
-        "still online": [str(q["open"]) for q in quarters],
-        "median h": [
-            _hours(q["median_hours"]) if q["median_hours"] is not None else "not reached"
-            for q in quarters
-        ],
-        "within 24 h": [_share_ci(q["within_24h"], q["within_24h_ci"]) for q in quarters],
-        "trend": [
-            "-"
-            if q["trend"] is None
-            else f"{q['trend']['direction']} (p={q['trend']['p_value']:.3f})"
-            for q in quarters
-        ],
-    }
-    for label, cells in lines.items():
-        table.add_row(label, *cells)
-    Console(width=max(120, Console().width), highlight=False).print(table)
+    if result["notices"]:
+        print_overdue(result)
+        say("clock from: the notice time, or the report time when no notice time was given")
 
 
 snapshots_app = typer.Typer(
@@ -240,33 +191,34 @@ def snapshots_list(
     """Stored scorecard snapshots, newest first."""
     from monitor.snapshots import list_snapshots
 
-    rows = list_snapshots(state(ctx).engine(), limit=limit)
+    rows = list_snapshots(state(ctx).reader(), limit=limit)
     if as_json:
         print_json(rows)
         return
     for row in rows:
         known = f" known at {row['known_at']}" if row["known_at"] else ""
-        typer.echo(f"{row['id']}  {row['period']} by {row['by']}, as of {row['as_of']}{known}")
+        say(f"{row['id']}  {row['period']} by {row['by']}, as of {row['as_of']}{known}")
 
 
 @snapshots_app.command("show")
 def snapshots_show(
     ctx: typer.Context,
     snapshot_id: str = typer.Argument(..., help="Snapshot id (sc-...)."),
-    fmt: str = typer.Option("json", "--format", help="json, csv or table."),
+    fmt: str | None = typer.Option(
+        None, "--format", help="json, csv or table (default: from the --out name, else json)."
+    ),
     out: Path | None = typer.Option(None, help="Write to this file."),
 ) -> None:
     """Print a stored scorecard exactly as it was stored."""
+    from monitor.output_files import format_for
     from monitor.snapshots import load_snapshot
 
-    if fmt not in ("json", "csv", "table"):
-        fail(f"unknown format {fmt!r}; use json, csv or table")
-    _emit(load_snapshot(state(ctx).engine(), snapshot_id), fmt, out)
+    fmt = format_for(out, fmt, ("json", "csv", "table"), "json")
+    _emit(load_snapshot(state(ctx).reader(), snapshot_id), fmt, out)
 
 
 def register(app: typer.Typer) -> None:
     """Add the statistics commands to the CLI."""
     app.command()(scorecard)
     app.command()(overdue)
-    app.add_typer(provider_app, name="provider")
     app.add_typer(snapshots_app, name="snapshots")

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from monitor.cli.common import fail, print_json, state
+from monitor.cli.output import say
 from monitor.errors import StrictModeRejected
 
 PROGRESS_MIN_LINES = 50_000
@@ -20,7 +21,9 @@ def init(ctx: typer.Context) -> None:
 
     app_state = state(ctx)
     heads = upgrade(app_state.engine(check_schema=False))
-    typer.echo(f"schema ready at revision {', '.join(heads)}")
+    # The migrations branch from 0001 (one branch per stage), so the database records
+    # several heads; the newest is the revision this schema is at.
+    say(f"schema ready at revision {max(heads)}")
 
 
 def ingest(
@@ -69,7 +72,7 @@ def ingest(
     if as_json:
         print_json(total.to_json())
         return
-    typer.echo(
+    say(
         f"read {total.read}: inserted {total.inserted}, updated {total.updated}, "
         f"unchanged {total.unchanged}, quarantined {total.quarantined}"
         + (
@@ -79,11 +82,11 @@ def ingest(
         )
     )
     if total.ignored_columns:
-        typer.echo(f"ignored columns: {', '.join(total.ignored_columns)}")
+        say(f"ignored columns: {', '.join(total.ignored_columns)}")
     for error in total.errors[:20]:
-        typer.echo(f"  {error['file']} line {error['line']}: {error['reason']}")
+        say(f"  {error['file']} line {error['line']}: {error['reason']}")
     if total.quarantined > 20:
-        typer.echo(f"  ... {total.quarantined - 20} more in quarantine")
+        say(f"  ... {total.quarantined - 20} more in quarantine")
 
 
 @contextmanager
@@ -105,21 +108,26 @@ tickets_app = typer.Typer(help="Ticket listings.", no_args_is_help=True)
 @tickets_app.command("export")
 def tickets_export(
     ctx: typer.Context,
-    fmt: str = typer.Option("csv", "--format", help="csv or jsonl."),
-    out: Path | None = typer.Option(None, help="Write here instead of stdout."),
+    fmt: str | None = typer.Option(
+        None, "--format", help="csv or jsonl (default: from the --out file name, else csv)."
+    ),
+    out: Path | None = typer.Option(
+        None, help="Write here instead of stdout (.csv or .jsonl; missing folders are made)."
+    ),
 ) -> None:
     """Export one row per ticket (the contract's columns; resolution columns once resolved)."""
     from monitor.export import write_export
+    from monitor.output_files import atomic_text, format_for
+    from monitor.safe_output import terminal_stream
 
-    if fmt not in ("csv", "jsonl"):
-        fail(f"unknown format {fmt!r}; use csv or jsonl")
-    engine = state(ctx).engine()
+    fmt = format_for(out, fmt, ("csv", "jsonl"), "csv")
+    engine = state(ctx).reader()
     if out is None:
-        write_export(engine, sys.stdout, fmt)
+        write_export(engine, terminal_stream(sys.stdout), fmt)
         return
-    with out.open("w", encoding="utf-8", newline="") as handle:
+    with atomic_text(out) as handle:
         count = write_export(engine, handle, fmt)
-    typer.echo(f"wrote {count} tickets to {out}", err=True)
+    say(f"wrote {count} tickets to {out}", err=True)
 
 
 def status(
@@ -130,16 +138,16 @@ def status(
     from monitor.status import store_status
     from schedules import job_status
 
-    engine = state(ctx).engine()
+    engine = state(ctx).reader()
     facts = store_status(engine)
     facts["jobs"] = job_status(engine)
     if as_json:
         print_json(facts)
         return
     for key in ("tickets", "open", "unresolved", "quarantined", "failed_ingests"):
-        typer.echo(f"{key.replace('_', ' ')}: {facts[key]}")
+        say(f"{key.replace('_', ' ')}: {facts[key]}")
     last = facts["last_ingest"]
-    typer.echo(
+    say(
         "last ingest: none"
         if last is None
         else f"last ingest: #{last['id']} {last['origin']} ({last['source']})"
@@ -147,7 +155,7 @@ def status(
     )
     for job in facts["jobs"]:
         if job.get("started_at"):
-            typer.echo(
+            say(
                 f"job {job['job']}: last run {job['started_at']} {job.get('outcome')}"
                 + (f" ({job['error']})" if job.get("error") else "")
             )
@@ -165,7 +173,7 @@ def demo(
     from monitor.demo import run_demo
 
     for line in run_demo(out, tickets=tickets, seed=seed, db_url=state(ctx).db_url):
-        typer.echo(line)
+        say(line)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,161 @@
+"""Terminal tables that fit the terminal: the scorecard, a provider's quarters, overdue notices.
+
+A table wider than the console is laid out compactly instead of being cut: confidence
+intervals go under their figure, headers wrap, the box loses its vertical lines. Nothing
+in a cell is replaced by an ellipsis; JSON and CSV carry every figure in full.
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from monitor.cli.output import cell, console, print_table
+
+FULL_SCORECARD_WIDTH = 180
+
+
+def _hours(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def _with_ci(figure: str, low: str, high: str) -> str:
+    return f"{figure}\n{low}-{high}"
+
+
+def print_scorecard(scorecard: dict, out: Console | None = None) -> None:
+    """The scorecard as a table: the full layout when the console is wide enough, else the
+    compact one (same figures, CIs under their figure)."""
+    from monitor.scorecard_output import print_table as print_full_table
+
+    out = out or console()
+    if out.width >= FULL_SCORECARD_WIDTH:
+        print_full_table(scorecard, out)
+        return
+    period = scorecard["period"]
+    title = f"Scorecard {period['label']} by {scorecard['by']}, as of {scorecard['as_of']}" + (
+        f", known at {scorecard['known_at']}" if scorecard.get("known_at") else ""
+    )
+    table = Table(
+        title=Text(title),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 0),
+    )
+    table.add_column("rank", justify="right", overflow="fold")
+    table.add_column("name", overflow="fold", min_width=12)
+    table.add_column("cc", overflow="fold")
+    table.add_column("notices", justify="right", overflow="fold")
+    table.add_column("open", justify="right", overflow="fold")
+    table.add_column("median h", justify="right", overflow="fold")
+    table.add_column("p90 h", justify="right", overflow="fold")
+    for norm in scorecard["norms"]:
+        table.add_column(escape(f"≤ {norm['label']}"), justify="right", overflow="fold")
+    table.add_column("≤ 7 days", justify="right", overflow="fold")
+    rows = [*scorecard["rows"], scorecard["totals"]]
+    for row in rows:
+        is_total = row is scorecard["totals"]
+        rank = "" if is_total else ("low vol." if row["low_volume"] else str(row["rank"]))
+        low, high = row["median_hours_ci"]
+        median = (
+            "not reached"
+            if row["median_hours"] is None
+            else _with_ci(
+                _hours(row["median_hours"]), _hours(low), "open" if high is None else _hours(high)
+            )
+        )
+        cells = [
+            rank,
+            Text("all notices" if is_total else cell(row["name"])),
+            Text(cell(row["country"] or "-")),
+            str(row["notices"]),
+            str(row["open"]),
+            median,
+            _hours(row["p90_hours"]),
+        ]
+        for norm in scorecard["norms"]:
+            entry = row["norms"][norm["key"]]
+            share, (low, high) = entry["share"], entry["ci"]
+            if share is None:
+                cells.append("-")
+            else:
+                cells.append(_with_ci(_share(share), _share(low).rstrip("%"), _share(high)))
+        cells.append(_share(row["within_7d"]))
+        table.add_row(*cells, end_section=True)
+    print_table(out, table)
+    out.print(
+        "Kaplan-Meier; content still online censored at its last check or the as-of time. "
+        "≤ t: share removed within t. Under each figure its 95% CI. "
+        f"Rows under {scorecard['min_notices']} notices are low "
+        "volume (not ranked). Every figure: --format csv or json. "
+        f"Snapshot: {scorecard.get('snapshot_id') or 'not stored'}.",
+        markup=False,
+    )
+
+
+def print_history(history: dict, out: Console | None = None) -> None:
+    """One provider's quarters side by side, as wide as the console allows (CIs wrap)."""
+    from monitor.scorecard_output import _share_ci
+
+    out = out or console()
+    quarters = [q for q in history["quarters"] if q["notices"]] or history["quarters"][-1:]
+    table = Table(
+        title=Text(f"{cell(history['provider'])}, as of {history['as_of']}"),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("")
+    for quarter in quarters:
+        table.add_column(quarter["label"], justify="right", overflow="fold")
+    lines = {
+        "notices": [
+            str(q["notices"]) + (" (low vol.)" if q["low_volume"] else "") for q in quarters
+        ],
+        "still online": [str(q["open"]) for q in quarters],
+        "median h": [
+            _hours(q["median_hours"]) if q["median_hours"] is not None else "not reached"
+            for q in quarters
+        ],
+        "within 24 h": [_share_ci(q["within_24h"], q["within_24h_ci"]) for q in quarters],
+        "trend": [
+            "-"
+            if q["trend"] is None
+            else f"{q['trend']['direction']} (p={q['trend']['p_value']:.3f})"
+            for q in quarters
+        ],
+    }
+    for label, cells in lines.items():
+        table.add_row(label, *cells)
+    print_table(out, table)
+
+
+def print_overdue(result: dict, out: Console | None = None) -> None:
+    """Overdue notices under column headers, oldest first."""
+    out = out or console()
+    # (rich mis-measures tables with show_edge=False: their last column gets cut)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("age h", justify="right", no_wrap=True)
+    table.add_column("source/ticket", overflow="fold", ratio=2)
+    table.add_column("provider", overflow="fold", ratio=2)
+    table.add_column("network", overflow="fold", ratio=2)
+    table.add_column("cc")
+    table.add_column("clock from", overflow="fold")
+    for notice in result["notices"]:
+        network = f"AS{notice['asn']} {notice['network'] or ''}".strip() if notice["asn"] else "-"
+        table.add_row(
+            f"{notice['age_hours']:.1f}",
+            Text(cell(f"{notice['source']}/{notice['ticket_id']}")),
+            Text(cell(notice["provider"])),
+            Text(cell(network)),
+            Text(cell(notice["country"] or "-")),
+            "notice" if notice["notified"] else "report",
+        )
+    print_table(out, table)
