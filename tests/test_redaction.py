@@ -104,7 +104,7 @@ def test_credentials_in_their_usual_spellings_are_redacted(text, expected):
         'duplicate key value violates unique constraint "ticket_pkey" '
         "DETAIL:  Key (source, ticket_id)=(default, T1) already exists.",
         "tokens: 3, author: Jane, KeyError: 'token', monkey: banana",
-        "reported_at: timestamp in the future (2031-01-01T00:00:00Z)",
+        "reported_at: timestamp in the future (later than now + 5 minutes)",
     ],
 )
 def test_ordinary_error_text_is_left_alone(text):
