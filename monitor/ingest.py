@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from monitor.db import is_postgres
 from monitor.bounds import MAX_COLUMN_NAME_CHARS, MAX_TICKET_ID_CHARS
-from monitor.errors import IngestError, RawUrlRefused, StrictModeRejected
+from monitor.errors import IngestError, MonitorError, RawUrlRefused, StrictModeRejected
 from monitor.models import IngestRun
 from monitor.readers import BadLine, FileFacts, InputFile, display_name
 from monitor.redaction import error_text, redact_text, url_or_credential
@@ -382,7 +382,9 @@ def _record_failure(
 ) -> None:
     """Keep a trace of a failed ingest (its rows were rolled back), with the error redacted."""
     error = error_text(exc)
-    log.error("ingest of %s failed, nothing written: %s", origin, error)
+    # A refused file is the caller's one `error:` line; only an unexpected failure logs an error.
+    level = logging.INFO if isinstance(exc, MonitorError) else logging.ERROR
+    log.log(level, "ingest of %s failed, nothing written: %s", origin, error)
     try:
         with engine.begin() as connection:
             run_id = _start_run(connection, source, origin, fmt, sha256, started_at)

@@ -484,7 +484,9 @@ def _csv_rows(
                     else:
                         yield number, dict(zip(header, values))
                     continue
-                if len(values) == width or count <= 1:
+                if count <= 1 or (
+                    len(values) == width and not _swallows_rows(feed.taken, dialect, width)
+                ):
                     raw = "".join(feed.taken)
                     number = feed.done(count)
                     if not values or all(not value.strip() for value in values):
@@ -517,6 +519,12 @@ def _csv_rows(
                 raise UnreadableInput(f"{name}: not readable as CSV") from None
             number, first = feed.resync()
             yield number, BadLine(kept_raw(first), "not valid CSV")
+
+
+def _swallows_rows(lines: list[str], dialect: type[csv.Dialect], width: int) -> bool:
+    """True when a continuation line of a multi-line record is a complete row by itself:
+    then a stray quote swallowed it, rather than a field holding a line break."""
+    return any(len(next(csv.reader([line], dialect), [])) == width for line in lines[1:])
 
 
 def _long_line(feed: _LineFeed, line: str) -> tuple[int, BadLine]:

@@ -57,7 +57,9 @@ __all__ = ["INPUT_COLUMNS", "RowRejected", "RowRules", "looks_like_url", "valida
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# C0 and C1 controls (escape sequences) and bidi overrides/isolates; tab and newline are
+# whitespace (collapsed where it matters).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _MISSING_MARKERS = frozenset(("nan", "null", "none", "#n/a", "n/a"))
 
