@@ -55,7 +55,8 @@ _BEARER = re.compile(
 
 
 def storable(text: str) -> str:
-    """Text any database can hold: NUL, undecodable bytes and lone surrogates as `\\xNN`/`\\udNNN`."""
+    """Text any database can hold: NUL, undecodable bytes and lone surrogates escaped
+    (`\\x00`, `\\xe9`, `\\ud800`)."""
     if "\x00" in text:
         text = text.replace("\x00", "\\x00")  # PostgreSQL text cannot hold NUL
     if text.isascii():

@@ -362,7 +362,8 @@ def test_the_corpus_has_at_least_60_kinds():
 def _source_counts(engine, source: str) -> tuple[set[str], int, list[str], list[str]]:
     ticket, quarantine, run = Ticket.__table__, QuarantinedRow.__table__, IngestRun.__table__
     with engine.connect() as connection:
-        ids = set(connection.scalars(sa.select(ticket.c.ticket_id).where(ticket.c.source == source)))
+        query = sa.select(ticket.c.ticket_id).where(ticket.c.source == source)
+        ids = set(connection.scalars(query))
         reasons = list(
             connection.scalars(sa.select(quarantine.c.reason).where(quarantine.c.source == source))
         )

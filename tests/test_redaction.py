@@ -9,7 +9,7 @@ import pytest
 
 from monitor.db import database_url
 from monitor.errors import ConfigurationError
-from monitor.redaction import MAX_ERROR_CHARS, error_text, redact_text
+from monitor.redaction import MAX_ERROR_CHARS, error_text, redact_text, url_or_credential
 from monitor.validate import redact_row
 
 # Secrets an error message may carry; none of them may survive redaction.
@@ -172,3 +172,45 @@ def test_an_unsupported_database_url_is_named_by_its_scheme_only(url, shown):
     message = str(raised.value)
     assert f"unsupported database URL scheme in {shown}" in message
     assert "hunter2" not in message and "db.internal" not in message
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("see //evil.example/path now", "see [redacted: raw URL] now"),
+        ("hxxps[:]//evil[.]example/path", "[redacted: raw URL]"),
+        ("at evil[.]example today", "at [redacted: raw URL] today"),
+        ("10.6.6.6/path/y.jpg", "[redacted: raw URL]"),
+        ("bücher.de/kinder/1.jpg", "[redacted: raw URL]"),
+        ("login user:pass@evil.example", "login [redacted]@evil.example"),
+        (
+            "?api_key=K1&token=T2&signature=S3",
+            "?api_key=[redacted]&token=[redacted]&signature=[redacted]",
+        ),
+        ("x\ud800y", "x\\ud800y"),
+    ],
+)
+def test_scheme_less_defanged_and_ip_path_urls_and_credentials_are_redacted(text, expected):
+    assert redact_text(text) == expected
+    assert redact_text(expected) == expected
+
+
+@pytest.mark.parametrize(
+    "value, refused",
+    [
+        ("user:pass@evil.example", True),
+        ("https://evil.example", True),
+        ("//evil.example/p", True),
+        ("hxxp://evil[.]example", True),
+        ("evil[.]example", True),
+        ("10.6.6.6/p", True),
+        ("token=abc", True),
+        ("T-2026-000123", False),
+        ("INH/2026/77", False),
+        ("LeaseWeb Netherlands B.V.", False),
+        ("Hetzner Online GmbH", False),
+        ("abuse@provider.example", False),
+    ],
+)
+def test_fields_that_are_never_urls_recognise_url_and_credential_shapes(value, refused):
+    assert url_or_credential(value) is refused

@@ -59,7 +59,9 @@ def _files(folder: Path) -> list[Path]:
 
     lines = [
         json.dumps({**good_row(11, ticket_id="J1"), "Authorization": "Bearer SECRETJ1"}),
-        json.dumps({**good_row(12, ticket_id="J2"), "reported_at": "x", "notes": "//e.example/SECRETJ2"}),
+        json.dumps(
+            {**good_row(12, ticket_id="J2"), "reported_at": "x", "notes": "//e.example/SECRETJ2"}
+        ),
         '{"ticket_id": "J3", "x": "https://evil.example/SECRETJ3',
         json.dumps({**good_row(13, ticket_id="J4"), "https://evil.example/SECRETJ4": 1}),
         json.dumps({**good_row(14, ticket_id="J5"), "ip": "user:SECRETJ5@10.0.0.1"}),
