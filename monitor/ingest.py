@@ -17,8 +17,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from monitor.db import is_postgres
 from monitor.bounds import MAX_COLUMN_NAME_CHARS, MAX_TICKET_ID_CHARS
+from monitor.db import is_postgres
 from monitor.errors import IngestError, MonitorError, RawUrlRefused, StrictModeRejected
 from monitor.models import IngestRun
 from monitor.readers import BadLine, FileFacts, InputFile, display_name

@@ -99,6 +99,6 @@ def write_csv(entries: list[dict], out: TextIO) -> tuple[int, int]:
 def write_jsonl(entries: list[dict], out: TextIO) -> int:
     """Every entry as one JSON object: its raw columns plus the quarantine columns."""
     for entry in entries:
-        meta = dict(zip(META_COLUMNS, (entry["id"], entry["line"], entry["reason"])))
+        meta = dict(zip(META_COLUMNS, (entry["id"], entry["line"], entry["reason"]), strict=True))
         out.write(json.dumps({**entry["raw"], **meta}, ensure_ascii=False) + "\n")
     return len(entries)

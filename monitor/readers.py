@@ -473,16 +473,18 @@ def _csv_rows(
         reader = csv.reader(feed, dialect)
         try:
             for values in reader:
-                count = len(feed.taken)
+                taken = feed.taken
+                count = len(taken)
                 if count == 1 and len(values) == width:
-                    line = feed.taken[0]
-                    number = feed.done(1)
+                    line = taken.pop()
+                    number = feed.start
+                    feed.start = number + 1
                     if not values[0].strip() and all(not value.strip() for value in values):
                         continue
                     if len(line) > MAX_FIELD_CHARS:
                         yield number, _sized(header, values, line)
                     else:
-                        yield number, dict(zip(header, values))
+                        yield number, dict(zip(header, values, strict=True))
                     continue
                 if count <= 1 or (
                     len(values) == width and not _swallows_rows(feed.taken, dialect, width)
@@ -492,8 +494,9 @@ def _csv_rows(
                     if not values or all(not value.strip() for value in values):
                         continue
                     if len(values) != width:
-                        yield number, BadLine(
-                            kept_raw(raw), f"expected {width} fields, found {len(values)}"
+                        yield (
+                            number,
+                            BadLine(kept_raw(raw), f"expected {width} fields, found {len(values)}"),
                         )
                     else:
                         yield number, _sized(header, values, raw)
@@ -535,13 +538,13 @@ def _long_line(feed: _LineFeed, line: str) -> tuple[int, BadLine]:
 
 def _sized(header: list[str], values: list[str], raw: str) -> dict | BadLine:
     """The row, or a BadLine if one of its values is over MAX_FIELD_CHARS."""
-    for name, value in zip(header, values):
+    for name, value in zip(header, values, strict=True):
         if len(value) > MAX_FIELD_CHARS:
             return BadLine(
                 kept_raw(raw),
                 f"{redact_text(name) or 'a column'}: longer than {MAX_FIELD_CHARS:,} characters",
             )
-    return dict(zip(header, values))
+    return dict(zip(header, values, strict=True))
 
 
 class _DuplicateKeys(Exception):

@@ -48,9 +48,7 @@ def parse_timestamp(text: str, naive_zone: tzinfo | None = None) -> datetime:
         raise TimestampError("unparseable timestamp (expected ISO 8601)") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         if naive_zone is None:
-            raise TimestampError(
-                "timestamp without offset (add Z or +HH:MM, or give --timezone)"
-            )
+            raise TimestampError("timestamp without offset (add Z or +HH:MM, or give --timezone)")
         parsed = parsed.replace(tzinfo=naive_zone)
     try:
         return parsed.astimezone(UTC)

@@ -21,6 +21,10 @@ MAX_HOSTNAME_CHARS = 253
 _DOTTED_DIGITS = frozenset("0123456789.")
 _LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 _PORT = re.compile(r"^(?P<host>[^:\[\]]+|\[[0-9A-Fa-f:.%]+\]):(?P<port>\d{1,5})$")
+# The usual case, checked in one match: lower-case ASCII labels, an optional trailing dot.
+_PLAIN_HOST = re.compile(
+    r"(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.?"
+)
 _NOT_HOST = re.compile(r"[\s/\\?#@]|://|^[a-z][a-z0-9+.-]*:(?!\d)", re.IGNORECASE)
 
 
@@ -28,6 +32,7 @@ class HostnameRefused(ValueError):
     """Text that is not a bare host; the message names the rule, never the value."""
 
 
+@lru_cache(maxsize=65_536)
 def normalise_hostname(text: str) -> str:
     """The stored form of a host: lower case, punycode (A-labels), no trailing dot or port.
 
@@ -36,6 +41,8 @@ def normalise_hostname(text: str) -> str:
     an invalid label or a name over 253 characters.
     """
     host = text.strip()
+    if len(host) <= MAX_HOSTNAME_CHARS and _PLAIN_HOST.fullmatch(host):
+        return host.rstrip(".")
     if _NOT_HOST.search(host):
         raise HostnameRefused(
             "host part only: no scheme, path, query, credentials or spaces "
@@ -62,6 +69,8 @@ def normalise_hostname(text: str) -> str:
     if not all(_LABEL.match(label) for label in host.split(".")):
         raise HostnameRefused("not a valid host name (labels of letters, digits and hyphens)")
     return host
+
+
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
 
 

@@ -87,9 +87,7 @@ BAD_ROWS = [
         " (raw URL: refusing to store)",
         id="url-in-hostname",
     ),
-    pytest.param(
-        {"country": "NLD"}, "country: not an ISO 3166-1 alpha-2 code", id="bad-country"
-    ),
+    pytest.param({"country": "NLD"}, "country: not an ISO 3166-1 alpha-2 code", id="bad-country"),
 ]
 
 

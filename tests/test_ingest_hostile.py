@@ -186,7 +186,9 @@ def _row_cases() -> list[Case]:
             "in.csv",
             header_line()
             + row_line(VALID[0])
-            + b"T-9," + b"y" * (MAX_LINE_CHARS + 5) + b"\n"
+            + b"T-9,"
+            + b"y" * (MAX_LINE_CHARS + 5)
+            + b"\n"
             + row_line(VALID[1])
             + row_line(VALID[2]),
             VALID_IDS,
@@ -197,7 +199,8 @@ def _row_cases() -> list[Case]:
             "in.csv",
             header_line()
             + row_line(VALID[0]).replace(b"LeaseWeb", b'"LeaseWeb', 1)
-            + b"z" * (MAX_LINE_CHARS + 5) + b"\n"
+            + b"z" * (MAX_LINE_CHARS + 5)
+            + b"\n"
             + row_line(VALID[1])
             + row_line(VALID[2]),
             {VALID[1]["ticket_id"], VALID[2]["ticket_id"]},
@@ -260,8 +263,9 @@ def _format_cases() -> list[Case]:
         Case(
             "multi-line-notes-field",
             "in.csv",
-            csv_bytes([{**row, "notes": "first line\nsecond line"} for row in VALID],
-                      [*HEADER, "notes"]),
+            csv_bytes(
+                [{**row, "notes": "first line\nsecond line"} for row in VALID], [*HEADER, "notes"]
+            ),
             VALID_IDS,
             0,
         ),
@@ -297,9 +301,8 @@ def _refused_cases() -> list[Case]:
         ),
         refused(
             "case-colliding-columns",
-            header_line().replace(b"\n", b",Ticket_ID\n") + b"".join(
-                row_line(row).replace(b"\r\n", b",X\r\n") for row in VALID
-            ),
+            header_line().replace(b"\n", b",Ticket_ID\n")
+            + b"".join(row_line(row).replace(b"\r\n", b",X\r\n") for row in VALID),
             "duplicate column names (case and spaces ignored): ticket_id",
         ),
         refused(
@@ -494,9 +497,7 @@ def test_standard_input_and_a_fifo_are_read_once(cli, tmp_path):
     engine = make_engine(cli.db_url)
     run = IngestRun.__table__
     with engine.connect() as connection:
-        digests = dict(
-            connection.execute(sa.select(run.c.origin, run.c.file_sha256)).all()
-        )
+        digests = dict(connection.execute(sa.select(run.c.origin, run.c.file_sha256)).all())
     engine.dispose()
     import hashlib
 
@@ -572,8 +573,13 @@ def test_random_quoting_never_loses_an_untouched_row(engine, tmp_path_factory, s
 def test_random_column_sets(engine, tmp_path_factory, columns):
     normalised = [name.strip().lower() for name in columns]
     path = tmp_path_factory.mktemp("columns") / "c.csv"
-    rows = [{name: good_row(n)[name.strip().lower()] if name.strip().lower() in HEADER else "n"
-             for name in columns} for n in range(3)]
+    rows = [
+        {
+            name: good_row(n)[name.strip().lower()] if name.strip().lower() in HEADER else "n"
+            for name in columns
+        }
+        for n in range(3)
+    ]
     path.write_bytes(csv_bytes(rows, columns))
     source = f"columns-{next(_counter)}"
     if len(set(normalised)) != len(normalised):

@@ -19,10 +19,8 @@ import sqlalchemy as sa
 
 from tests.ticket_files import HEADER, good_row
 
-SECRETS = [f"SECRET{tag}" for tag in (
-    "FN1", "FN2", "FN3", "COL1", "COL2", "COL3", "COL4", "V1", "V2", "V3", "V4", "V5", "V6",
-    "V7", "V8", "V9", "V10", "V11", "V12", "V13", "J1", "J2", "J3", "J4", "J5",
-)]
+TAGS = "FN1 FN2 FN3 COL1 COL2 COL3 COL4 V1 V2 V3 V4 V5 V6 V7 V8 V9 V10 V11 V12 V13 J1 J2 J3 J4 J5"
+SECRETS = [f"SECRET{tag}" for tag in TAGS.split()]
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -46,9 +46,7 @@ def list_rows(
         return
     typer.echo("id     run   file:line  reason  [resolved by run]")
     for entry in entries:
-        resolved = (
-            f"  [resolved by run {entry['resolved_by_run']}]" if entry["resolved_at"] else ""
-        )
+        resolved = f"  [resolved by run {entry['resolved_by_run']}]" if entry["resolved_at"] else ""
         typer.echo(
             _printable(
                 f"{entry['id']:<6} {entry['run_id'] or '-':<5} {entry['origin']}:{entry['line']}  "
