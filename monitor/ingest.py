@@ -22,7 +22,7 @@ from monitor.db import is_postgres
 from monitor.errors import IngestError, MonitorError, RawUrlRefused, StrictModeRejected
 from monitor.models import IngestRun
 from monitor.readers import BadLine, FileFacts, InputFile, display_name
-from monitor.redaction import error_text, redact_text, url_or_credential
+from monitor.redaction import error_text, redact_text, safe_label, url_or_credential
 from monitor.ticket_writer import TicketWriter
 from monitor.timeutil import utcnow, zone
 from monitor.validate import (
@@ -224,7 +224,7 @@ def ingest_rows(
                     if len(summary.errors) < MAX_ERRORS_LISTED:
                         summary.errors.append({"file": origin, "line": line, "reason": reason})
             summary.ignored_columns = sorted(
-                {redact_text(name)[:MAX_COLUMN_NAME_CHARS] for name in unknown}
+                {safe_label(name, MAX_COLUMN_NAME_CHARS) for name in unknown}
             )
             if options.strict and summary.quarantined:
                 raise StrictModeRejected(

@@ -41,7 +41,7 @@ from monitor.bounds import (
     MAX_RECORD_LINES,
 )
 from monitor.errors import UnreadableInput
-from monitor.redaction import redact_text
+from monitor.redaction import safe_label
 
 FORMATS = ("auto", "csv", "jsonl")
 STDIN = "-"
@@ -121,7 +121,7 @@ def display_name(path: Path | str) -> str:
     """The name a file is shown and stored under: `stdin` for `-`, else its redacted name."""
     if str(path) == STDIN:
         return "stdin"
-    return redact_text(Path(path).name)[:255]
+    return safe_label(Path(path).name, 255)
 
 
 class _Counting(io.RawIOBase):
@@ -362,7 +362,7 @@ def check_column_names(origin: str, names: list[str], given: list[str] | None = 
     seen: set[str] = set()
     twice = sorted({name for name in names if name in seen or seen.add(name)})
     if twice:
-        shown = ", ".join(redact_text(name) for name in twice)
+        shown = ", ".join(safe_label(name) for name in twice)
         raise UnreadableInput(
             f"{origin}: duplicate column names (case and spaces ignored): {shown}; "
             "each column may appear once"
@@ -542,7 +542,7 @@ def _sized(header: list[str], values: list[str], raw: str) -> dict | BadLine:
         if len(value) > MAX_FIELD_CHARS:
             return BadLine(
                 kept_raw(raw),
-                f"{redact_text(name) or 'a column'}: longer than {MAX_FIELD_CHARS:,} characters",
+                f"{safe_label(name, 64) or 'a column'}: longer than {MAX_FIELD_CHARS:,} characters",
             )
     return dict(zip(header, values, strict=True))
 
@@ -622,7 +622,7 @@ def _jsonl_rows(name: str, feed: _LineFeed) -> Iterator[tuple[int, dict | BadLin
         try:
             row = parse_json_object(text)
         except _DuplicateKeys as exc:
-            names = ", ".join(redact_text(str(key))[:MAX_COLUMN_NAME_CHARS] for key in exc.args[0])
+            names = ", ".join(safe_label(str(key)) for key in exc.args[0])
             raise UnreadableInput(
                 f"{name} line {number}: duplicate keys (case and spaces ignored) among: {names}; "
                 "each key may appear once"

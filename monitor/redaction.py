@@ -122,6 +122,15 @@ def url_or_credential(value: str) -> bool:
     return ("=" in value or ":" in value) and bool(_KEY_VALUE.search(value))
 
 
+def safe_label(text: str, limit: int = 128) -> str:
+    """Outside text used as a name (a file or column name): redacted, without control or
+    bidi characters (which a terminal would obey), and cut to `limit` characters."""
+    text = redact_text(text)
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text[:limit]
+
+
 def error_text(exc: BaseException, secrets: Iterable[str] = ()) -> str:
     """`Type: message` of an exception, redacted and cut to MAX_ERROR_CHARS, for run records."""
     return redact_text(f"{type(exc).__name__}: {exc}", secrets)[:MAX_ERROR_CHARS]

@@ -592,3 +592,15 @@ def test_random_column_sets(engine, tmp_path_factory, columns):
         assert summary.inserted == 3
     else:  # a row with every cell blank is no row; every other one lacks a required field
         assert summary.quarantined == sum(any(v.strip() for v in row.values()) for row in rows)
+
+
+def test_escape_codes_in_file_and_column_names_never_reach_the_summary(engine, tmp_path):
+    path = tmp_path / "x\x1b]0;pwned\x07\u202e.csv"
+    path.write_bytes(csv_bytes(VALID, [*HEADER, "note\x1b[2J\x9b"]))
+    summary = ingest_file(engine, path)
+    assert summary.inserted == 3
+    assert summary.ignored_columns == ["note?[2j?"]
+    assert summary.run_ids and all(ch.isprintable() for ch in json.dumps(summary.to_json()))
+    run = IngestRun.__table__
+    with engine.connect() as connection:
+        assert connection.scalar(sa.select(run.c.origin)) == "x?]0;pwned??.csv"
