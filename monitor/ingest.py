@@ -17,19 +17,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from monitor.bounds import MAX_COLUMN_NAME_CHARS, MAX_TICKET_ID_CHARS
 from monitor.db import is_postgres
-from monitor.errors import RawUrlRefused, StrictModeRejected
+from monitor.errors import IngestError, MonitorError, RawUrlRefused, StrictModeRejected
 from monitor.models import IngestRun
-from monitor.readers import (
-    BadLine,
-    FileFacts,
-    detect_format,
-    file_facts,
-    open_text,
-    read_csv,
-    read_jsonl,
-)
-from monitor.redaction import error_text, redact_text
+from monitor.readers import BadLine, FileFacts, InputFile, display_name
+from monitor.redaction import error_text, redact_text, safe_label, url_or_credential
 from monitor.ticket_writer import TicketWriter
 from monitor.timeutil import utcnow, zone
 from monitor.validate import (
@@ -44,6 +37,7 @@ from monitor.validate import (
 log = logging.getLogger(__name__)
 RUN = IngestRun.__table__
 MAX_ERRORS_LISTED = 1000
+MAX_IGNORED_COLUMNS = 100  # names listed; JSON Lines objects may each bring new keys
 Progress = Callable[[int], None]
 
 
@@ -110,39 +104,45 @@ class _Batch:
     def __init__(self) -> None:
         self.records: list[tuple[int, dict]] = []
         self.raw: dict[int, dict] = {}
-        self.bad: list[tuple[int, str, str]] = []
+        self.bad: list[tuple[int, str, str, str | None]] = []
 
 
 def ingest_file(
     engine: Engine,
-    path: Path,
+    path: Path | str,
     options: IngestOptions | None = None,
     *,
     now: datetime | None = None,
     progress: Progress | None = None,
     facts: FileFacts | None = None,
 ) -> IngestSummary:
-    """Ingest one CSV or JSON Lines file as one transaction (`facts`: its hash, if known)."""
+    """Ingest one CSV or JSON Lines file (gzip or not; `-` is standard input) as one transaction.
+
+    The bytes are hashed as they are read (`facts` is accepted for compatibility and not
+    needed). A fault of the whole file raises an IngestError and records a failed run.
+    """
     options = options or IngestOptions()
-    path = Path(path)
-    fmt = detect_format(path, options.format)
-    facts = facts or file_facts(path)
-    with open_text(path) as handle:
-        if fmt == "csv":
-            header, rows = read_csv(handle)
-            if URL_COLUMN in header and not options.hash_urls:
-                raise _url_refused(path.name)
-        else:
-            header, rows = None, read_jsonl(handle)
+    origin = display_name(path)
+    learnt_at = now or utcnow()
+    try:
+        handle = InputFile(path, options.format)
+    except IngestError as exc:
+        _record_failure(engine, options.source, origin, options.format, None, learnt_at, exc)
+        raise
+    with handle:
+        if handle.header is not None and URL_COLUMN in handle.header and not options.hash_urls:
+            exc = _url_refused(origin)
+            _record_failure(engine, options.source, origin, handle.format, None, learnt_at, exc)
+            raise exc
         return ingest_rows(
             engine,
-            rows,
+            handle.rows(),
             options,
-            origin=path.name,
-            fmt=fmt,
-            header=header,
-            sha256=facts.sha256,
-            now=now,
+            origin=origin,
+            fmt=handle.format,
+            header=handle.header,
+            sha256=lambda: handle.sha256,
+            now=learnt_at,
             progress=progress,
         )
 
@@ -175,14 +175,17 @@ def ingest_rows(
     origin: str,
     fmt: str,
     header: list[str] | None = None,
-    sha256: str | None = None,
+    sha256: str | Callable[[], str] | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
     before_commit: Callable[[Connection, IngestSummary, int], None] | None = None,
 ) -> IngestSummary:
     """Validate and write numbered rows (from a file or a feed page) in one transaction.
 
-    A failure leaves the database as it was and records a `failed` ingest run.
+    A failure leaves the database as it was and records a `failed` ingest run. `sha256` may
+    be a function, asked once the rows are read (a stream is hashed while it is read).
+    Any exception while reading or checking one row quarantines that row (the firewall);
+    only an IngestError from the reader (a fault of the whole file) ends the ingest.
     `before_commit(connection, summary, run_id)` runs inside that transaction at its end,
     so what the caller writes there (a feed's cursor) commits with the rows or not at all.
     """
@@ -192,7 +195,7 @@ def ingest_rows(
     unknown: set[str] = set(header or ()) - set(INPUT_COLUMNS) - {URL_COLUMN}
     try:
         with engine.begin() as connection:
-            run_id = _start_run(connection, options.source, origin, fmt, sha256, learnt_at)
+            run_id = _start_run(connection, options.source, origin, fmt, None, learnt_at)
             if is_postgres(engine):
                 lock_source(connection, options.source)
                 # Rows this transaction inserts are invisible to the planner's statistics, so on
@@ -204,31 +207,39 @@ def ingest_rows(
             ):
                 counts = writer.write(batch.records)
                 bad = batch.bad + [
-                    (line, redact_row(batch.raw[line]), reason) for line, reason in counts.rejected
+                    (line, redact_row(batch.raw[line]), reason, _ticket_id(batch.raw[line]))
+                    for line, reason in counts.rejected
                 ]
                 writer.quarantine(origin, bad)
+                rejected = {line for line, _reason in counts.rejected}
+                writer.resolve_quarantined(
+                    [record["ticket_id"] for line, record in batch.records if line not in rejected]
+                )
                 summary.inserted += counts.inserted
                 summary.updated += counts.updated
                 summary.unchanged += counts.unchanged
                 summary.removed_before_notice += counts.removed_before_notice
                 summary.quarantined += len(bad)
-                for line, _raw, reason in sorted(bad):
+                for line, _raw, reason, _id in sorted(bad, key=_first):
                     if len(summary.errors) < MAX_ERRORS_LISTED:
                         summary.errors.append({"file": origin, "line": line, "reason": reason})
-            summary.ignored_columns = sorted(unknown)
+            summary.ignored_columns = sorted(
+                {safe_label(name, MAX_COLUMN_NAME_CHARS) for name in unknown}
+            )
             if options.strict and summary.quarantined:
                 raise StrictModeRejected(
                     f"{origin}: --strict and {summary.quarantined} bad row(s); nothing was written",
                     summary.errors,
                 )
-            _finish_run(connection, run_id, summary, "ok")
+            digest = sha256() if callable(sha256) else sha256
+            _finish_run(connection, run_id, summary, "ok", digest)
             if before_commit is not None:
                 before_commit(connection, summary, run_id)
             summary.run_ids.append(run_id)
     except StrictModeRejected:
         raise
     except Exception as exc:
-        _record_failure(engine, options.source, origin, fmt, sha256, learnt_at, exc)
+        _record_failure(engine, options.source, origin, fmt, None, learnt_at, exc)
         raise
     log.info(
         "ingested %s: read=%d inserted=%d updated=%d unchanged=%d quarantined=%d",
@@ -256,17 +267,24 @@ def _batches(
     for line, row in rows:
         summary.read += 1
         if isinstance(row, BadLine):
-            batch.bad.append((line, json.dumps({"line": redact_text(row.raw)}), row.reason))
+            raw = json.dumps({"line": redact_text(row.raw)}, ensure_ascii=False)
+            batch.bad.append((line, raw, row.reason, None))
         else:
             if not header_known:  # JSON Lines: every object may bring its own keys
                 if URL_COLUMN in row and not options.hash_urls:
                     raise _url_refused(origin)
-                unknown.update(key for key in row if key not in INPUT_COLUMNS and key != URL_COLUMN)
+                if len(unknown) < MAX_IGNORED_COLUMNS:
+                    unknown.update(
+                        key for key in row if key not in INPUT_COLUMNS and key != URL_COLUMN
+                    )
             try:
                 batch.records.append((line, validate_row(row, rules)))
                 batch.raw[line] = row
             except RowRejected as exc:
-                batch.bad.append((line, redact_row(row), str(exc)))
+                batch.bad.append((line, _safe_redact_row(row), str(exc), _ticket_id(row)))
+            except Exception as exc:  # noqa: BLE001 - the row firewall: this row alone fails
+                reason = f"row could not be read ({type(exc).__name__})"
+                batch.bad.append((line, _safe_redact_row(row), reason, _ticket_id(row)))
         if len(batch.records) + len(batch.bad) >= options.batch_size:
             yield batch
             if progress:
@@ -276,6 +294,29 @@ def _batches(
         yield batch
     if progress:
         progress(summary.read)
+
+
+def _first(item: tuple) -> int:
+    return item[0]
+
+
+def _safe_redact_row(row: dict) -> str:
+    """The redacted raw row; a row even redaction cannot render is kept as a note."""
+    try:
+        return redact_row(row)
+    except Exception as exc:  # noqa: BLE001 - the firewall must not fail on the bad row itself
+        return json.dumps({"unrenderable row": type(exc).__name__})
+
+
+def _ticket_id(row: dict) -> str | None:
+    """The row's ticket_id if it could be one, so a later corrected row can resolve it."""
+    value = row.get("ticket_id")
+    if value.__class__ is not str:
+        return None
+    value = value.strip()
+    if not value or len(value) > MAX_TICKET_ID_CHARS or not value.isprintable():
+        return None
+    return None if url_or_credential(value) else value
 
 
 def _start_run(
@@ -306,12 +347,19 @@ def _start_run(
     return result.scalar_one()
 
 
-def _finish_run(connection: Connection, run_id: int, summary: IngestSummary, status: str) -> None:
+def _finish_run(
+    connection: Connection,
+    run_id: int,
+    summary: IngestSummary,
+    status: str,
+    sha256: str | None = None,
+) -> None:
     connection.execute(
         sa.update(RUN)
         .where(RUN.c.id == run_id)
         .values(
             status=status,
+            file_sha256=sha256,
             finished_at=utcnow(),
             read=summary.read,
             inserted=summary.inserted,
@@ -334,7 +382,9 @@ def _record_failure(
 ) -> None:
     """Keep a trace of a failed ingest (its rows were rolled back), with the error redacted."""
     error = error_text(exc)
-    log.error("ingest of %s failed, nothing written: %s", origin, error)
+    # A refused file is the caller's one `error:` line; only an unexpected failure logs an error.
+    level = logging.INFO if isinstance(exc, MonitorError) else logging.ERROR
+    log.log(level, "ingest of %s failed, nothing written: %s", origin, error)
     try:
         with engine.begin() as connection:
             run_id = _start_run(connection, source, origin, fmt, sha256, started_at)

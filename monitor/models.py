@@ -195,7 +195,10 @@ class QuarantinedRow(SQLModel, table=True):
     """A row that broke a rule: kept with its line, raw text (URLs redacted) and reason."""
 
     __tablename__ = "quarantine"
-    __table_args__ = (sa.Index("ix_quarantine_row_key", "source", "row_key"),)
+    __table_args__ = (
+        sa.Index("ix_quarantine_row_key", "source", "row_key"),
+        sa.Index("ix_quarantine_ticket", "source", "ticket_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int | None = Field(default=None, foreign_key="ingest_run.id", index=True)
@@ -209,6 +212,13 @@ class QuarantinedRow(SQLModel, table=True):
         description="SHA-256 of origin, line, raw and reason: a re-ingest adds no duplicate",
     )
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    ticket_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="the row's ticket_id when usable: a corrected re-ingest resolves the row",
+    )
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_by_run: int | None = Field(default=None, description="the ingest run that fixed it")
 
 
 TRACKED_FIELDS = (

@@ -75,6 +75,7 @@ class TicketWriter:
         self.source = source
         self.run_id = run_id
         self.learnt_at = learnt_at
+        self._open_quarantine: bool | None = None
 
     def _matching(self, ticket_ids: Sequence[str]) -> Iterator:
         """WHERE conditions selecting this source's tickets with these ids, a batch each."""
@@ -250,12 +251,50 @@ class TicketWriter:
                 for values in self._native_rows(columns, rows):
                     copy.write_row(values)
 
-    def quarantine(self, origin: str, rows: Sequence[tuple[int, str, str]]) -> None:
-        """Store bad rows: (line, redacted raw JSON, reason); one already kept is not repeated."""
+    def resolve_quarantined(self, ticket_ids: Sequence[str]) -> None:
+        """Mark this source's open quarantined rows of these tickets (from earlier runs) resolved.
+
+        A corrected export re-ingested fixes the rows it carries; they are kept, with the run
+        that fixed them. Skipped at once when the source has nothing open in quarantine.
+        """
+        if not ticket_ids:
+            return
+        if self._open_quarantine is None:
+            self._open_quarantine = bool(
+                self.connection.scalar(
+                    sa.select(sa.literal(1)).where(
+                        sa.exists().where(
+                            QUARANTINE.c.source == self.source,
+                            QUARANTINE.c.ticket_id.is_not(None),
+                            QUARANTINE.c.resolved_at.is_(None),
+                            QUARANTINE.c.run_id != self.run_id,
+                        )
+                    )
+                )
+            )
+        if not self._open_quarantine:
+            return
+        unique = list(dict.fromkeys(ticket_ids))
+        for start in range(0, len(unique), _KEY_CHUNK):
+            self.connection.execute(
+                sa.update(QUARANTINE)
+                .where(
+                    QUARANTINE.c.source == self.source,
+                    QUARANTINE.c.ticket_id.in_(unique[start : start + _KEY_CHUNK]),
+                    QUARANTINE.c.resolved_at.is_(None),
+                    QUARANTINE.c.run_id != self.run_id,
+                )
+                .values(resolved_at=self.learnt_at, resolved_by_run=self.run_id)
+            )
+
+    def quarantine(self, origin: str, rows: Sequence[tuple]) -> None:
+        """Store bad rows: (line, redacted raw JSON, reason[, ticket_id]); one already kept is
+        not repeated."""
         if not rows:
             return
         keyed = {
-            _row_key(origin, line, raw, reason): (line, raw, reason) for line, raw, reason in rows
+            _row_key(origin, row[0], row[1], row[2]): (*row[:3], row[3] if len(row) > 3 else None)
+            for row in rows
         }
         keys = list(keyed)
         for start in range(0, len(keys), _KEY_CHUNK):
@@ -279,8 +318,9 @@ class TicketWriter:
                     "reason": reason,
                     "row_key": key,
                     "created_at": self.learnt_at,
+                    "ticket_id": ticket_id,
                 }
-                for key, (line, raw, reason) in keyed.items()
+                for key, (line, raw, reason, ticket_id) in keyed.items()
             ],
         )
 

@@ -45,14 +45,15 @@ def parse_timestamp(text: str, naive_zone: tzinfo | None = None) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise TimestampError(f"unparseable timestamp {value[:40]!r}") from None
+        raise TimestampError("unparseable timestamp (expected ISO 8601)") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         if naive_zone is None:
-            raise TimestampError(
-                f"timestamp without offset {value[:40]!r} (add Z or +HH:MM, or give --timezone)"
-            )
+            raise TimestampError("timestamp without offset (add Z or +HH:MM, or give --timezone)")
         parsed = parsed.replace(tzinfo=naive_zone)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):  # 0001-01-01T00:00+01:00, 9999-12-31T23:59-01:00
+        raise TimestampError("timestamp out of range") from None
 
 
 def parse_user_time(text: str) -> datetime:
@@ -63,7 +64,9 @@ def parse_user_time(text: str) -> datetime:
     try:
         return parse_timestamp(value, naive_zone=UTC)
     except TimestampError as exc:
-        raise ConfigurationError(str(exc)) from None
+        # The user's own text may be quoted back (row reasons never quote their values).
+        reason = str(exc).split(" (", 1)[0]
+        raise ConfigurationError(f"{reason} {value[:40]!r}") from None
 
 
 def parse_duration(text: str) -> timedelta:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import socket
 from collections.abc import Mapping
@@ -16,9 +17,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from functools import cached_property
 
+from monitor.bounds import (
+    EARLIEST_TIMESTAMP,
+    FUTURE_TOLERANCE,
+    MAX_FIELD_CHARS,
+    MAX_PROVIDER_CHARS,
+    MAX_TICKET_ID_CHARS,
+    MAX_TIMESTAMP_CHARS,
+)
 from monitor.redaction import REDACTED_URL as REDACTED
-from monitor.redaction import URL_IN_TEXT, redact_text, storable
+from monitor.redaction import (
+    URL_IN_TEXT,
+    URL_START,
+    looks_like_url,
+    redact_text,
+    storable,
+    url_or_credential,
+)
 from monitor.timeutil import TimestampError, parse_timestamp, utcnow
+from providers.hostnames import HostnameRefused, normalise_hostname
 
 INPUT_COLUMNS = (
     "ticket_id",
@@ -36,11 +53,15 @@ REQUIRED_COLUMNS = ("ticket_id", "url_hash", "reported_at")
 TIME_COLUMNS = ("reported_at", "notified_at", "removed_at", "checked_at")
 URL_COLUMN = "url"
 
+__all__ = ["INPUT_COLUMNS", "RowRejected", "RowRules", "looks_like_url", "validate_row"]
+
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
-_URL_LIKE = re.compile(r"(?i)^\s*(?:[a-z][a-z0-9+.\-]*://|www\.|[a-z0-9\-]+(?:\.[a-z0-9\-]+)+/)")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_HOSTNAME_BAD = re.compile(r"[/\s@?#]|://")
+# C0 and C1 controls (escape sequences) and bidi overrides/isolates; tab and newline are
+# whitespace (collapsed where it matters).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_MISSING_MARKERS = frozenset(("nan", "null", "none", "#n/a", "n/a"))
 
 
 @dataclass(frozen=True)
@@ -50,7 +71,8 @@ class RowRules:
     naive_zone: tzinfo | None = None
     hash_urls: bool = False
     now: datetime = field(default_factory=utcnow)
-    future_tolerance: timedelta = timedelta(minutes=5)
+    future_tolerance: timedelta = FUTURE_TOLERANCE
+    earliest: datetime = EARLIEST_TIMESTAMP
 
     @cached_property
     def latest(self) -> datetime:
@@ -60,15 +82,6 @@ class RowRules:
 
 class RowRejected(ValueError):
     """A row broke a rule; the message is the quarantine reason."""
-
-
-def looks_like_url(value: str) -> bool:
-    """True for text that reads as a URL (scheme, `www.`, or domain followed by a path)."""
-    if "://" in value:
-        return True
-    if "/" not in value and value[:4].lower() != "www.":
-        return False
-    return bool(_URL_LIKE.match(value))
 
 
 def hash_url(url: str) -> str:
@@ -84,6 +97,8 @@ def _text(row: Mapping[str, object], column: str) -> str:
         return ""
     elif isinstance(value, bool) or not isinstance(value, str | int | float):
         raise RowRejected(f"{column}: expected text, got {type(value).__name__}")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise RowRejected(f"{column}: expected text or a number, got NaN or infinity")
     else:
         text = str(value).strip()
     if not text.isprintable():  # cheap gate: the checks below only run on odd text
@@ -92,18 +107,24 @@ def _text(row: Mapping[str, object], column: str) -> str:
         if any("\udc80" <= ch <= "\udcff" for ch in text):
             # Undecodable bytes arrive as lone surrogates (errors="surrogateescape").
             raise RowRejected(f"{column}: not valid UTF-8")
+        if _SURROGATE.search(text):
+            raise RowRejected(f"{column}: not valid Unicode (a lone surrogate)")
     return text
 
 
 def _timestamp(text: str, column: str, rules: RowRules) -> datetime | None:
     if not text:
         return None
+    if len(text) > MAX_TIMESTAMP_CHARS:
+        raise RowRejected(f"{column}: longer than {MAX_TIMESTAMP_CHARS} characters")
     try:
         value = parse_timestamp(text, rules.naive_zone)
     except TimestampError as exc:
         raise RowRejected(f"{column}: {exc}") from None
     if value > rules.latest:
-        raise RowRejected(f"{column}: timestamp in the future ({text[:40]})")
+        raise RowRejected(f"{column}: timestamp in the future (later than now + 5 minutes)")
+    if value < rules.earliest:
+        raise RowRejected(f"{column}: before {rules.earliest:%Y-%m-%d} (the earliest accepted)")
     return value
 
 
@@ -119,7 +140,7 @@ def _url_hash(given: str, row: Mapping[str, object], rules: RowRules) -> str:
         raise RowRejected("missing required field: url_hash")
     if len(given) == 64 and _HEX64.match(given):
         return given.lower()
-    if looks_like_url(given) or "." in given and not given.replace(".", "").isdigit():
+    if url_or_credential(given) or "." in given and not given.replace(".", "").isdigit():
         raise RowRejected("url_hash: raw URL: refusing to store")
     raise RowRejected(f"url_hash: not 64 hex characters (got {len(given)} characters)")
 
@@ -133,20 +154,16 @@ def _ip(text: str) -> str | None:
     try:
         return socket.inet_ntop(family, socket.inet_pton(family, text.strip("[]")))
     except (OSError, ValueError):
-        raise RowRejected(f"ip: invalid IP address {text[:45]!r}") from None
+        raise RowRejected("ip: not a valid IPv4 or IPv6 address") from None
 
 
 def _hostname(text: str) -> str | None:
     if not text:
         return None
-    if _HOSTNAME_BAD.search(text) or looks_like_url(text):
-        raise RowRejected(
-            "hostname: host part only, no scheme, path or credentials (raw URL: refusing to store)"
-        )
-    host = text.lower().rstrip(".")
-    if len(host) > 253:
-        raise RowRejected("hostname: longer than 253 characters")
-    return host
+    try:
+        return normalise_hostname(text)
+    except HostnameRefused as exc:
+        raise RowRejected(f"hostname: {exc}") from None
 
 
 def validate_row(row: Mapping[str, object], rules: RowRules) -> dict:
@@ -155,16 +172,22 @@ def validate_row(row: Mapping[str, object], rules: RowRules) -> dict:
     Raises RowRejected with the quarantine reason when a rule is broken.
     """
     text = {column: _text(row, column) for column in INPUT_COLUMNS}
+    if sum(map(len, text.values())) > MAX_FIELD_CHARS:  # one cheap test for the usual row
+        for column, value in text.items():
+            if len(value) > MAX_FIELD_CHARS:
+                raise RowRejected(f"{column}: longer than {MAX_FIELD_CHARS:,} characters")
     for column in REQUIRED_COLUMNS:
         if not text[column] and not (
             column == "url_hash" and rules.hash_urls and _text(row, URL_COLUMN)
         ):
             raise RowRejected(f"missing required field: {column}")
     ticket_id = text["ticket_id"]
-    if len(ticket_id) > 128:
-        raise RowRejected("ticket_id: longer than 128 characters")
-    if looks_like_url(ticket_id):
-        raise RowRejected("ticket_id: raw URL: refusing to store")
+    if len(ticket_id) > MAX_TICKET_ID_CHARS:
+        raise RowRejected(f"ticket_id: longer than {MAX_TICKET_ID_CHARS} characters")
+    if url_or_credential(ticket_id):
+        raise RowRejected("ticket_id: shaped like a URL or credentials: refusing to store")
+    if ticket_id.lower() in _MISSING_MARKERS:
+        raise RowRejected("ticket_id: a missing-value marker (NaN, null, N/A), not an identifier")
     record = {"ticket_id": ticket_id, "url_hash": _url_hash(text["url_hash"], row, rules)}
     for column in TIME_COLUMNS:
         record[column] = _timestamp(text[column], column, rules)
@@ -175,12 +198,14 @@ def validate_row(row: Mapping[str, object], rules: RowRules) -> dict:
     provider = text["provider"]
     if "  " in provider or not provider.isprintable():
         provider = " ".join(provider.split())
-    if looks_like_url(provider):
-        raise RowRejected("provider: raw URL: refusing to store")
-    record["stated_provider"] = provider[:255] or None
+    if len(provider) > MAX_PROVIDER_CHARS:
+        raise RowRejected(f"provider: longer than {MAX_PROVIDER_CHARS} characters")
+    if provider and url_or_credential(provider):
+        raise RowRejected("provider: shaped like a URL or credentials: refusing to store")
+    record["stated_provider"] = provider or None
     country = text["country"]
     if country and not _COUNTRY.match(country):
-        raise RowRejected(f"country: not an ISO 3166-1 alpha-2 code ({country[:8]!r})")
+        raise RowRejected("country: not an ISO 3166-1 alpha-2 code")
     record["stated_country"] = country.upper() or None
     return record
 
@@ -201,7 +226,7 @@ def redact_row(row: Mapping[str, object]) -> str:
             value = storable(value)
         if key == URL_COLUMN and value not in (None, ""):
             clean[key_text] = REDACTED
-        elif isinstance(value, str) and (looks_like_url(value) or URL_IN_TEXT.search(value)):
+        elif isinstance(value, str) and (URL_START.match(value) or URL_IN_TEXT.search(value)):
             clean[key_text] = REDACTED
         elif isinstance(value, str):
             clean[key_text] = redact_text(value)

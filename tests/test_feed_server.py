@@ -107,7 +107,7 @@ def test_monitor_pull_ingests_a_real_feed_and_resumes(cli, hotline, monkeypatch)
     )
     assert [error["reason"] for error in summary["errors"]] == [
         "not a JSON object",
-        "reported_at: unparseable timestamp 'yesterday'",
+        "reported_at: unparseable timestamp (expected ISO 8601)",
     ]
     assert summary["feed"] == f"127.0.0.1:{hotline.server.server_port}/api/tickets"
     assert TOKEN not in result.output

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.errors import RawUrlRefused
+from monitor.errors import RawUrlRefused, UnreadableInput
 from monitor.ingest import IngestOptions, ingest_file
 from monitor.models import QuarantinedRow, Ticket, TicketEvent
 from tests.ticket_files import HEADER, good_row, write_csv, write_jsonl
@@ -63,6 +63,11 @@ def test_junk_never_crashes_and_never_loses_a_valid_row(
         if as_jsonl
         else write_csv(folder / "x.csv", rows, HEADER)
     )
+    if as_jsonl and not rows:
+        # An empty file is refused whole, with one clear error.
+        with pytest.raises(UnreadableInput, match="x.jsonl: empty file: no rows"):
+            ingest_file(engine, path, IngestOptions(source=source))
+        return
     if as_jsonl and any("URL " in row for row in junk):
         # A raw-URL column refuses the whole file, loudly: nothing written, nothing silently lost.
         with pytest.raises(RawUrlRefused):

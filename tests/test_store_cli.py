@@ -54,7 +54,7 @@ def test_strict_exit_code_and_listing(cli, tmp_path):
     result = cli("ingest", path, "--strict", ok=False)
     assert result.exit_code == 1
     assert "--strict and 1 bad row(s); nothing was written" in result.output
-    assert "line 3: ip: invalid IP address 'nope'" in result.output
+    assert "line 3: ip: not a valid IPv4 or IPv6 address" in result.output
     assert json.loads(cli("status", "--json").stdout)["tickets"] == 0
 
 

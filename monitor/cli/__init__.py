@@ -91,6 +91,7 @@ COMMAND_MODULES = (
     "monitor.cli.schedule",
     "monitor.cli.statistics",
     "monitor.cli.reports",
+    "monitor.cli.quarantine",
 )
 
 

@@ -28,8 +28,9 @@ def init(ctx: typer.Context) -> None:
 
 def ingest(
     ctx: typer.Context,
-    paths: list[Path] = typer.Argument(
-        ..., exists=True, dir_okay=False, readable=True, help="CSV or JSON Lines files."
+    paths: list[str] = typer.Argument(
+        ...,
+        help="CSV (`,` `;` or tab) or JSON Lines files, gzip or not; `-` reads standard input.",
     ),
     source: str = typer.Option(
         "default", help="Whose tickets these are; ticket_id is unique per source."
@@ -46,7 +47,7 @@ def ingest(
 ) -> None:
     """Ingest hotline ticket metadata; bad rows go to quarantine with a reason."""
     from monitor.ingest import IngestOptions, IngestSummary, ingest_file
-    from monitor.readers import file_facts
+    from monitor.readers import display_name, progress_lines
 
     engine = state(ctx).engine()
     options = IngestOptions(
@@ -54,15 +55,16 @@ def ingest(
     )
     total = IngestSummary()
     for path in paths:
-        # One pass over the bytes gives the hash and, for the progress bar, the line count.
-        facts = file_facts(path)
-        lines = facts.lines if sys.stderr.isatty() and facts.lines > PROGRESS_MIN_LINES else 0
-        with _progress(path.name, lines) as advance:
+        # Only a regular file on a terminal is counted first (a stream is read once).
+        lines = progress_lines(path) if sys.stderr.isatty() else 0
+        lines = lines if lines > PROGRESS_MIN_LINES else 0
+        with _progress(display_name(path), lines) as advance:
             try:
-                total.add(ingest_file(engine, path, options, progress=advance, facts=facts))
+                total.add(ingest_file(engine, path, options, progress=advance))
             except StrictModeRejected as exc:
                 if as_json:
-                    print_json({"rejected": path.name, "reason": str(exc), "errors": exc.errors})
+                    name = display_name(path)
+                    print_json({"rejected": name, "reason": str(exc), "errors": exc.errors})
                     raise typer.Exit(1) from None
                 fail(
                     str(exc)
