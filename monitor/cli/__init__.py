@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from monitor.cli.common import AppState
 from monitor.errors import MonitorError
+from monitor.log_redaction import install as install_log_redaction
 from monitor.redaction import error_text
 
 DEBUG_VAR = "MONITOR_DEBUG"
@@ -68,6 +69,7 @@ def _global_options(
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    install_log_redaction()  # every library's records, redacted before any handler writes them
     ctx.obj = AppState(db_url=db)
 
 
