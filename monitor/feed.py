@@ -169,7 +169,7 @@ def _items(page: Page, token: str | None) -> Iterator[tuple[int, dict | BadLine]
             continue
         problem = problem_in(item)
         if problem is None and token and token in json.dumps(item, ensure_ascii=False):
-            problem = "holds the feed's own token"
+            problem = "the feed's own token in a value"
         if problem is None:
             yield number, {str(key).strip().lower(): value for key, value in item.items()}
         else:

@@ -38,7 +38,14 @@ SECRET_WORDS = frozenset(
         "bearer", "accesstoken", "apitoken", "authorization", "otp", "hmac",
     }
 )
+SECRET_ENDINGS = ("token", "secret", "password", "passwd", "signature", "apikey", "accesskey")
 _WORD = re.compile(r"[a-z0-9]+")
+
+
+def _sensitive(name: str) -> bool:
+    # For labels only (masking more than needed costs nothing there): any name containing one.
+    return any(word in name.lower() for word in SENSITIVE_PARAMS)
+
 MAX_PAGE_BYTES = 64 << 20
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_REQUEST_DEADLINE = 60.0
@@ -69,7 +76,7 @@ def feed_label(url: str | httpx.URL) -> str:
     """`host/path?query` for messages and records: no scheme, credentials or secret params."""
     parsed = httpx.URL(str(url))
     params = [
-        (name, "***" if secret_param(name) else value)
+        (name, "***" if secret_param(name) or _sensitive(name) else value)
         for name, value in parsed.params.multi_items()
     ]
     host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
@@ -79,12 +86,12 @@ def feed_label(url: str | httpx.URL) -> str:
 
 
 def secret_param(name: str) -> bool:
-    """Whether a query parameter's name says its value is a credential (token, api_key, sig...)."""
-    lower = name.lower()
-    if any(word in lower for word in SENSITIVE_PARAMS):
-        return True
-    words = _WORD.findall(lower)
-    return bool(SECRET_WORDS.intersection(words)) or "".join(words) in SECRET_WORDS
+    """Whether a query parameter's name says its value is a credential: a word of it is one
+    (`api_key`, `access_token`, `X-Amz-Signature`, `sig`) or ends like one (`authToken`)."""
+    words = _WORD.findall(name.lower())
+    return any(
+        word in SECRET_WORDS or word.endswith(SECRET_ENDINGS) for word in words + ["".join(words)]
+    )
 
 
 def without_secrets(url: str) -> str:
@@ -163,8 +170,8 @@ class FeedClient:
         if token and self.base.scheme == "http" and not allow_http:
             if not is_loopback(self.base.host):
                 raise FeedError(
-                    f"feed {feed_label(self.base)}: refusing to send the token over plain "
-                    "http:// (anyone on the path could read it); use https://, or --allow-http "
+                    f"feed {feed_label(self.base)}: refusing to send the token over plain http "
+                    "(anyone on the path could read it); use an https URL, or --allow-http "
                     "(allow_http = true in the schedule file) if the network is trusted"
                 )
         for name, value in (("request_deadline", request_deadline), ("run_deadline", run_deadline)):

@@ -57,7 +57,7 @@ def _number(text: str) -> object:
 
 
 def _constant(name: str) -> object:
-    return _Flagged(f"{name} is not a JSON number")
+    return _Flagged(f"a {name} (not a JSON number)")
 
 
 def nesting_within(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
