@@ -63,13 +63,15 @@ def pull(
     max_page_bytes: int = MAX_PAGE_BYTES,
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> dict:
     """Fetch and ingest every page the feed has after the stored cursor; return the counts.
 
     The token is read from the environment variable `token_env` (never from an
     argument, so it stays out of shell history and process lists). Raises
-    FeedError when the feed keeps failing or `deadline` seconds pass; pages before the
-    failure stay ingested and the failure is kept as a failed ingest run (redacted).
+    FeedError when the feed keeps failing or `deadline` seconds pass during a request;
+    pages before the failure stay ingested and the failure is kept as a failed ingest run
+    (redacted). A deadline that passes between pages ends the pull with `more` true.
     """
     if len(source) > MAX_SOURCE_CHARS or not source.strip():
         raise FeedError(
@@ -90,6 +92,7 @@ def pull(
         request_deadline=request_deadline,
         max_page_bytes=max_page_bytes,
         allow_http=allow_http,
+        clock=clock,
     ) as client:
         feed = feed_label(client.base)
         with engine.connect() as connection:
@@ -98,6 +101,17 @@ def pull(
         pages, more = 0, False
         while True:
             if pages >= max_pages:
+                more = True
+                break
+            if pages and client.time_left() <= 0:
+                # Between pages: progress, not a failure; the next pull continues from here.
+                log.warning(
+                    "feed %s: the pull's deadline of %g s passed after %d page(s); "
+                    "the next pull continues",
+                    feed,
+                    deadline,
+                    pages,
+                )
                 more = True
                 break
             try:

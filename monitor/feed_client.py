@@ -1,10 +1,13 @@
 """HTTP client of a hotline's ticket API (docs/feed-api.md): one page per call, retried.
 
 The bearer token goes into a request header and nowhere else: it is never part
-of a message, a log line or a stored value. Retries back off exponentially on
-429 and 5xx answers (honouring `Retry-After`), on timeouts and on broken
-connections; waiting goes through an injectable `sleep`, and the transport is
-injectable, so tests never sleep and never touch the network.
+of a message, a log line or a stored value, and never goes over plain http to a
+host that is not loopback unless allowed. Every bound is explicit: a body is
+streamed and reading stops at the page cap; a request and the whole run each
+have a deadline, so a slow or silent server cannot hold a pull. Retries back off
+exponentially on 429 and 5xx answers (honouring `Retry-After`), on timeouts and
+on broken connections; waiting goes through an injectable `sleep`, and the
+transport is injectable, so tests never sleep and never touch the network.
 """
 
 from __future__ import annotations
@@ -40,12 +43,6 @@ SECRET_WORDS = frozenset(
 )
 SECRET_ENDINGS = ("token", "secret", "password", "passwd", "signature", "apikey", "accesskey")
 _WORD = re.compile(r"[a-z0-9]+")
-
-
-def _sensitive(name: str) -> bool:
-    # For labels only (masking more than needed costs nothing there): any name containing one.
-    return any(word in name.lower() for word in SENSITIVE_PARAMS)
-
 MAX_PAGE_BYTES = 64 << 20
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_REQUEST_DEADLINE = 60.0
@@ -83,6 +80,11 @@ def feed_label(url: str | httpx.URL) -> str:
     host += f":{parsed.port}" if parsed.port else ""
     query = str(httpx.QueryParams(params))
     return f"{host}{parsed.path}" + (f"?{query}" if query else "")
+
+
+def _sensitive(name: str) -> bool:
+    # For labels only (masking more than needed costs nothing there): any name containing one.
+    return any(word in name.lower() for word in SENSITIVE_PARAMS)
 
 
 def secret_param(name: str) -> bool:
@@ -284,6 +286,10 @@ class FeedClient:
             f"page larger than {self.max_page_bytes:,} bytes (reading stopped there)",
             bytes(body[:40_000]).decode("utf-8", errors="replace"),
         )
+
+    def time_left(self) -> float:
+        """Seconds until the run's deadline (negative once it has passed)."""
+        return self.run_ends - self._clock()
 
     def _check_deadline(self, label: str) -> None:
         if self._clock() >= self.run_ends:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
+
 from monitor.errors import FeedError
 
 MAX_JSON_DEPTH = 64
@@ -20,6 +22,8 @@ MAX_SINCE_CHARS = 4_096
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_OPENING = np.frombuffer(b"[{", dtype=np.uint8)
+_CHUNK = 1 << 20
 
 
 class MalformedPage(FeedError):
@@ -38,14 +42,14 @@ class _Flagged:
 
 
 class _Object(dict):
-    """A JSON object that had duplicate keys (exactly or after case folding)."""
+    """A JSON object that had duplicate keys (exactly, or after trimming and case folding)."""
 
     duplicate = False
 
 
 def _object(pairs: list[tuple[str, object]]) -> dict:
     result = _Object(pairs)
-    if len(result) != len(pairs) or len({key.casefold() for key in result}) != len(result):
+    if len(result) != len(pairs) or len({key.strip().casefold() for key in result}) != len(result):
         result.duplicate = True
     return result
 
@@ -61,20 +65,22 @@ def _constant(name: str) -> object:
 
 
 def nesting_within(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """True when the brackets outside strings balance and nest at most `limit` deep.
+    """True when the brackets outside strings never close more than they opened and nest at
+    most `limit` deep (json.loads then rejects mismatched kinds, without deep recursion).
 
-    Runs at C speed on a 64 MiB page: strings are cut out, then each pass removes the
-    innermost `[]`/`{}` pairs, so `limit` passes empty any text nested no deeper.
+    Linear and at C speed on a 64 MiB page: strings are cut out, then the running depth is
+    a cumulative sum over the brackets, a million at a time.
     """
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
-    for _ in range(limit):
-        if not brackets:
-            return True
-        shorter = brackets.replace("[]", "").replace("{}", "")
-        if shorter == brackets:
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text)).encode("ascii")
+    level = 0
+    for start in range(0, len(brackets), _CHUNK):
+        count = min(_CHUNK, len(brackets) - start)
+        codes = np.frombuffer(brackets, dtype=np.uint8, count=count, offset=start)
+        depth = np.cumsum(np.where(np.isin(codes, _OPENING), 1, -1), dtype=np.int64) + level
+        if depth.min() < 0 or depth.max() > limit:
             return False
-        brackets = shorter
-    return not brackets
+        level = int(depth[-1])
+    return level == 0
 
 
 def problem_in(value: object, depth: int = 0) -> str | None:
@@ -130,7 +136,10 @@ def parse_page(body: bytes | bytearray) -> tuple[list, str | None, str | None]:
         )
     try:
         document = json.loads(
-            text, object_pairs_hook=_object, parse_int=_number, parse_float=_number,
+            text,
+            object_pairs_hook=_object,
+            parse_int=_number,
+            parse_float=_number,
             parse_constant=_constant,
         )
     except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
@@ -145,7 +154,8 @@ def parse_page(body: bytes | bytearray) -> tuple[list, str | None, str | None]:
     if since is not None and (isinstance(since, bool) or not isinstance(since, str | int)):
         raise MalformedPage('"since" must be a string or null', text)
     since = str(since) if since is not None else None
-    for name, value, limit in (("next", next_link, MAX_NEXT_CHARS), ("since", since, MAX_SINCE_CHARS)):
+    bounds = (("next", next_link, MAX_NEXT_CHARS), ("since", since, MAX_SINCE_CHARS))
+    for name, value, limit in bounds:
         if value is not None and len(value) > limit:
             raise MalformedPage(f'"{name}" is longer than {limit:,} characters', text)
         if value is not None and not _encodable(value):

@@ -47,10 +47,8 @@ def install(logger: logging.Logger | None = None) -> RedactingFilter:
     """Put the one redacting filter on every handler of `logger` (the root logger by default);
     calling it again adds nothing twice. Returns the filter."""
     target = logger or logging.getLogger()
-    existing = next(
-        (f for handler in target.handlers for f in handler.filters if isinstance(f, RedactingFilter)),
-        None,
-    )
+    filters = [f for handler in target.handlers for f in handler.filters]
+    existing = next((f for f in filters if isinstance(f, RedactingFilter)), None)
     chosen = existing or RedactingFilter()
     for handler in target.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):

@@ -121,7 +121,9 @@ def test_a_2_gb_body_is_read_up_to_the_cap_only_in_bounded_memory_and_not_retrie
     engine.dispose()
 
 
-def test_a_declared_content_length_over_the_cap_is_refused_before_reading(sqlite_engine, monkeypatch):
+def test_a_declared_content_length_over_the_cap_is_refused_before_reading(
+    sqlite_engine, monkeypatch
+):
     monkeypatch.setenv("MONITOR_FEED_TOKEN", TOKEN)
     with HostileServer(huge_body(2 << 30, declare=True)) as server:
         with pytest.raises(FeedError, match="page larger than 1,000 bytes"):
@@ -193,6 +195,34 @@ def test_the_request_deadline_cuts_one_request_and_it_is_retried_like_no_answer(
         elapsed = time.monotonic() - started
     assert len(server.requests) == 2 and waits == [2.0]
     assert elapsed < 2 * 0.8 + 2
+
+
+def test_a_deadline_between_pages_ends_the_pull_with_more_and_the_next_one_continues(
+    engine, monkeypatch
+):
+    monkeypatch.setenv("MONITOR_FEED_TOKEN", TOKEN)
+    import monitor.feed
+
+    now = [0.0]
+    real_ingest = monitor.feed.ingest_rows
+
+    def slow_ingest(*args, **kwargs):
+        now[0] += 1.0  # each page takes a second to write
+        return real_ingest(*args, **kwargs)
+
+    monkeypatch.setattr(monitor.feed, "ingest_rows", slow_ingest)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params.get("page", "0"))
+        link = f"/api/tickets?page={page + 1}" if page < 4 else None
+        return httpx.Response(200, json={"tickets": [ticket(page)], "next": link})
+
+    transport = httpx.MockTransport(handler)
+    first = pull(engine, BASE, transport=transport, deadline=1.5, clock=lambda: now[0])
+    assert (first["pages"], first["more"]) == (2, True)
+    assert [run.status for run in _rows(engine, IngestRun)] == ["ok", "ok"]
+    rest = pull(engine, BASE, transport=transport, deadline=100, clock=lambda: now[0])
+    assert (rest["pages"], rest["more"], len(_rows(engine, Ticket))) == (3, False, 5)
 
 
 def test_a_scheduled_pull_from_a_slow_loris_ends_in_time_and_is_recorded_failed(
@@ -421,6 +451,18 @@ def test_a_hostile_page_is_malformed_quarantined_and_the_cursor_stays(engine, mo
     assert _rows(engine, FeedCursor) == [] and _rows(engine, Ticket) == []
 
 
+def test_nesting_up_to_the_bound_and_brackets_inside_strings_are_fine():
+    def nested(levels: int) -> bytes:  # the envelope object is the first level
+        return ('{"tickets": [], "x": ' + "[" * (levels - 1) + "]" * (levels - 1) + "}").encode()
+
+    assert parse_page(nested(MAX_JSON_DEPTH)) == ([], None, None)
+    with pytest.raises(MalformedPage, match="nested deeper than 64 levels"):
+        parse_page(nested(MAX_JSON_DEPTH + 1))
+    value = ']]]}} \\" [[[[ {{'
+    tricky = json.dumps({"tickets": [{"a": value}], "since": "{[("})
+    assert parse_page(tricky.encode()) == ([{"a": value}], None, "{[(")
+
+
 def test_one_bad_value_in_an_item_quarantines_that_item_only(engine, monkeypatch):
     monkeypatch.setenv("MONITOR_FEED_TOKEN", TOKEN)
     raw_items = [
@@ -432,11 +474,12 @@ def test_one_bad_value_in_an_item_quarantines_that_item_only(engine, monkeypatch
         json.dumps(ticket(6))[:-1] + ', "asn": NaN}',
         json.dumps(ticket(7, provider=f"echo {TOKEN}")),
         json.dumps(ticket(8)),
+        '{"ticket_id": "H9", " ticket_id": "H9b"}',
     ]
     body = ('{"tickets": [' + ", ".join(raw_items) + "]}").encode()
     transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body))
     result = pull(engine, BASE, transport=transport)
-    assert (result["read"], result["inserted"], result["quarantined"]) == (8, 2, 6)
+    assert (result["read"], result["inserted"], result["quarantined"]) == (9, 2, 7)
     reasons = {row.line: row.reason for row in _rows(engine, QuarantinedRow)}
     assert reasons == {
         2: "item has keys that repeat (exactly or differing only in case)",
@@ -445,6 +488,7 @@ def test_one_bad_value_in_an_item_quarantines_that_item_only(engine, monkeypatch
         5: "item has a number longer than 64 characters",
         6: "item has a NaN (not a JSON number)",
         7: "item has the feed's own token in a value",
+        9: "item has keys that repeat (exactly or differing only in case)",
     }
     raws = "\n".join(row.raw for row in _rows(engine, QuarantinedRow))
     assert TOKEN not in raws and "7" * 100 not in raws
@@ -496,7 +540,8 @@ def test_without_secrets_keeps_the_other_parameters_exactly():
 def test_the_log_filter_redacts_every_library_and_the_registered_token(caplog):
     register_secret(TOKEN)
     install()
-    assert any(isinstance(f, RedactingFilter) for h in logging.getLogger().handlers for f in h.filters)
+    handlers = logging.getLogger().handlers
+    assert any(isinstance(f, RedactingFilter) for h in handlers for f in h.filters)
     install()  # twice: still one filter per handler
     for handler in logging.getLogger().handlers:
         assert sum(isinstance(f, RedactingFilter) for f in handler.filters) == 1
