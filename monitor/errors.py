@@ -11,7 +11,7 @@
      |    +-- ReferenceDataError   a prefix table, AS-names or jurisdiction file is unusable
      +-- ReportError               a report could not be computed or rendered
      +-- FeedError                 the hotline feed answered something unusable
-          +-- MalformedPage        (monitor.feed_page) a page that is not the documented JSON
+          +-- MalformedPage        (monitor.feed_client) a page that is not the documented JSON
 
 A single bad *row* is never an exception: it is quarantined with a reason.
 """
