@@ -7,6 +7,7 @@ an httpx MockTransport; a refused request is refused before any socket is opened
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
@@ -14,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import httpx
@@ -119,6 +121,64 @@ def test_a_2_gb_body_is_read_up_to_the_cap_only_in_bounded_memory_and_not_retrie
     assert (run.status, run.error) == ("failed", quarantined.reason)
     assert _rows(engine, FeedCursor) == [], "the cursor did not move"
     engine.dispose()
+
+
+def test_a_gzip_bomb_inflates_no_further_than_the_cap_in_bounded_memory(tmp_path):
+    url = _sqlite_db(tmp_path)
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    spaces = b" " * (16 << 20)
+    bomb = packer.compress(b'{"tickets": [') + b"".join(packer.compress(spaces) for _ in range(128))
+    bomb += packer.flush()
+    assert len(bomb) < 4 << 20  # 2 GiB inflated
+
+    def reply(handler, server):
+        handler.send_response(200)
+        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(bomb)))
+        handler.end_headers()
+        handler.wfile.write(bomb)
+
+    with HostileServer(reply) as server:
+        result = _monitor(["--db", url, "pull", server.base + "/api"], tmp_path / "rss")
+    peak_mb = int((tmp_path / "rss").read_text()) / 1024
+    assert peak_mb < 200, f"peak memory {peak_mb:.0f} MB"
+    assert result.returncode == 2 and "page larger than 67,108,864 bytes" in result.stderr
+    assert len(server.requests) == 1
+    assert server.requests[0][1] == f"Bearer {TOKEN}"
+
+
+def test_bodies_are_decoded_only_in_the_encodings_asked_for(sqlite_engine, monkeypatch):
+    monkeypatch.setenv("MONITOR_FEED_TOKEN", TOKEN)
+    page = json.dumps({"tickets": [ticket(1)]}).encode()
+    answers = {
+        "gzip": gzip.compress(page),
+        "deflate": zlib.compress(page),
+        "identity": page,
+        "br": b"\x8b\x02\x80not brotli",
+        "x-gzip": b"not gzip at all",
+    }
+    asked = []
+
+    def reply(handler, server):
+        asked.append(handler.headers["Accept-Encoding"])
+        encoding = handler.path.rsplit("=", 1)[1]
+        handler.send_response(200)
+        handler.send_header("Content-Encoding", encoding)
+        handler.send_header("Content-Length", str(len(answers[encoding])))
+        handler.end_headers()
+        handler.wfile.write(answers[encoding])
+
+    with HostileServer(reply) as server:
+        for encoding in ("gzip", "deflate", "identity"):
+            url = f"{server.base}/api?e={encoding}"
+            assert pull(sqlite_engine, url, source=encoding)["inserted"] == 1, encoding
+        for encoding, message in (
+            ("br", "page has a Content-Encoding not asked for \\('br'\\)"),
+            ("x-gzip", "page body is not valid x-gzip data"),
+        ):
+            with pytest.raises(FeedError, match=message):
+                pull(sqlite_engine, f"{server.base}/api?e={encoding}", max_attempts=1)
+    assert set(asked) == {"gzip, deflate"}
 
 
 def test_a_declared_content_length_over_the_cap_is_refused_before_reading(
