@@ -16,6 +16,13 @@ import numpy as np
 from monitor.errors import FeedError
 
 MAX_JSON_DEPTH = 64
+MAX_CONTAINERS = 200_000
+"""Objects and lists per page: a page of 64 MiB of `[[[]]]` would otherwise become some
+thirty million Python lists (gigabytes) in json.loads."""
+MAX_VALUES = 2_000_000
+"""Values per page (about one per comma): bounds the memory json.loads may take."""
+MAX_STRINGS = 4_000_000
+"""Strings per page, keys included (counted as quote marks, before anything else)."""
 MAX_NUMBER_CHARS = 64
 MAX_NEXT_CHARS = 16_384
 MAX_SINCE_CHARS = 4_096
@@ -64,14 +71,29 @@ def _constant(name: str) -> object:
     return _Flagged(f"a {name} (not a JSON number)")
 
 
-def nesting_within(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """True when the brackets outside strings never close more than they opened and nest at
-    most `limit` deep (json.loads then rejects mismatched kinds, without deep recursion).
+def structure_problem(text: str, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """Why the page's JSON would cost too much to parse (strings, containers, values, nesting),
+    else None.
 
-    Linear and at C speed on a 64 MiB page: strings are cut out, then the running depth is
-    a cumulative sum over the brackets, a million at a time.
+    Linear and at C speed on a 64 MiB page: strings are cut out, the rest counted, then the
+    running depth is a cumulative sum over the brackets, a million at a time. Brackets that
+    close more than they opened are a problem too; mismatched kinds are left to json.loads.
     """
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text)).encode("ascii")
+    if text.count('"') > 2 * MAX_STRINGS:  # before the regex, whose memory grows per match
+        return f"more than {MAX_STRINGS:,} strings"
+    bare = _STRING.sub("", text)
+    brackets = _NOT_BRACKET.sub("", bare).encode("ascii")
+    containers = len(brackets) // 2
+    if containers > MAX_CONTAINERS:
+        return f"more than {MAX_CONTAINERS:,} objects and lists"
+    if bare.count(",") + containers > MAX_VALUES:
+        return f"more than {MAX_VALUES:,} values"
+    if not _nesting_within(brackets, limit):
+        return f"brackets unbalanced or nested deeper than {limit} levels"
+    return None
+
+
+def _nesting_within(brackets: bytes, limit: int) -> bool:
     level = 0
     for start in range(0, len(brackets), _CHUNK):
         count = min(_CHUNK, len(brackets) - start)
@@ -128,12 +150,9 @@ def parse_page(body: bytes | bytearray) -> tuple[list, str | None, str | None]:
         raise MalformedPage(
             "page is not UTF-8", body[:40_000].decode("utf-8", errors="replace")
         ) from None
-    if not nesting_within(text):
-        raise MalformedPage(
-            f"page is not valid JSON (brackets unbalanced or nested deeper than "
-            f"{MAX_JSON_DEPTH} levels)",
-            text,
-        )
+    problem = structure_problem(text)
+    if problem:
+        raise MalformedPage(f"page is not valid JSON or too big to read ({problem})", text)
     try:
         document = json.loads(
             text,

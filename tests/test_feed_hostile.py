@@ -27,7 +27,7 @@ from monitor.errors import FeedError
 from monitor.feed import pull
 from monitor.feed_client import MAX_PAGE_BYTES, without_secrets
 from monitor.feed_cursor import FeedCursor
-from monitor.feed_page import MAX_JSON_DEPTH, MalformedPage, parse_page
+from monitor.feed_page import MAX_CONTAINERS, MAX_JSON_DEPTH, MalformedPage, parse_page
 from monitor.log_redaction import RedactingFilter, install, register_secret
 from monitor.models import IngestRun, QuarantinedRow, Ticket
 from monitor.schema import upgrade
@@ -68,19 +68,22 @@ def _sqlite_db(tmp_path: Path) -> str:
 
 def _monitor(args: list[str], out: Path, token: str | None = TOKEN, timeout: float = 120):
     """`monitor ARGS` in a child process (its own memory, its own logging setup); the child's
-    peak resident memory in KiB is written to `out`."""
+    peak resident memory in KiB is written to `out` (Linux /proc)."""
     env = {key: value for key, value in os.environ.items() if key != "MONITOR_FEED_TOKEN"}
     env["PYTHONPATH"] = str(ROOT)
     if token:
         env["MONITOR_FEED_TOKEN"] = token
+    # Peak from /proc (VmHWM), not getrusage: Linux keeps ru_maxrss across execve, so a child
+    # of a big pytest process would report the parent's size.
     script = (
-        "import resource, sys\n"
+        "import sys\n"
         "out = sys.argv.pop(1)\n"
         "try:\n"
         "    from monitor.cli import main\n"
         "    main()\n"
         "finally:\n"
-        "    open(out, 'w').write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+        "    status = open('/proc/self/status').read().split('VmHWM:')[1].split()[0]\n"
+        "    open(out, 'w').write(status)\n"
     )
     return subprocess.run(
         [sys.executable, "-c", script, str(out), *args],
@@ -479,6 +482,10 @@ HOSTILE_PAGES = {
     + b"]" * (MAX_JSON_DEPTH + 1)
     + b"}",
     "unbalanced brackets": b'{"tickets": [}',
+    "closing first": b'{"tickets": ]][[}',
+    "a million empty lists": b'{"tickets": [' + b",".join([b"[]"] * 1_000_000) + b"]}",
+    "three million numbers": b'{"tickets": [' + b",".join([b"1"] * 3_000_000) + b"]}",
+    "five million strings": b'{"tickets": [' + b",".join([b'""'] * 5_000_000) + b"]}",
     "not UTF-8": b'{"tickets": [], "since": "\xff\xfe"}',
     "truncated": b'{"tickets": [{"ticket_id": "T1"',
     "a list, not an object": b"[1, 2, 3]",
@@ -518,6 +525,10 @@ def test_nesting_up_to_the_bound_and_brackets_inside_strings_are_fine():
     assert parse_page(nested(MAX_JSON_DEPTH)) == ([], None, None)
     with pytest.raises(MalformedPage, match="nested deeper than 64 levels"):
         parse_page(nested(MAX_JSON_DEPTH + 1))
+    many = b'{"tickets": [' + b",".join([b"{}"] * (MAX_CONTAINERS - 2)) + b"]}"
+    assert len(parse_page(many)[0]) == MAX_CONTAINERS - 2
+    with pytest.raises(MalformedPage, match=r"too big to read \(more than 200,000 objects and"):
+        parse_page(many.replace(b"[{}", b"[{},{}"))
     value = ']]]}} \\" [[[[ {{'
     tricky = json.dumps({"tickets": [{"a": value}], "since": "{[("})
     assert parse_page(tricky.encode()) == ([{"a": value}], None, "{[(")
