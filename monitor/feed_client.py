@@ -369,13 +369,16 @@ def _decoded(raw: Iterator[bytes], encoding: str) -> Iterator[bytes]:
     if encoding not in (*ENCODINGS, "x-gzip"):
         raise MalformedPage(f"page has a Content-Encoding not asked for ({encoding[:20]!r})", "")
     # 47 = 32 + 15: a zlib or a gzip header, read from the data.
-    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS if "gzip" in encoding else 47)
+    wbits = 16 + zlib.MAX_WBITS if "gzip" in encoding else 47
+    decoder = zlib.decompressobj(wbits)
     try:
         for chunk in raw:
             data = chunk
             while data:
                 yield decoder.decompress(data, DECODED_PIECE)
                 data = decoder.unconsumed_tail
+                if decoder.eof and decoder.unused_data:  # gzip members may follow each other
+                    data, decoder = decoder.unused_data, zlib.decompressobj(wbits)
         while tail := decoder.decompress(b"", DECODED_PIECE):
             yield tail
     except zlib.error:
