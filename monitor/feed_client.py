@@ -166,7 +166,11 @@ class FeedClient:
         allow_http: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ):
-        self.base = httpx.URL(base_url)
+        try:
+            self.base = httpx.URL(base_url)
+        except httpx.InvalidURL as exc:
+            # The reason names the rule (bad port, too long), never the URL itself.
+            raise FeedError(f"feed URL is not a usable URL ({exc})") from None
         if self.base.scheme not in ("http", "https") or not self.base.host:
             raise FeedError(f"feed URL must be http(s)://host/...: got {feed_label(base_url)!r}")
         if self.base.userinfo:

@@ -333,6 +333,20 @@ def test_the_token_is_not_sent_over_plain_http_to_another_host(sqlite_cli, monke
     assert TOKEN not in result.output
 
 
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("http://[::1", "feed URL is not a usable URL (Invalid port: ':1')"),
+        ("https://h.example/" + "a" * 70_000, "feed URL is not a usable URL (URL too long)"),
+        ("ftp://h.example/x", "feed URL must be http(s)://host/...: got 'h.example/x'"),
+    ],
+)
+def test_an_unusable_feed_url_is_one_error_line(sqlite_cli, url, message):
+    result = sqlite_cli("pull", url, ok=False)
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [f"error: {message}"]
+
+
 def test_allow_http_and_loopback_and_no_token_let_plain_http_through(engine, monkeypatch):
     seen: list[httpx.Request] = []
 
