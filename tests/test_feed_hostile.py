@@ -699,6 +699,9 @@ def test_a_token_echoed_in_a_malformed_page_never_reaches_quarantine(tmp_path, m
         pull(engine, BASE, transport=transport, sleep=lambda s: None, max_attempts=2)
     (quarantined,) = _rows(engine, QuarantinedRow)
     assert "debug [redacted]" in quarantined.raw
+    # Read while the engine is open: the write-ahead log still holds the new pages.
+    files = {path.name: path.read_bytes() for path in tmp_path.glob("hostile.db*")}
+    assert b"malformed feed page" in files["hostile.db-wal"], "the WAL holds the write"
     engine.dispose()
-    blobs = b"".join(path.read_bytes() for path in tmp_path.glob("hostile.db*"))
+    blobs = b"".join(files.values())
     assert TOKEN.encode() not in blobs and API_KEY.encode() not in blobs
