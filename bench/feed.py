@@ -4,7 +4,10 @@ Targets (issue 6):
 - a feed pull of 1,000-item pages costs at most 2x the time of ingesting the same tickets
   from one file (the per-page transaction, ingest-run record and cursor write are the
   overhead), on SQLite and PostgreSQL; peak memory under 512 MB (one page at a time);
-- `schedule list` / `job_status` answer in under 100 ms with 100,000 recorded job runs.
+- `schedule list` / `job_status` answer in under 100 ms with 100,000 recorded job runs;
+- a 60 MB page built to be slow to parse (brackets nested to the bound and past it, a
+  string of escaped quotes, millions of small strings) is read or refused in under 10 s
+  (issue 18).
 
     python bench/feed.py [--tickets 200000] [--page-size 1000] [--runs 100000] [--skip-postgres]
 
@@ -73,6 +76,7 @@ def _pull(url: str, pages_dir: str, queue) -> None:
         token_env=None,
         transport=httpx.MockTransport(serve),
         max_pages=1_000_000,
+        deadline=24 * 3600.0,  # measure the whole pull, not the default five-minute slice
     )
     queue.put(
         {
@@ -143,6 +147,32 @@ def _status(url: str, runs: int, queue) -> None:
             call()
         timings[name] = (time.perf_counter() - begin) / 5
     queue.put(timings)
+
+
+def _hostile_pages(queue) -> None:
+    """Seconds to read (or refuse) 60 MB pages built to be slow: brackets nested to the
+    bound over and over, one past it, one string of escaped quotes, 15 million small strings."""
+    from monitor.feed_page import MAX_JSON_DEPTH, MalformedPage, parse_page
+
+    size = 60_000_000
+    deep = MAX_JSON_DEPTH - 2  # inside the envelope object and the tickets list
+    bodies = {
+        "nested to the bound": b'{"tickets": ['
+        + b",".join([b"[" * deep + b"]" * deep] * (size // (2 * deep + 1)))
+        + b"]}",
+        "nested one past it": b'{"tickets": [' + (b"[" * 65 + b"]" * 65) * (size // 130) + b"]}",
+        "escaped quotes": b'{"tickets": [], "x": "' + b'a\\"' * (size // 3) + b'"}',
+        "small strings": b'{"tickets": [' + b",".join([b'"a"'] * (size // 4)) + b"]}",
+    }
+    timings = {}
+    for name, body in bodies.items():
+        begin = time.perf_counter()
+        try:
+            parse_page(body)
+        except MalformedPage:
+            pass
+        timings[name] = time.perf_counter() - begin
+    queue.put({"timings": timings})
 
 
 def _in_child(target, *args) -> dict:
@@ -230,6 +260,9 @@ def main() -> None:
                     "< 100 ms",
                 ),
             ]
+    hostile = _in_child(_hostile_pages)
+    for name, seconds in hostile["timings"].items():
+        rows.append((f"60 MB hostile page: {name}", f"{seconds:.1f} s", "< 10 s"))
     print(f"machine: {machine()}")
     print_table(rows)
 

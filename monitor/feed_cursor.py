@@ -1,7 +1,10 @@
 """Where each hotline feed stopped: the cursor a pull resumes from.
 
 One row per (source, feed). `next_url` is the page to ask for next (a `next`
-link the feed gave), `since` the feed's high-water mark; either may be empty.
+link the feed gave, secret-looking query values dropped), `since` the feed's
+high-water mark; either may be empty. Both, and the feed's label, are text columns:
+whatever the API may legally send is stored alike on SQLite and PostgreSQL (the page
+parser bounds them: monitor.feed_page.MAX_NEXT_CHARS, MAX_SINCE_CHARS).
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from sqlmodel import Field, SQLModel
 from monitor.models import UTCDateTime
 from monitor.timeutil import utcnow
 
+MAX_SOURCE_CHARS = 64
+"""A source names whose tickets these are (ticket.source, ingest_run.source: 64 characters)."""
+
 
 class FeedCursor(SQLModel, table=True):
     """The resume point of one feed for one source."""
@@ -24,10 +30,10 @@ class FeedCursor(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("source", "feed", name="uq_feed_cursor_source_feed"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    source: str = Field(max_length=64)
-    feed: str = Field(max_length=512, description="the feed's base URL, credentials removed")
-    next_url: str | None = Field(default=None, max_length=2048)
-    since: str | None = Field(default=None, max_length=64)
+    source: str = Field(max_length=MAX_SOURCE_CHARS)
+    feed: str = Field(sa_type=sa.Text, description="the feed's base URL, credentials removed")
+    next_url: str | None = Field(default=None, sa_type=sa.Text)
+    since: str | None = Field(default=None, sa_type=sa.Text)
     pages: int = 0
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 

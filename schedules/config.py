@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 from monitor.errors import ConfigurationError
+from monitor.feed_client import DEFAULT_REQUEST_DEADLINE, DEFAULT_RUN_DEADLINE
+from monitor.feed_cursor import MAX_SOURCE_CHARS
 from monitor.timeutil import parse_duration
 from schedules.cron import cron_trigger
 
@@ -58,6 +60,9 @@ _FEED_KEYS: dict[str, type | tuple] = {
     "hash_urls": bool,
     "timezone": str,
     "max_pages": int,
+    "deadline": _NUMBER,
+    "request_deadline": _NUMBER,
+    "allow_http": bool,
 }
 _PERIOD = re.compile(r"^(quarter-to-date|previous-quarter|last-[1-9]\d*d)$")
 SCORECARD_BY = ("provider", "network", "country")
@@ -218,12 +223,23 @@ def _feed(feed: object, where: str) -> dict:
     _check_keys(table, _FEED_KEYS, where)
     if not table.get("url"):
         raise ConfigurationError(f"{where}: url is required")
+    for key in ("deadline", "request_deadline"):
+        if key in table and not table[key] > 0:
+            raise ConfigurationError(f"{where}: {key} must be more than 0 seconds")
+    source = table.get("source", "default")
+    if not 1 <= len(source.strip()) <= len(source) <= MAX_SOURCE_CHARS:
+        raise ConfigurationError(
+            f"{where}: source must be 1 to {MAX_SOURCE_CHARS} characters, got {len(source)}"
+        )
     return {
         "source": "default",
         "token_env": "MONITOR_FEED_TOKEN",
         "hash_urls": False,
         "timezone": None,
         "max_pages": 1000,
+        "deadline": DEFAULT_RUN_DEADLINE,
+        "request_deadline": DEFAULT_REQUEST_DEADLINE,
+        "allow_http": False,
         **table,
     }
 

@@ -19,6 +19,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
 
+from monitor.log_redaction import install as install_log_redaction
 from schedules.config import JOB_NAMES, ScheduleConfig
 from schedules.jobs import run_job
 from schedules.leader import leader_lock
@@ -96,6 +97,7 @@ def sync_jobs(scheduler: BackgroundScheduler, config: ScheduleConfig) -> list[st
 def run_scheduler(engine: Engine, config: ScheduleConfig, stop: threading.Event) -> None:
     """Wait as a standby until this process holds the lock, then run jobs until `stop` is set;
     if the lock is lost (database connection gone), stop running jobs and wait again."""
+    install_log_redaction()  # APScheduler's, httpx's and the jobs' records, redacted
     lock = leader_lock(engine)
     standby_said = False
     while not stop.is_set():

@@ -8,6 +8,7 @@ skipped with a visible reason.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from pathlib import Path
@@ -18,6 +19,16 @@ from typer.testing import CliRunner
 
 from monitor.db import make_engine
 from monitor.schema import upgrade
+
+@pytest.fixture(autouse=True)
+def _root_log_filters():
+    """The CLI puts its redacting log filter on the root handlers, pytest's included; take it
+    off after each test, so another test's own redaction is still what its logs show."""
+    before = {handler: list(handler.filters) for handler in logging.getLogger().handlers}
+    yield
+    for handler, filters in before.items():
+        handler.filters[:] = filters
+
 
 POSTGRES_ENV = "MONITOR_TEST_POSTGRES_URL"
 SHARED = Path(__file__).resolve().parents[2] / "shared"

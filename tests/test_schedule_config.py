@@ -82,6 +82,9 @@ source = "hl"
             "hash_urls": False,
             "timezone": None,
             "max_pages": 1000,
+            "deadline": 300.0,
+            "request_deadline": 60.0,
+            "allow_http": False,
         }
     ]
 

@@ -25,6 +25,7 @@ from monitor.cli.failures import (
     usage_line,
 )
 from monitor.errors import MonitorError
+from monitor.log_redaction import install as install_log_redaction
 from monitor.redaction import error_text
 from monitor.safe_output import terminal_text
 
@@ -135,6 +136,7 @@ def _global_options(
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    install_log_redaction()  # every library's records, redacted before any handler writes them
     ctx.obj = AppState(db_url=db)
 
 

@@ -11,6 +11,7 @@ import typer
 
 from monitor.cli.common import print_json, state
 from monitor.cli.output import say
+from monitor.feed_client import DEFAULT_REQUEST_DEADLINE, DEFAULT_RUN_DEADLINE
 
 schedule_app = typer.Typer(
     help="Scheduled jobs: the pipeline running by itself (docs/scheduling.md).",
@@ -127,6 +128,25 @@ def pull(
     max_pages: int = typer.Option(
         1000, min=1, help="At most this many pages now; the next pull continues."
     ),
+    deadline: float = typer.Option(
+        DEFAULT_RUN_DEADLINE,
+        "--deadline",
+        min=0.001,
+        metavar="SECONDS",
+        help="The whole pull (requests, retries, waits) ends within this; the next continues.",
+    ),
+    request_deadline: float = typer.Option(
+        DEFAULT_REQUEST_DEADLINE,
+        "--request-deadline",
+        min=0.001,
+        metavar="SECONDS",
+        help="One page's request, all of its body included, ends within this (then retried).",
+    ),
+    allow_http: bool = typer.Option(
+        False,
+        "--allow-http",
+        help="Send the token over plain http:// to a host that is not loopback (trusted network).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Pull new ticket metadata from a hotline's API, resuming where the last pull stopped."""
@@ -140,6 +160,9 @@ def pull(
         hash_urls=hash_urls,
         timezone=timezone,
         max_pages=max_pages,
+        deadline=deadline,
+        request_deadline=request_deadline,
+        allow_http=allow_http,
     )
     if as_json:
         print_json(result)
