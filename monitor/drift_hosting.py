@@ -180,9 +180,14 @@ def _jurisdiction(frame: HostingFrame, rows: np.ndarray) -> dict:
 
 
 def _network_labels(frame: HostingFrame, rows: np.ndarray) -> list[str | None]:
-    """`Network name (ASnnn)` per ticket, None when the network is unknown."""
+    """`Network name (ASnnn)` per ticket; `Network name (no AS number)` when only the AS name
+    is known (the embedded offline data has no AS number); None when neither is known."""
     return [
-        None if network is None and asn is None else f"{network or 'unknown'} (AS{asn or '?'})"
+        None
+        if network is None and asn is None
+        else f"{network or 'unknown'} (AS{asn})"
+        if asn is not None
+        else f"{network} (no AS number)"
         for network, asn in zip(
             pick(frame.network, rows).tolist(),
             np.where(frame.asn[rows] < 0, None, frame.asn[rows]).tolist(),

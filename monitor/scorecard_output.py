@@ -26,6 +26,11 @@ def flatten_row(row: dict, norm_keys: list[str]) -> dict:
                 entry = value.get(norm, {"share": None, "ci": [None, None]})
                 flat[f"norm_{norm}"] = entry["share"]
                 flat[f"norm_{norm}_ci_lower"], flat[f"norm_{norm}_ci_upper"] = entry["ci"]
+                flat[f"norm_{norm}_removed"] = entry.get("removed")
+                flat[f"norm_{norm}_known"] = entry.get("known")
+        elif key == "counts":
+            for name, entry in value.items():
+                flat[f"{name}_removed"], flat[f"{name}_known"] = entry["removed"], entry["known"]
         elif key == "previous":
             for name in PREVIOUS_KEYS:
                 flat[f"previous_{name}"] = None if value is None else value[name]
@@ -52,7 +57,10 @@ def _cell(value: object) -> str:
 def csv_columns(scorecard: dict) -> list[str]:
     """The CSV header of a scorecard."""
     norm_keys = [norm["key"] for norm in scorecard["norms"]]
-    return list(flatten_row(scorecard["totals"], norm_keys))
+    columns = dict.fromkeys(flatten_row(scorecard["totals"], norm_keys))
+    for row in scorecard["rows"]:  # keys only some rows have (network_id)
+        columns.update(dict.fromkeys(flatten_row(row, norm_keys)))
+    return list(columns)
 
 
 def write_csv(scorecard: dict, out: TextIO) -> int:
@@ -116,12 +124,23 @@ def print_table(scorecard: dict, console=None) -> None:
     for norm in scorecard["norms"]:
         table.add_column(Text(f"within {norm['label']}"), justify="right")
     table.add_column("within 7 days", justify="right")
-    for row in [*scorecard["rows"], scorecard["totals"]]:
+    providers = [r for r in scorecard["rows"] if r.get("category", "provider") == "provider"]
+    apart = [r for r in scorecard["rows"] if r.get("category", "provider") != "provider"]
+    ordered = sorted(providers, key=lambda r: (r["rank"] is None, r["rank"] or 0)) + apart
+    for row in [*ordered, scorecard["totals"]]:
         is_total = row is scorecard["totals"]
-        rank = "" if is_total else ("low vol." if row["low_volume"] else str(row["rank"]))
+        if is_total:
+            rank = ""
+        elif row.get("category", "provider") != "provider":
+            rank = "not ranked"
+        else:
+            rank = "low vol." if row["low_volume"] else str(row["rank"])
+        name = "all notices" if is_total else str(row["name"])
+        if not is_total and row.get("network_id"):
+            name += f" [{row['network_id']}]"
         cells = [
             rank,
-            Text("all notices" if is_total else str(row["name"])),
+            Text(name),
             Text(row["country"] or "-"),
             str(row["notices"]),
             str(row["open"]),
@@ -132,11 +151,12 @@ def print_table(scorecard: dict, console=None) -> None:
             entry = row["norms"][norm["key"]]
             cells.append(_share_ci(entry["share"], entry["ci"]))
         cells.append(_share(row["within_7d"]))
-        table.add_row(*cells, end_section=not is_total and row is scorecard["rows"][-1])
+        table.add_row(*cells, end_section=not is_total and row is ordered[-1])
     console.print(table)
     console.print(
         f"Kaplan-Meier, content still online censored at its last check or the as-of time; "
-        f"rows under {scorecard['min_notices']} notices are low volume (wide CIs, not ranked). "
+        f"rows under {scorecard['min_notices']} notices are low volume (wide CIs, not ranked); "
+        f"unknown and CDN-fronted rows are not providers and are never ranked. "
         f"Snapshot: {scorecard.get('snapshot_id') or 'not stored'}.",
         markup=False,
     )

@@ -236,6 +236,29 @@ def removed_within(curves: Curves, t: float) -> tuple[np.ndarray, np.ndarray, np
     return 1.0 - s, 1.0 - upper, 1.0 - lower
 
 
+def wilson_interval(
+    successes, trials, alpha: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial proportion, per entry; NaN where `trials` is 0.
+
+    Never zero-width for 1 or more trials: 0 of 4 gives [0, 0.49], 4 of 4 [0.51, 1]. It keeps
+    close to its nominal coverage at small counts, where the Greenwood band of a
+    Kaplan-Meier curve at 0 or 1 collapses to a point.
+    """
+    x = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    z = NormalDist().inv_cdf(1 - alpha / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        denominator = 1 + z * z / n
+        center = (p + z * z / (2 * n)) / denominator
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+        low = np.where(x <= 0, 0.0, np.clip(center - half, 0.0, 1.0))
+        high = np.where(x >= n, 1.0, np.clip(center + half, 0.0, 1.0))
+    empty = n <= 0
+    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+
+
 def _first_reaching(values: np.ndarray, curves: Curves, q: float) -> np.ndarray:
     """Per group: the first step time where `values` <= q (NaN if never)."""
     hit = values <= q + QUANTILE_TOLERANCE

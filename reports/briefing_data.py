@@ -23,6 +23,7 @@ from monitor.drift_frame import INSIDE, OUTSIDE, UNKNOWN, zones
 from monitor.ticket_frame import TicketFrame, load_frame, to_us
 from monitor.timeutil import as_utc, parse_timestamp
 from reports.charts import Curve, MonthShare
+from reports.scorecard_view import category
 
 MONTHS_SHOWN = 12
 LARGEST_PROVIDERS = 5
@@ -155,7 +156,11 @@ def briefing_figures(
         outside_before = _share(
             zone[within(parse_timestamp(previous["from"]), parse_timestamp(previous["to"]))]
         )
-    ranked = [row for row in snapshot["rows"] if not row.get("low_volume")]
+    ranked = [
+        row
+        for row in snapshot["rows"]
+        if not row.get("low_volume") and category(snapshot, row) == "provider"
+    ]
     ranked.sort(key=lambda row: (-row["notices"], str(row["name"])))
     names = [str(row["name"]) for row in ranked[:largest]] if snapshot["by"] == "provider" else []
     return BriefingFigures(

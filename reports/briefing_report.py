@@ -19,7 +19,7 @@ from reports.charts import jurisdiction_chart, norms_chart, survival_chart
 from reports.flag_text import flag_sentence
 from reports.language import Language
 from reports.rendering import render_html, write_document
-from reports.scorecard_view import norm_header
+from reports.scorecard_view import category, norm_header
 
 TOP_PROVIDERS = 8
 CHART_PROVIDERS = 8
@@ -217,6 +217,7 @@ def _top_rows(lang: Language, snapshot: dict) -> list[dict]:
                 "country_name": lang.country(row.get("country")),
                 "outside": outside,
                 "low_volume": bool(row.get("low_volume")),
+                "not_provider": category(snapshot, row) != "provider",
                 "cells": cells,
             }
         )
@@ -233,7 +234,11 @@ def briefing_view(
     previous_name = lang.period_name(previous) if previous else None
     headers = [norm_header(lang, norm) for norm in snapshot["norms"]]
     chart_rows = sorted(snapshot["rows"], key=lambda row: (-row["notices"], str(row["name"])))
-    chart_rows = [row for row in chart_rows if not row.get("low_volume")][:CHART_PROVIDERS]
+    chart_rows = [
+        row
+        for row in chart_rows
+        if not row.get("low_volume") and category(snapshot, row) == "provider"
+    ][:CHART_PROVIDERS]
     charts = {
         "jurisdiction": jurisdiction_chart(
             figures.months, lang, highlight=month_bounds(snapshot["period"])
