@@ -542,7 +542,13 @@ def compute_scorecards(
         end=period.end,
         columns=("network",) if "network" in groupings else (),
     )
-    return scorecards_from_frame(frame, period=period, groupings=groupings, config=config)
+    results = scorecards_from_frame(frame, period=period, groupings=groupings, config=config)
+    from monitor.data_versions import data_versions
+
+    versions = data_versions(engine, at=as_of)
+    for scorecard in results.values():
+        scorecard["data_versions"] = versions
+    return results
 
 
 def compute_scorecard(

@@ -160,3 +160,10 @@ def print_table(scorecard: dict, console=None) -> None:
         f"Snapshot: {scorecard.get('snapshot_id') or 'not stored'}.",
         markup=False,
     )
+    versions = scorecard.get("data_versions")
+    if versions:
+        from monitor.data_versions import versions_line
+
+        console.print(versions_line(versions), markup=False)
+        for warning in versions["warnings"]:
+            console.print(f"warning: {warning}", markup=False)

@@ -128,6 +128,31 @@ def _cards(
     return cards
 
 
+def _confidence_sentences(lang: Language, figures: BriefingFigures) -> list[Markup]:
+    """How much of the outside share rests on INHOPE rows not confirmed, and the table's origin."""
+    from providers.jurisdictions import INHOPE_TABLE_CHECKED
+
+    counts = figures.outside_now.by_confidence
+    outside = figures.outside_now.outside
+    if not counts or not outside:
+        return []
+    unsure = counts.get("likely", 0) + counts.get("uncertain", 0)
+    if not unsure:
+        return [lang.markup("Every country counted outside rests on a confirmed INHOPE entry.")]
+    return [
+        lang.markup(
+            "Of the notices counted outside, %(likely)s rest on an INHOPE entry that is only "
+            "likely and %(uncertain)s on one that is uncertain (%(share)s of them); the INHOPE "
+            "table was compiled from INHOPE's own pages and reports and last checked on "
+            "%(checked)s. An analyst corrects it with monitor reference set.",
+            likely=lang.count(counts.get("likely", 0)),
+            uncertain=lang.count(counts.get("uncertain", 0)),
+            share=lang.share(unsure / outside),
+            checked=lang.date(INHOPE_TABLE_CHECKED),
+        )
+    ]
+
+
 def _summary(
     lang: Language,
     snapshot: dict,
@@ -181,6 +206,7 @@ def _summary(
                 share=lang.share(figures.outside_now.value),
             )
         )
+    sentences += _confidence_sentences(lang, figures)
     if flag_count == 0:
         sentences.append(lang.markup("The drift check raised no flags in this period."))
     elif flag_count is not None:

@@ -185,6 +185,8 @@ class Language:
 
     def date(self, value: date | datetime | str) -> str:
         """A date written out: `1 July 2026` / `1 juli 2026`."""
+        if isinstance(value, str) and len(value.strip()) == 10:  # a plain YYYY-MM-DD
+            value = date.fromisoformat(value.strip())
         if not isinstance(value, date) or isinstance(value, datetime):
             value = _moment(value).date()
         return format_date(value, format="long", locale=self.locale)
