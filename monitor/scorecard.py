@@ -250,13 +250,10 @@ class _PeriodFigures:
         self.hours = hours
 
     def _binomial_counts(self, stats: dict, curve_codes: np.ndarray, n_groups: int) -> None:
-        """Per hour t: removals by t and tickets whose status at t is known; small-count CIs.
+        """Per hour t: removals by t and tickets whose status at t is known, and the share's
+        interval from `survival.binomial_intervals` (never zero-width at small counts).
 
-        Where no ticket of a group was censored before t, 1 - S(t) is exactly the binomial
-        share removed / known, and where the curve is at 0 or 1 the Greenwood band has zero
-        width: in both cases the interval is the Wilson score interval of removed of known
-        (tickets censored before t left out), which never claims certainty from few notices.
-        Elsewhere the Greenwood log(-log) band stands (INTERFACE.md section 3).
+        The tickets are in duration order, so the tickets up to t are a prefix.
         """
         subjects = stats["subjects"]
         for t in self.hours:
@@ -269,20 +266,13 @@ class _PeriodFigures:
                 curve_codes[:before_t][~self.events[:before_t]].astype(np.int64),
                 minlength=n_groups,
             )
-            known = subjects - censored
             stats[f"removed_by:{t}"] = removed
-            stats[f"known_at:{t}"] = known
-            if not self.bands:
-                continue
-            within = stats[f"within:{t}"]
-            share = within[0]
-            binomial = ~np.isnan(share) & (
-                (censored == 0) | (share <= 0.0) | (share >= 1.0)
-            ) & (known > 0)
-            if binomial.any():
-                low, high = survival.wilson_interval(removed, np.maximum(known, 1))
-                within[1] = np.where(binomial, low, within[1])
-                within[2] = np.where(binomial, high, within[2])
+            stats[f"known_at:{t}"] = subjects - censored
+            if self.bands:
+                within = stats[f"within:{t}"]
+                stats[f"within:{t}"] = np.stack(
+                    survival.binomial_intervals(tuple(within), removed, censored, subjects)
+                )
 
     def by_group(self, codes: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
         """Figures per group of `codes` (a group number per ticket of the frame)."""
@@ -501,7 +491,7 @@ def scorecards_from_frame(
         rows.sort(key=lambda row: (-row["notices"], row["name"], row["key"]))
         _assign_ranks(rows)
         results[by] = {
-            "period": period.to_json(),
+            "period": {**period.to_json(), **period.progress(frame.as_of)},
             "as_of": iso(frame.as_of),
             "known_at": iso(frame.known_at),
             "by": by,

@@ -77,7 +77,11 @@ def write_csv(scorecard: dict, out: TextIO) -> int:
 
 
 def _hours(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+    from monitor.durations import DAYS_ABOVE_HOURS, duration_text
+
+    if value is None:
+        return "-"
+    return duration_text(value) if value > DAYS_ABOVE_HOURS else f"{value:.1f}"
 
 
 def _share(value: float | None) -> str:
@@ -112,7 +116,10 @@ def print_table(scorecard: dict, console=None) -> None:
         console = Console(width=terminal.width if terminal.is_terminal else 250, highlight=False)
     longest = max((len(str(row["name"])) for row in scorecard["rows"]), default=10)
     period = scorecard["period"]
-    title = f"Scorecard {period['label']} by {scorecard['by']}, as of {scorecard['as_of']}" + (
+    label = period["label"]
+    if period.get("complete") is False:
+        label += f" to date, {int(period['days_elapsed'])} of {round(period['days'])} days"
+    title = f"Scorecard {label} by {scorecard['by']}, as of {scorecard['as_of']}" + (
         f", known at {scorecard['known_at']}" if scorecard.get("known_at") else ""
     )
     table = Table(title=Text(title), title_justify="left")

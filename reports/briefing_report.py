@@ -64,8 +64,13 @@ def _cards(
             "sub": _change_sub(
                 lang,
                 previous_name,
-                lang.relative_change(totals["notices"], previous.get("notices"))
-                if previous
+                lang.count_change(
+                    totals["notices"],
+                    previous.get("notices"),
+                    snapshot["period"],
+                    snapshot["previous_period"],
+                )
+                if previous and snapshot.get("previous_period")
                 else None,
             ),
         },

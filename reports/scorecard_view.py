@@ -220,7 +220,9 @@ def row_view(
         notices_sub = _(
             "was %(count)s (%(change)s)",
             count=lang.count(previous["notices"]),
-            change=lang.relative_change(row["notices"], previous["notices"]),
+            change=lang.count_change(
+                row["notices"], previous["notices"], snapshot["period"], snapshot["previous_period"]
+            ),
         )
     removed_sub = None
     if row.get("removed_before_notice"):

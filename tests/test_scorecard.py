@@ -169,6 +169,9 @@ def test_json_keys_and_types_follow_the_contract(store):
         "label": "2026Q2",
         "from": "2026-04-01T00:00:00Z",
         "to": "2026-07-01T00:00:00Z",
+        "complete": True,
+        "days_elapsed": 91.0,
+        "days": 91.0,
     }
     assert (
         card["as_of"] == "2026-07-15T00:00:00Z"

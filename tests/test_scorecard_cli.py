@@ -144,6 +144,9 @@ def test_period_by_dates(sqlite_filled):
         "label": "2026-04-01/2026-07-01",
         "from": "2026-04-01T00:00:00Z",
         "to": "2026-07-01T00:00:00Z",
+        "complete": True,
+        "days_elapsed": 91.0,
+        "days": 91.0,
     }
     assert card["previous_period"]["from"] == "2025-12-31T00:00:00Z"  # same length (91 days) before
     assert card["rows"] == [

@@ -156,10 +156,12 @@ def overdue(
         f"{result['count']} open notices older than {hours:g} h as of {result['as_of']}"
         + (f" (oldest {result['shown']} shown)" if result["shown"] < result["count"] else "")
     )
+    from monitor.durations import duration_text
+
     for notice in result["notices"]:
         network = f"AS{notice['asn']} {notice['network'] or ''}".strip() if notice["asn"] else "-"
         typer.echo(
-            f"{notice['age_hours']:>9.1f} h  {notice['source']}/{notice['ticket_id']}  "
+            f"{duration_text(notice['age_hours']):>20}  {notice['source']}/{notice['ticket_id']}  "
             f"{notice['provider']}  {network}  {notice['country'] or '-'}"
             + ("" if notice["notified"] else "  (no notice time: reported_at)")
         )
