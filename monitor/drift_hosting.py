@@ -307,18 +307,23 @@ def url_candidates(frame: HostingFrame, windows: Windows, config: DriftConfig) -
 
 def _url_sentence(origin: dict, destination: dict):
     def describe(evidence: dict) -> str:
-        count = len(evidence["url_hashes"])
-        urls = "1 URL was" if count == 1 else f"{count} URLs were"
-        provider = display(origin["provider"] or "an unknown provider")
-        before = f"{provider} ({origin['country'] or 'unknown'})"
-        after = (
-            f"{display(destination['provider'] or 'an unknown provider')} in "
-            f"{destination['country'] or 'an unknown country'}"
-        )
-        period = f"{evidence['re_reported']['from'][:10]} and {evidence['re_reported']['to'][:10]}"
-        return (
-            f"{urls} reported earlier at {before} and re-reported between {period} "
-            f"hosted at {after}, outside the EU and INHOPE."
-        )
+        return url_sentence(origin, destination, evidence)
 
     return describe
+
+
+def url_sentence(origin: dict, destination: dict, evidence: dict) -> str:
+    """The sentence of a `url_relocated` flag (also retold over an episode's URLs)."""
+    count = len(evidence["url_hashes"]) + int(evidence.get("url_hashes_more", 0))
+    urls = "1 URL was" if count == 1 else f"{count} URLs were"
+    provider = display(origin["provider"] or "an unknown provider")
+    before = f"{provider} ({origin['country'] or 'unknown'})"
+    after = (
+        f"{display(destination['provider'] or 'an unknown provider')} in "
+        f"{destination['country'] or 'an unknown country'}"
+    )
+    period = f"{evidence['re_reported']['from'][:10]} and {evidence['re_reported']['to'][:10]}"
+    return (
+        f"{urls} reported earlier at {before} and re-reported between {period} "
+        f"hosted at {after}, outside the EU and INHOPE."
+    )
