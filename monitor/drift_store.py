@@ -275,7 +275,9 @@ def _episode_detail(flag: dict, evidence: dict) -> str:
         return flag["detail"]
     from monitor.drift_hosting import url_sentence
 
-    return url_sentence(flag["from"], flag["to"], evidence)
+    note = flag["detail"].find("; the INHOPE status")
+    sentence = url_sentence(flag["from"], flag["to"], evidence)
+    return sentence[:-1] + flag["detail"][note:] if note >= 0 else sentence
 
 
 def acknowledge(

@@ -182,9 +182,6 @@ class _Attributes:
         return Grouping(_narrow(codes, len(keys)), keys, names, kinds)
 
 
-NAME_ONLY_NOTE = "AS name only, from the embedded network data"
-
-
 def network_name_key(label) -> str:
     """The grouping key of a network name: case, punctuation and legal form left out."""
     if label is None:
@@ -361,7 +358,7 @@ def _row(stats: dict, i: int, config: StatisticsConfig, previous: dict | None) -
     return row
 
 
-NETWORK_NAME_SOURCE = "AS organisation name, no AS number (embedded network data)"
+NETWORK_NAME_SOURCE = "AS name, no AS number (embedded network data)"
 CDN_MAJORITY = 0.5
 
 

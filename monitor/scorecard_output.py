@@ -95,13 +95,30 @@ def _share_ci(value: float | None, ci: list) -> str:
     return f"{_share(value)} ({_share(low)}-{_share(high)})"
 
 
+def _bound(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
 def _median(row: dict) -> str:
     low, high = row["median_hours_ci"]
     if row["median_hours"] is None:
         return "not reached"
-    return (
-        f"{_hours(row['median_hours'])} ({_hours(low)}-{'open' if high is None else _hours(high)})"
-    )
+    if row.get("median_hours_ci_estimable") is False:
+        return f"{_hours(row['median_hours'])} (CI not estimable)"
+    upper = "open" if high is None else _bound(high)
+    return f"{_hours(row['median_hours'])} ({_bound(low)}-{upper} h)"
+
+
+def _count_share(row: dict, name: str, share: float | None, ci: list) -> str:
+    """A low-volume row's share as counts: `3 of 4 (30%-95%)`."""
+    counts = row.get("counts", {}).get(name) if name in WITHIN_NAMES else row["norms"].get(name)
+    if share is None or not counts or "known" not in counts or not counts["known"]:
+        return _share_ci(share, ci)
+    low, high = ci
+    return f"{counts['removed']} of {counts['known']} ({_share(low)}-{_share(high)})"
+
+
+WITHIN_NAMES = ("within_24h", "within_72h", "within_7d")
 
 
 def print_table(scorecard: dict, console=None) -> None:
@@ -144,7 +161,8 @@ def print_table(scorecard: dict, console=None) -> None:
             rank = "low vol." if row["low_volume"] else str(row["rank"])
         name = "all notices" if is_total else str(row["name"])
         if not is_total and row.get("network_id"):
-            name += f" [{row['network_id']}]"
+            key = str(row["key"])
+            name += f" [{key if key.startswith('AS') else row['network_id'].split(' (')[0]}]"
         cells = [
             rank,
             Text(name),
@@ -156,8 +174,15 @@ def print_table(scorecard: dict, console=None) -> None:
         ]
         for norm in scorecard["norms"]:
             entry = row["norms"][norm["key"]]
-            cells.append(_share_ci(entry["share"], entry["ci"]))
-        cells.append(_share(row["within_7d"]))
+            if not is_total and row.get("low_volume"):
+                cells.append(_count_share(row, norm["key"], entry["share"], entry["ci"]))
+            else:
+                cells.append(_share_ci(entry["share"], entry["ci"]))
+        if not is_total and row.get("low_volume") and row.get("counts", {}).get("within_7d"):
+            counts = row["counts"]["within_7d"]
+            cells.append(f"{counts['removed']} of {counts['known']}")
+        else:
+            cells.append(_share(row["within_7d"]))
         table.add_row(*cells, end_section=not is_total and row is ordered[-1])
     console.print(table)
     console.print(

@@ -237,7 +237,14 @@ def _top_rows(lang: Language, snapshot: dict) -> list[dict]:
         ]
         for norm in snapshot["norms"]:
             entry = row["norms"].get(norm["key"], {"share": None, "ci": [None, None]})
-            cells.append(share_cell(lang, entry["share"], entry["ci"]))
+            cells.append(
+                share_cell(
+                    lang,
+                    entry["share"],
+                    entry["ci"],
+                    counts=entry if row.get("low_volume") and "known" in entry else None,
+                )
+            )
         cells.append(count_cell(lang, row["open"]))
         outside = row.get("eu") is False and row.get("inhope") is False
         result.append(

@@ -244,7 +244,15 @@ def row_view(
     ]
     for norm in snapshot["norms"]:
         entry = row["norms"].get(norm["key"], {"share": None, "ci": [None, None]})
-        cells.append(share_cell(lang, entry["share"], entry["ci"], labelled=False))
+        cells.append(
+            share_cell(
+                lang,
+                entry["share"],
+                entry["ci"],
+                labelled=False,
+                counts=entry if row.get("low_volume") and "known" in entry else None,
+            )
+        )
     cells += _change_cells(lang, row)
     cdn = row.get("cdn_share")
     cells.append(Cell(lang.share(cdn), exact(cdn), css="" if cdn is not None else "missing"))

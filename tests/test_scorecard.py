@@ -442,7 +442,7 @@ def test_network_rows_without_as_numbers_group_by_the_as_name(engine):
         row = rows[keys[provider]]
         assert row["name"].casefold().startswith(network.casefold().split()[0])
         assert row["asn"] is None
-        assert row["network_id"] == "AS organisation name, no AS number (embedded network data)"
+        assert row["network_id"] == "AS name, no AS number (embedded network data)"
         assert_row_matches(row, expected[provider])
     # The two spellings of Alpha Hosting are one row.
     assert sum("alpha" in row["name"].casefold() for row in card["rows"]) == 1
