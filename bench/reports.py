@@ -1,9 +1,10 @@
 """Reports benchmark: the quarterly documents from a year of generated, resolved tickets.
 
-Targets (issues 7 and 8; issue 19: under 60 s): on 10,000,000 tickets the scorecard +
-drift + briefing together in under 2 minutes on this 2-core machine; the documents themselves (scorecard html and
-pdf, briefing html and pdf) in under 60 s for 2,000 providers (WeasyPrint lays out the
-scorecard table at about 25 ms a row: 2,000 providers are some 120 pages); the whole
+Targets (issues 7, 8 and 19): on 10,000,000 tickets the scorecard + drift + briefing
+together in under 60 s on this 2-core machine (issue 19; 2 minutes before); the documents
+themselves (scorecard html and pdf, briefing html and pdf) in under 60 s for 2,000
+providers (WeasyPrint lays out the scorecard table at about 25 ms a row: 2,000 providers
+are some 120 pages); the whole
 quarterly set in under 3 minutes; peak memory under 3 GB. Figures per stage:
 
 - snapshot: compute and store the provider scorecard of 2026Q3 (monitor.snapshots);

@@ -392,7 +392,9 @@ def row_category(by: str, row: dict) -> str:
 def _assign_ranks(rows: list[dict]) -> None:
     """Rank the provider rows that are not low volume; all other rows keep rank null."""
     ranked = [
-        row for row in rows if not row["low_volume"] and row.get("category", "provider") == "provider"
+        row
+        for row in rows
+        if not row["low_volume"] and row.get("category", "provider") == "provider"
     ]
 
     def order(row: dict):

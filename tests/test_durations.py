@@ -10,7 +10,12 @@ from reports.language import Language
 
 @pytest.mark.parametrize(
     ("hours", "text"),
-    [(20.5, "20.5 h"), (72.0, "72.0 h"), (1370.7, "57 days (1,371 h)"), (3730.1, "155 days (3,730 h)")],
+    [
+        (20.5, "20.5 h"),
+        (72.0, "72.0 h"),
+        (1370.7, "57 days (1,371 h)"),
+        (3730.1, "155 days (3,730 h)"),
+    ],
 )
 def test_plain_text(hours, text):
     assert duration_text(hours) == text
