@@ -106,3 +106,20 @@ def test_evidence_union_is_capped_with_a_count_of_the_rest():
     assert merged["p"] == 2  # the latest statistics
     older = merge_evidence(stored, latest, cap=3, latest_is_newer=False)
     assert older["p"] == 1 and older["url_hashes"] == ["a", "b", "c"]
+
+
+def test_evidence_names_networks_without_as_numbers_without_a_question_mark(engine):
+    from tests.test_drift_scenarios import baseline_times, recent_times, stable_providers
+
+    insert(
+        engine,
+        stable_providers()
+        + [ticket("Reseller", "NL", t, asn=None) for t in baseline_times(40)]
+        + [ticket("Reseller", "AE", t, asn=None) for t in recent_times(25)],
+    )
+    result = run_drift(engine, as_of=datetime(2026, 10, 1, tzinfo=UTC), store=False)
+    (flag,) = [f for f in result["flags"] if f["kind"] == "provider_relocated"]
+    text = repr(flag["evidence"])
+    assert "AS?" not in text
+    assert "IQWeb FZ-LLC (no AS number)" in text
+    assert "LeaseWeb Netherlands B.V. (no AS number)" in text

@@ -56,3 +56,37 @@ def test_partial_quarter_in_the_terminal_table():
     out = io.StringIO()
     print_table(snapshot, Console(file=out, width=250))
     assert "2026Q4 to date, 67 of 92 days" in out.getvalue()
+
+
+def test_unknown_and_cdn_rows_are_shown_apart_and_never_ranked():
+    from tests.test_reports_support import _row
+
+    snapshot = sample_snapshot()
+    for key in ("unknown", "unknown (behind Cloudflare)"):
+        row = _row(
+            key,
+            notices=300,
+            removed=200,
+            open_=100,
+            median=40.0,
+            ci=[30.0, 50.0],
+            p90=None,
+            w12=0.1,
+            w24=0.3,
+            w72=0.6,
+            rank=None,
+        )
+        row["category"] = "unknown" if key == "unknown" else "cdn"
+        snapshot["rows"].append(row)
+    html = scorecard_html(snapshot, "en")
+    ranked = html[html.index('id="ranked"') : html.index('id="low-volume"')]
+    apart = html[html.index('id="not-providers"') :]
+    for key in ("unknown", "unknown (behind Cloudflare)"):
+        assert f'data-key="{key}"' not in ranked and f'data-key="{key}"' in apart
+    assert "Unknown and CDN-fronted notices: not ranked" in html
+    briefing = briefing_html(snapshot, _figures(), "en", flags=[])
+    assert "not a provider: not ranked" in briefing
+    out = io.StringIO()
+    print_table(snapshot, Console(file=out, width=250))
+    lines = [line for line in out.getvalue().splitlines() if "unknown" in line]
+    assert lines and all("not ranked" in line for line in lines)
