@@ -7,11 +7,11 @@ one or more lines saying what it did, so the demo doubles as a smoke test.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from monitor.db import make_engine
-from monitor.demo_data import quarter_start, write_export
+from monitor.demo_data import demo_window, quarter_start, write_export
 from monitor.drift import run_drift
 from monitor.ingest import IngestOptions, ingest_file
 from monitor.overdue import overdue_notices
@@ -21,7 +21,11 @@ from monitor.scorecard import compute_scorecard
 from monitor.status import store_status
 from monitor.timeutil import iso, utcnow
 from providers import resolve_pending
-from reports import write_quarterly_reports
+from reports import publish_briefing, write_quarterly_reports
+from reports.publish import file_stem
+
+# Weekly drift runs start once a baseline (90 days) and a recent window (30 days) exist.
+DRIFT_HISTORY_DAYS = 120
 
 
 def run_demo(
@@ -64,17 +68,46 @@ def run_demo(
         yield from _scorecard(engine, period, now)
         overdue = overdue_notices(engine, older_than_hours=24, as_of=now, limit=0)
         yield f"overdue: {overdue['count']} notices still online more than 24 h after the notice"
+        yield from _weekly_drift(engine, now)
         drift = run_drift(engine, as_of=now)
         yield f"drift: {len(drift['flags'])} flag(s)"
         for flag in drift["flags"][:8]:
-            yield f"  [{flag['kind']}] {flag['detail']}"
+            yield f"  [{flag['kind']}] since {flag['since'][:10]}: {flag['detail']}"
         reports = write_quarterly_reports(
             engine, period_label=period.label, out_dir=out / "reports", as_of=now
         )
         for path in reports:
             yield f"report: {path}"
+        # The current quarter, to date: where the reseller's move to the UAE shows.
+        current = parse_period(_quarter_label(quarter_start(now)))
+        for fmt in ("html", "pdf"):
+            path, _snapshot = publish_briefing(
+                engine,
+                out=out / "reports" / f"briefing-{file_stem(current.label)}-to-date-en.{fmt}",
+                fmt=fmt,
+                period=current,
+                as_of=now,
+            )
+            yield f"report: {path}"
     finally:
         engine.dispose()
+
+
+def _weekly_drift(engine, now: datetime) -> Iterator[str]:
+    """The drift check as the scheduler runs it, weekly, over the demo's months (stored
+    runs: the episodes accumulate and the reports read them from the store)."""
+    start, _ = demo_window(now)
+    first = start + timedelta(days=DRIFT_HISTORY_DAYS)
+    when, runs = first, 0
+    while when < now:
+        run_drift(engine, as_of=when)
+        when += timedelta(days=7)
+        runs += 1
+    yield f"drift: {runs} weekly runs from {first.date().isoformat()}, as the scheduler makes them"
+
+
+def _quarter_label(start: datetime) -> str:
+    return f"{start.year}Q{(start.month - 1) // 3 + 1}"
 
 
 def _ingest(engine, export: Path, now: datetime) -> Iterator[str]:
@@ -105,7 +138,9 @@ def _scorecard(engine, period, now: datetime) -> Iterator[str]:
 
 
 def _hours(value: float | None) -> str:
-    return "not reached" if value is None else f"{value:.1f} h"
+    from monitor.durations import duration_text
+
+    return duration_text(value, missing="not reached")
 
 
 def _share(value: float | None) -> str:

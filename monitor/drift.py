@@ -109,7 +109,13 @@ def run_drift(
     for flag in flags:
         flag["key"] = key_digest(flag["key"])
     if store:
-        flags = store_flags(engine, flags, as_of=as_of)
+        flags = store_flags(
+            engine,
+            flags,
+            as_of=as_of,
+            evidence_cap=config.evidence_max_items,
+            recent_days=config.recent_days,
+        )
     else:
         for flag in flags:
             del flag["key"]

@@ -180,9 +180,14 @@ def _jurisdiction(frame: HostingFrame, rows: np.ndarray) -> dict:
 
 
 def _network_labels(frame: HostingFrame, rows: np.ndarray) -> list[str | None]:
-    """`Network name (ASnnn)` per ticket, None when the network is unknown."""
+    """`Network name (ASnnn)` per ticket; `Network name (no AS number)` when only the AS name
+    is known (the embedded offline data has no AS number); None when neither is known."""
     return [
-        None if network is None and asn is None else f"{network or 'unknown'} (AS{asn or '?'})"
+        None
+        if network is None and asn is None
+        else f"{network or 'unknown'} (AS{asn})"
+        if asn is not None
+        else f"{network} (no AS number)"
         for network, asn in zip(
             pick(frame.network, rows).tolist(),
             np.where(frame.asn[rows] < 0, None, frame.asn[rows]).tolist(),
@@ -302,18 +307,23 @@ def url_candidates(frame: HostingFrame, windows: Windows, config: DriftConfig) -
 
 def _url_sentence(origin: dict, destination: dict):
     def describe(evidence: dict) -> str:
-        count = len(evidence["url_hashes"])
-        urls = "1 URL was" if count == 1 else f"{count} URLs were"
-        provider = display(origin["provider"] or "an unknown provider")
-        before = f"{provider} ({origin['country'] or 'unknown'})"
-        after = (
-            f"{display(destination['provider'] or 'an unknown provider')} in "
-            f"{destination['country'] or 'an unknown country'}"
-        )
-        period = f"{evidence['re_reported']['from'][:10]} and {evidence['re_reported']['to'][:10]}"
-        return (
-            f"{urls} reported earlier at {before} and re-reported between {period} "
-            f"hosted at {after}, outside the EU and INHOPE."
-        )
+        return url_sentence(origin, destination, evidence)
 
     return describe
+
+
+def url_sentence(origin: dict, destination: dict, evidence: dict) -> str:
+    """The sentence of a `url_relocated` flag (also retold over an episode's URLs)."""
+    count = len(evidence["url_hashes"]) + int(evidence.get("url_hashes_more", 0))
+    urls = "1 URL was" if count == 1 else f"{count} URLs were"
+    provider = display(origin["provider"] or "an unknown provider")
+    before = f"{provider} ({origin['country'] or 'unknown'})"
+    after = (
+        f"{display(destination['provider'] or 'an unknown provider')} in "
+        f"{destination['country'] or 'an unknown country'}"
+    )
+    period = f"{evidence['re_reported']['from'][:10]} and {evidence['re_reported']['to'][:10]}"
+    return (
+        f"{urls} reported earlier at {before} and re-reported between {period} "
+        f"hosted at {after}, outside the EU and INHOPE."
+    )

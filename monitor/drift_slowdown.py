@@ -165,4 +165,6 @@ def _sentence(name: str):
 
 
 def _hours(value: float | None) -> str:
-    return "not reached" if value is None else f"{value:.1f} h"
+    from monitor.durations import duration_text
+
+    return duration_text(value, missing="not reached")

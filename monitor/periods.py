@@ -52,6 +52,15 @@ class Period:
         length = self.end - self.start
         return between(self.start - length, self.start)
 
+    def progress(self, as_of: datetime) -> dict:
+        """How much of the period lies before `as_of`: `complete`, `days_elapsed` (float),
+        `days` (its length). A period not over at `as_of` is labelled "to date" everywhere,
+        and its counts are compared with a full period per day, never as they are."""
+        as_of = as_utc(as_of)
+        days = (self.end - self.start).total_seconds() / 86400
+        elapsed = (min(max(as_of, self.start), self.end) - self.start).total_seconds() / 86400
+        return {"complete": as_of >= self.end, "days_elapsed": elapsed, "days": days}
+
     def contains(self, moment: datetime) -> bool:
         """True when `moment` lies in [start, end)."""
         return self.start <= as_utc(moment) < self.end

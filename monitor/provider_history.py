@@ -19,6 +19,7 @@ from monitor import survival
 from monitor.errors import ReportError
 from monitor.norms import StatisticsConfig
 from monitor.periods import Period, quarter
+from monitor.scorecard import median_ci_estimable
 from monitor.ticket_frame import load_frame
 from monitor.timeutil import as_utc, iso, utcnow
 
@@ -80,7 +81,12 @@ def provider_history(
         mine.duration_hours[in_curve], mine.event[in_curve], index[in_curve], len(periods)
     )
     median, median_low, median_high = survival.quantile(curves, 0.5)
-    within, within_low, within_high = survival.removed_within(curves, 24.0)
+    removed, censored = survival.status_counts(
+        mine.duration_hours[in_curve], mine.event[in_curve], index[in_curve], len(periods), 24.0
+    )
+    within, within_low, within_high = survival.binomial_intervals(
+        survival.removed_within(curves, 24.0), removed, censored, curves.subjects
+    )
     notices = np.bincount(index, minlength=len(periods))
     before_notice = np.bincount(index[mine.removed_before_notice], minlength=len(periods))
 
@@ -90,6 +96,7 @@ def provider_history(
     rows = []
     for q, period in enumerate(periods):
         low_volume = bool(curves.subjects[q] < config.min_notices)
+        median_ci = [number(median_low[q]), number(median_high[q])]
         row = {
             **period.to_json(),
             "notices": int(notices[q]),
@@ -97,7 +104,9 @@ def provider_history(
             "open": int(curves.subjects[q] - curves.removals[q]),
             "removed_before_notice": int(before_notice[q]),
             "median_hours": number(median[q]),
-            "median_hours_ci": [number(median_low[q]), number(median_high[q])],
+            "median_hours_ci": median_ci
+            if median_ci_estimable(int(curves.subjects[q]), median_ci)
+            else [None, None],
             "within_24h": number(within[q]),
             "within_24h_ci": [number(within_low[q]), number(within_high[q])],
             "low_volume": low_volume,

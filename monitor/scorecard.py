@@ -10,7 +10,9 @@ figures of monitor.survival (content still online is censored, never "fast"):
   `within_7d` and the share within each configured norm, with 95 % CIs. A share is null
   when the row's follow-up does not reach that many hours yet.
 - `low_volume`: fewer than `min_notices` tickets in the curve. Such rows carry their
-  (wide) CIs but no `rank`. `rank` orders the other rows by `within_24h` (higher first),
+  (wide) CIs but no `rank`. `category`: `provider`, or `unknown` / `cdn` (CDN-fronted) for a
+  row that is no one provider's performance: those are shown apart and never ranked.
+  `rank` orders the provider rows that are not low volume by `within_24h` (higher first),
   then by median (shorter first, none last), then by key.
 - `asn`, `country`, `eu`, `inhope`: the most common known value among the row's tickets
   (ties: the smallest ASN / country code, "no" before "yes"). `cdn_share`: share of the
@@ -19,7 +21,10 @@ figures of monitor.survival (content still online is censored, never "fast"):
   (as of the same `as_of`), or null.
 
 Grouping `provider` uses the canonical provider (unresolved tickets: the hotline's stated
-provider, else "unknown"); `network` the ASN; `country` the jurisdiction country.
+provider, else "unknown"); `network` the ASN where known, else the normalised network (AS
+organisation) name, so a resolved ticket without an AS number (the embedded offline data
+has none) is not `unknown`; `network_id` says which (`AS60781` or the name's source);
+`country` the jurisdiction country.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ class Grouping:
     codes: np.ndarray
     keys: list[str]
     names: list[str]
+    kinds: list[str] | None = None
 
 
 def _ranks(labels) -> np.ndarray:
@@ -128,20 +134,68 @@ class _Attributes:
         raise ValueError(f"unknown grouping {by!r}; use one of {', '.join(GROUPINGS)}")
 
     def _network_grouping(self) -> Grouping:
+        """Group by AS number where known, else by the normalised network (AS organisation) name.
+
+        The embedded (offline) network data names the AS organisation but carries no AS
+        number, so keying on the ASN alone put every such ticket in `unknown`. Only a ticket
+        with neither an AS number nor a network name stays `unknown`.
+        """
         frame = self.frame
-        unknown = self.asn_codes < 0
         n_known = len(self.asn_values)
-        codes = np.where(unknown, n_known, self.asn_codes)
-        keys = [f"AS{int(asn)}" for asn in self.asn_values] + ["unknown"]
-        names = list(keys[:-1]) + ["unknown"]
+        keys = [f"AS{int(asn)}" for asn in self.asn_values]
+        names = list(keys)
+        kinds = ["asn"] * n_known
+        codes = np.where(self.asn_codes < 0, -1, self.asn_codes).astype(np.int64)
         if len(frame.network.codes) == len(frame):
-            network_rank = _ranks(list(frame.network.labels))
-            sorted_labels = sorted(frame.network.labels, key=lambda v: (v is None, v or ""))
-            modal = _mode(codes, network_rank[frame.network.codes], n_known + 1, len(sorted_labels))
-            for index in range(n_known):
+            labels = list(frame.network.labels)
+            # One group per normalised name among the tickets without an AS number.
+            name_group: dict[str, int] = {}
+            label_group = np.full(len(labels) + 1, -1, dtype=np.int64)
+            for index, label in enumerate(labels):
+                key = network_name_key(label)
+                if not key:
+                    continue
+                if key not in name_group:
+                    name_group[key] = len(keys)
+                    keys.append(f"name:{key}")
+                    names.append(display_network(label) or str(label))
+                    kinds.append("name")
+                label_group[index] = name_group[key]
+            by_name = label_group[frame.network.codes]
+            codes = np.where(codes < 0, by_name, codes)
+            network_rank = _ranks(labels)
+            sorted_labels = sorted(labels, key=lambda v: (v is None, v or ""))
+            modal = _mode(
+                np.where(codes < 0, len(keys), codes),
+                network_rank[frame.network.codes],
+                len(keys) + 1,
+                len(sorted_labels),
+            )
+            for index in range(len(keys)):  # the most common spelling names the row
                 if modal[index] >= 0 and sorted_labels[modal[index]] is not None:
-                    names[index] = str(sorted_labels[modal[index]])
-        return Grouping(_narrow(codes, len(keys)), keys, names)
+                    label = sorted_labels[modal[index]]
+                    names[index] = str(label) if index < n_known else display_network(label)
+        codes = np.where(codes < 0, len(keys), codes)
+        keys.append("unknown")
+        names.append("unknown")
+        kinds.append("unknown")
+        return Grouping(_narrow(codes, len(keys)), keys, names, kinds)
+
+
+def network_name_key(label) -> str:
+    """The grouping key of a network name: case, punctuation and legal form left out."""
+    if label is None:
+        return ""
+    from providers.names import name_key
+
+    return name_key(str(label))
+
+
+def display_network(label) -> str:
+    """A network name as shown (cleaned of control and bidi characters)."""
+    from providers.names import clean_text
+
+    return clean_text(str(label)).strip()
 
 
 def _statistics(curves: survival.Curves, hours: list[float]) -> dict[str, np.ndarray]:
@@ -192,6 +246,31 @@ class _PeriodFigures:
         )
         self.hours = hours
 
+    def _binomial_counts(self, stats: dict, curve_codes: np.ndarray, n_groups: int) -> None:
+        """Per hour t: removals by t and tickets whose status at t is known, and the share's
+        interval from `survival.binomial_intervals` (never zero-width at small counts).
+
+        The tickets are in duration order, so the tickets up to t are a prefix.
+        """
+        subjects = stats["subjects"]
+        for t in self.hours:
+            by_t = int(np.searchsorted(self.durations, t, side="right"))
+            before_t = int(np.searchsorted(self.durations, t, side="left"))
+            removed = np.bincount(
+                curve_codes[:by_t][self.events[:by_t]].astype(np.int64), minlength=n_groups
+            )
+            censored = np.bincount(
+                curve_codes[:before_t][~self.events[:before_t]].astype(np.int64),
+                minlength=n_groups,
+            )
+            stats[f"removed_by:{t}"] = removed
+            stats[f"known_at:{t}"] = subjects - censored
+            if self.bands:
+                within = stats[f"within:{t}"]
+                stats[f"within:{t}"] = np.stack(
+                    survival.binomial_intervals(tuple(within), removed, censored, subjects)
+                )
+
     def by_group(self, codes: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
         """Figures per group of `codes` (a group number per ticket of the frame)."""
         curves = survival.kaplan_meier(
@@ -203,6 +282,7 @@ class _PeriodFigures:
             bands=self.bands,
         )
         stats = _statistics(curves, self.hours)
+        self._binomial_counts(stats, codes[self.curve], n_groups)
         # One pass counts notices by kind: bit 0 removed before notice, 1 CDN known, 2 CDN.
         counts = np.bincount(
             codes[self.members].astype(np.int64) * 8 + self.kind, minlength=8 * n_groups
@@ -214,27 +294,53 @@ class _PeriodFigures:
         return stats
 
 
+MEDIAN_CI_MIN_TICKETS = 6
+
+
+def median_ci_estimable(tickets: int, ci: list[float | None]) -> bool:
+    """False when the median's 95 % CI cannot be stated: fewer than 6 tickets in the curve
+    (even without censoring, no distribution-free 95 % interval for a median exists below
+    6: all of 5 on one side has probability 1/16), or bands that cross 0.5 at one time
+    (a zero-width interval would claim certainty)."""
+    if tickets < MEDIAN_CI_MIN_TICKETS:
+        return False
+    low, high = ci
+    return not (low is not None and high is not None and high <= low)
+
+
 def _row(stats: dict, i: int, config: StatisticsConfig, previous: dict | None) -> dict:
     notices = int(stats["notices"][i])
     within = {name: stats[f"within:{hours}"][:, i] for name, hours in WITHIN}
+    median_ci = _interval(stats["median_low"][i], stats["median_high"][i])
+    estimable = median_ci_estimable(int(stats["subjects"][i]), median_ci)
     row = {
         "notices": notices,
         "removed": int(stats["removals"][i]),
         "open": int(stats["subjects"][i] - stats["removals"][i]),
         "removed_before_notice": int(stats["before_notice"][i]),
         "median_hours": _number(stats["median"][i]),
-        "median_hours_ci": _interval(stats["median_low"][i], stats["median_high"][i]),
+        "median_hours_ci": median_ci if estimable else [None, None],
+        "median_hours_ci_estimable": estimable,
         "p90_hours": _number(stats["p90"][i]),
     }
-    for name, _hours in WITHIN:
+    for name, hours in WITHIN:
         row[name] = _number(within[name][0])
         row[f"{name}_ci"] = _interval(within[name][1], within[name][2])
+    row["counts"] = {
+        name: {
+            "removed": int(stats[f"removed_by:{hours}"][i]),
+            "known": int(stats[f"known_at:{hours}"][i]),
+        }
+        for name, hours in WITHIN
+    }
     row["norms"] = {
         norm.key: {
             "share": _number(stats[f"within:{norm.hours}"][0, i]),
             "ci": _interval(
                 stats[f"within:{norm.hours}"][1, i], stats[f"within:{norm.hours}"][2, i]
             ),
+            "removed": int(stats[f"removed_by:{norm.hours}"][i]),
+            "known": int(stats[f"known_at:{norm.hours}"][i]),
         }
         for norm in config.norms
     }
@@ -252,8 +358,44 @@ def _row(stats: dict, i: int, config: StatisticsConfig, previous: dict | None) -
     return row
 
 
+NETWORK_NAME_SOURCE = "AS name, no AS number (embedded network data)"
+CDN_MAJORITY = 0.5
+
+
+def _network_id(grouping: Grouping, i: int) -> str:
+    """What a network row is keyed on: `AS60781`, or the name and where it came from."""
+    kind = grouping.kinds[i] if grouping.kinds else "asn"
+    if kind == "asn":
+        return grouping.keys[i]
+    if kind == "name":
+        return NETWORK_NAME_SOURCE
+    return "unknown"
+
+
+def row_category(by: str, row: dict) -> str:
+    """`provider` for a row that is a hosting provider (network, country); `unknown` for
+    tickets whose group is unknown; `cdn` for a CDN/proxy that fronts sites it does not host.
+
+    Only `provider` rows are ranked: unknown and CDN-fronted notices are not one party's
+    performance, so they are shown apart.
+    """
+    key = str(row["key"])
+    if key == "unknown":
+        return "unknown"
+    if by == "provider" and key.startswith("unknown"):
+        return "cdn"
+    if by == "network" and row.get("cdn_share") is not None and row["cdn_share"] > CDN_MAJORITY:
+        return "cdn"
+    return "provider"
+
+
 def _assign_ranks(rows: list[dict]) -> None:
-    ranked = [row for row in rows if not row["low_volume"]]
+    """Rank the provider rows that are not low volume; all other rows keep rank null."""
+    ranked = [
+        row
+        for row in rows
+        if not row["low_volume"] and row.get("category", "provider") == "provider"
+    ]
 
     def order(row: dict):
         share, median = row["within_24h"], row["median_hours"]
@@ -308,6 +450,7 @@ def scorecards_from_frame(
         "inhope": None,
     }
     totals.update(_row(totals_now, 0, config, totals_before))
+    totals["category"] = "all"
     generated_at = iso(utcnow())
     results = {}
     members = current.members
@@ -340,11 +483,14 @@ def scorecards_from_frame(
                 "inhope": bool(inhope[i]) if inhope[i] >= 0 else None,
             }
             row.update(_row(now, i, config, then))
+            if by == "network":
+                row["network_id"] = _network_id(grouping, i)
+            row["category"] = row_category(by, row)
             rows.append(row)
         rows.sort(key=lambda row: (-row["notices"], row["name"], row["key"]))
         _assign_ranks(rows)
         results[by] = {
-            "period": period.to_json(),
+            "period": {**period.to_json(), **period.progress(frame.as_of)},
             "as_of": iso(frame.as_of),
             "known_at": iso(frame.known_at),
             "by": by,
@@ -385,7 +531,13 @@ def compute_scorecards(
         end=period.end,
         columns=("network",) if "network" in groupings else (),
     )
-    return scorecards_from_frame(frame, period=period, groupings=groupings, config=config)
+    results = scorecards_from_frame(frame, period=period, groupings=groupings, config=config)
+    from monitor.data_versions import data_versions
+
+    versions = data_versions(engine, at=as_of)
+    for scorecard in results.values():
+        scorecard["data_versions"] = versions
+    return results
 
 
 def compute_scorecard(

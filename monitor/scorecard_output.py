@@ -27,6 +27,11 @@ def flatten_row(row: dict, norm_keys: list[str]) -> dict:
                 entry = value.get(norm, {"share": None, "ci": [None, None]})
                 flat[f"norm_{norm}"] = entry["share"]
                 flat[f"norm_{norm}_ci_lower"], flat[f"norm_{norm}_ci_upper"] = entry["ci"]
+                flat[f"norm_{norm}_removed"] = entry.get("removed")
+                flat[f"norm_{norm}_known"] = entry.get("known")
+        elif key == "counts":
+            for name, entry in value.items():
+                flat[f"{name}_removed"], flat[f"{name}_known"] = entry["removed"], entry["known"]
         elif key == "previous":
             for name in PREVIOUS_KEYS:
                 flat[f"previous_{name}"] = None if value is None else value[name]
@@ -45,7 +50,10 @@ def _cell(value: object) -> str:
 def csv_columns(scorecard: dict) -> list[str]:
     """The CSV header of a scorecard."""
     norm_keys = [norm["key"] for norm in scorecard["norms"]]
-    return list(flatten_row(scorecard["totals"], norm_keys))
+    columns = dict.fromkeys(flatten_row(scorecard["totals"], norm_keys))
+    for row in scorecard["rows"]:  # keys only some rows have (network_id)
+        columns.update(dict.fromkeys(flatten_row(row, norm_keys)))
+    return list(columns)
 
 
 def write_csv(scorecard: dict, out: TextIO) -> int:
@@ -62,7 +70,11 @@ def write_csv(scorecard: dict, out: TextIO) -> int:
 
 
 def _hours(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+    from monitor.durations import DAYS_ABOVE_HOURS, duration_text
+
+    if value is None:
+        return "-"
+    return duration_text(value) if value > DAYS_ABOVE_HOURS else f"{value:.1f}"
 
 
 def _share(value: float | None) -> str:
@@ -76,13 +88,30 @@ def _share_ci(value: float | None, ci: list) -> str:
     return f"{_share(value)} ({_share(low)}-{_share(high)})"
 
 
+def _bound(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
 def _median(row: dict) -> str:
     low, high = row["median_hours_ci"]
     if row["median_hours"] is None:
         return "not reached"
-    return (
-        f"{_hours(row['median_hours'])} ({_hours(low)}-{'open' if high is None else _hours(high)})"
-    )
+    if row.get("median_hours_ci_estimable") is False:
+        return f"{_hours(row['median_hours'])} (CI not estimable)"
+    upper = "open" if high is None else _bound(high)
+    return f"{_hours(row['median_hours'])} ({_bound(low)}-{upper} h)"
+
+
+def _count_share(row: dict, name: str, share: float | None, ci: list) -> str:
+    """A low-volume row's share as counts: `3 of 4 (30%-95%)`."""
+    counts = row.get("counts", {}).get(name) if name in WITHIN_NAMES else row["norms"].get(name)
+    if share is None or not counts or "known" not in counts or not counts["known"]:
+        return _share_ci(share, ci)
+    low, high = ci
+    return f"{counts['removed']} of {counts['known']} ({_share(low)}-{_share(high)})"
+
+
+WITHIN_NAMES = ("within_24h", "within_72h", "within_7d")
 
 
 def print_table(scorecard: dict, console=None) -> None:
@@ -97,7 +126,10 @@ def print_table(scorecard: dict, console=None) -> None:
         console = Console(width=terminal.width if terminal.is_terminal else 250, highlight=False)
     longest = max((len(str(row["name"])) for row in scorecard["rows"]), default=10)
     period = scorecard["period"]
-    title = f"Scorecard {period['label']} by {scorecard['by']}, as of {scorecard['as_of']}" + (
+    label = period["label"]
+    if period.get("complete") is False:
+        label += f" to date, {int(period['days_elapsed'])} of {round(period['days'])} days"
+    title = f"Scorecard {label} by {scorecard['by']}, as of {scorecard['as_of']}" + (
         f", known at {scorecard['known_at']}" if scorecard.get("known_at") else ""
     )
     table = Table(title=Text(title), title_justify="left")
@@ -109,12 +141,24 @@ def print_table(scorecard: dict, console=None) -> None:
     for norm in scorecard["norms"]:
         table.add_column(Text(f"within {norm['label']}"), justify="right")
     table.add_column("within 7 days", justify="right")
-    for row in [*scorecard["rows"], scorecard["totals"]]:
+    providers = [r for r in scorecard["rows"] if r.get("category", "provider") == "provider"]
+    apart = [r for r in scorecard["rows"] if r.get("category", "provider") != "provider"]
+    ordered = sorted(providers, key=lambda r: (r["rank"] is None, r["rank"] or 0)) + apart
+    for row in [*ordered, scorecard["totals"]]:
         is_total = row is scorecard["totals"]
-        rank = "" if is_total else ("low vol." if row["low_volume"] else str(row["rank"]))
+        if is_total:
+            rank = ""
+        elif row.get("category", "provider") != "provider":
+            rank = "not ranked"
+        else:
+            rank = "low vol." if row["low_volume"] else str(row["rank"])
+        name = "all notices" if is_total else str(row["name"])
+        if not is_total and row.get("network_id"):
+            key = str(row["key"])
+            name += f" [{key if key.startswith('AS') else row['network_id'].split(' (')[0]}]"
         cells = [
             rank,
-            Text("all notices" if is_total else str(row["name"])),
+            Text(name),
             Text(row["country"] or "-"),
             str(row["notices"]),
             str(row["open"]),
@@ -123,13 +167,28 @@ def print_table(scorecard: dict, console=None) -> None:
         ]
         for norm in scorecard["norms"]:
             entry = row["norms"][norm["key"]]
-            cells.append(_share_ci(entry["share"], entry["ci"]))
-        cells.append(_share(row["within_7d"]))
-        table.add_row(*cells, end_section=not is_total and row is scorecard["rows"][-1])
+            if not is_total and row.get("low_volume"):
+                cells.append(_count_share(row, norm["key"], entry["share"], entry["ci"]))
+            else:
+                cells.append(_share_ci(entry["share"], entry["ci"]))
+        if not is_total and row.get("low_volume") and row.get("counts", {}).get("within_7d"):
+            counts = row["counts"]["within_7d"]
+            cells.append(f"{counts['removed']} of {counts['known']}")
+        else:
+            cells.append(_share(row["within_7d"]))
+        table.add_row(*cells, end_section=not is_total and row is ordered[-1])
     console.print(table)
     console.print(
         f"Kaplan-Meier, content still online censored at its last check or the as-of time; "
-        f"rows under {scorecard['min_notices']} notices are low volume (wide CIs, not ranked). "
+        f"rows under {scorecard['min_notices']} notices are low volume (wide CIs, not ranked); "
+        f"unknown and CDN-fronted rows are not providers and are never ranked. "
         f"Snapshot: {scorecard.get('snapshot_id') or 'not stored'}.",
         markup=False,
     )
+    versions = scorecard.get("data_versions")
+    if versions:
+        from monitor.data_versions import versions_line
+
+        console.print(versions_line(versions), markup=False)
+        for warning in versions["warnings"]:
+            console.print(f"warning: {warning}", markup=False)

@@ -15,7 +15,10 @@ PENDING = ResolutionPending.__table__
 
 
 def store_status(engine: Engine) -> dict:
-    """Counts of tickets, open tickets, unresolved tickets, quarantine, and the last ingest."""
+    """Counts of tickets, open tickets, unresolved tickets, quarantine, the last ingest, and
+    the data versions resolutions use (`data_versions`, with warnings)."""
+    from monitor.data_versions import data_versions
+
     with engine.connect() as connection:
         tickets = connection.scalar(sa.select(sa.func.count()).select_from(TICKET))
         open_ = connection.scalar(
@@ -34,6 +37,7 @@ def store_status(engine: Engine) -> dict:
             sa.select(sa.func.count()).select_from(RUN).where(RUN.c.status == "failed")
         )
     return {
+        "data_versions": data_versions(engine),
         "tickets": tickets,
         "open": open_,
         "unresolved": unresolved,

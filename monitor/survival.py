@@ -236,6 +236,67 @@ def removed_within(curves: Curves, t: float) -> tuple[np.ndarray, np.ndarray, np
     return 1.0 - s, 1.0 - upper, 1.0 - lower
 
 
+def wilson_interval(
+    successes, trials, alpha: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial proportion, per entry; NaN where `trials` is 0.
+
+    Never zero-width for 1 or more trials: 0 of 4 gives [0, 0.49], 4 of 4 [0.51, 1]. It keeps
+    close to its nominal coverage at small counts, where the Greenwood band of a
+    Kaplan-Meier curve at 0 or 1 collapses to a point.
+    """
+    x = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    z = NormalDist().inv_cdf(1 - alpha / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        denominator = 1 + z * z / n
+        center = (p + z * z / (2 * n)) / denominator
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+        low = np.where(x <= 0, 0.0, np.clip(center - half, 0.0, 1.0))
+        high = np.where(x >= n, 1.0, np.clip(center + half, 0.0, 1.0))
+    empty = n <= 0
+    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+
+
+def binomial_intervals(
+    within: tuple[np.ndarray, np.ndarray, np.ndarray],
+    removed: np.ndarray,
+    censored_before: np.ndarray,
+    subjects: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The share removed within t with an interval that does not overclaim at small counts.
+
+    `within` is `removed_within(curves, t)`; `removed` the removals by t, `censored_before`
+    the tickets censored before t, `subjects` the tickets, per group. Where nothing was
+    censored before t, 1 - S(t) is exactly the binomial share removed / known, and where
+    the curve is at 0 or 1 the Greenwood band has zero width: there the interval is the
+    Wilson score interval of removed of known (tickets censored before t left out).
+    Elsewhere the Greenwood log(-log) band stands (INTERFACE.md section 3).
+    """
+    share, low, high = within
+    known = subjects - censored_before
+    binomial = (
+        ~np.isnan(share) & ((censored_before == 0) | (share <= 0.0) | (share >= 1.0)) & (known > 0)
+    )
+    if binomial.any():
+        w_low, w_high = wilson_interval(removed, np.maximum(known, 1))
+        low = np.where(binomial, w_low, low)
+        high = np.where(binomial, w_high, high)
+    return share, low, high
+
+
+def status_counts(
+    durations: np.ndarray, events: np.ndarray, groups: np.ndarray, n_groups: int, t: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per group: removals by t, and tickets censored before t (still online, followed < t)."""
+    durations, events = np.asarray(durations), np.asarray(events, dtype=bool)
+    groups = np.asarray(groups, dtype=np.int64)
+    removed = np.bincount(groups[events & (durations <= t)], minlength=n_groups)
+    censored = np.bincount(groups[~events & (durations < t)], minlength=n_groups)
+    return removed, censored
+
+
 def _first_reaching(values: np.ndarray, curves: Curves, q: float) -> np.ndarray:
     """Per group: the first step time where `values` <= q (NaN if never)."""
     hit = values <= q + QUANTILE_TOLERANCE

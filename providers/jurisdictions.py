@@ -5,9 +5,16 @@ Shipped tables (`providers/data/`, origins in data/README.md):
   of membership (the UK: member on 2020-01-31, not on 2020-02-01). A country not
   in the table is not an EU member (the list is complete).
 - INHOPE hotline countries, one row per membership period, with a confidence
-  (confirmed, likely, uncertain) and a source. A country not in the table is
-  *unknown*, never "no". `since`/`until` may be a year or a month; they mean the
-  first day of that period, and `until` is the first day without membership.
+  (confirmed, likely, uncertain) and a source. A country of ISO 3166-1 that is not in
+  the table has no INHOPE member hotline as far as the sources show: "no" with
+  confidence "likely" (leaving the rest of the world "unknown" understated the share
+  hosted outside the EU and INHOPE). "Unknown" is only for a row that says unknown
+  (Turkey) or a hosting country that is itself unknown or not an ISO 3166-1 code.
+  `since`/`until` may be a year or a month; they mean the first day of that period,
+  and `until` is the first day without membership.
+- ISO 3166-1 alpha-2 countries (`iso3166_countries.csv`, names in English and Dutch from
+  the CLDR data of babel, plus XK for Kosovo as geolocation data uses it), so every
+  hosting country has a name and a status.
 
 An analyst's correction (`monitor reference set`) is stored in the database with
 a source note and replaces the shipped rows of that country and kind.
@@ -31,6 +38,14 @@ from providers.models import JurisdictionOverride
 DATA = Path(__file__).parent / "data"
 EU_FILE = DATA / "eu_member_states_eums.csv"
 INHOPE_FILE = DATA / "inhope_countries.csv"
+COUNTRIES_FILE = DATA / "iso3166_countries.csv"
+# When the INHOPE table was compiled from (and last checked against) its sources.
+INHOPE_TABLE_CHECKED = date(2026, 11, 22)
+INHOPE_TABLE_ORIGIN = (
+    "compiled for this project from inhope.org pages and INHOPE annual reports "
+    "(each row names its source)"
+)
+ABSENT_SOURCE = "not in the INHOPE table: no member hotline as far as its sources show"
 OVERRIDE = JurisdictionOverride.__table__
 KINDS = ("eu", "inhope")
 MEMBER_VALUES = ("yes", "no", "unknown")
@@ -112,6 +127,23 @@ def parse_partial_date(text: str | None) -> date | None:
         raise ConfigurationError(
             f"cannot read date {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)"
         ) from None
+
+
+@lru_cache(maxsize=1)
+def iso_countries() -> dict[str, dict[str, str]]:
+    """ISO 3166-1 alpha-2 code -> {"en": name, "nl": name} (shipped, complete)."""
+    with COUNTRIES_FILE.open(encoding="utf-8", newline="") as handle:
+        return {
+            row["iso2"]: {"en": row["name_en"], "nl": row["name_nl"]}
+            for row in csv.DictReader(handle)
+        }
+
+
+def country_name(country: str | None, lang: str = "en") -> str | None:
+    """The country's name in `lang` (en, nl); None for an unknown or non-ISO code."""
+    code = normalise_country(country)
+    names = iso_countries().get(code or "")
+    return None if names is None else names.get(lang, names["en"])
 
 
 @lru_cache(maxsize=1)
@@ -224,9 +256,12 @@ class Jurisdictions:
         if code is None:
             return Membership(None, on, None, None, None)
         eu, _, _ = _decide(self.periods.get((code, "eu"), []), on, absent=False)
-        inhope, confidence, source = _decide(
-            self.periods.get((code, "inhope"), []), on, absent=None
-        )
+        rows = self.periods.get((code, "inhope"), [])
+        if not rows and code not in iso_countries():
+            return Membership(code, on, eu, None, None)  # not a country we know: unknown
+        inhope, confidence, source = _decide(rows, on, absent=False)
+        if not rows:
+            confidence, source = "likely", ABSENT_SOURCE
         return Membership(code, on, eu, inhope, confidence, source)
 
 

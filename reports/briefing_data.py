@@ -13,7 +13,7 @@ CDN fronts it, since the CDN's edge says nothing about where the content lives.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -23,6 +23,7 @@ from monitor.drift_frame import INSIDE, OUTSIDE, UNKNOWN, zones
 from monitor.ticket_frame import TicketFrame, load_frame, to_us
 from monitor.timeutil import as_utc, parse_timestamp
 from reports.charts import Curve, MonthShare
+from reports.scorecard_view import category
 
 MONTHS_SHOWN = 12
 LARGEST_PROVIDERS = 5
@@ -35,6 +36,9 @@ class Share:
     outside: int
     known: int
     unknown: int
+    # Outside notices per confidence of the INHOPE row that made them "no" (confirmed,
+    # likely, uncertain): how much of the share rests on rows still to be checked.
+    by_confidence: dict[str, int] | None = None
 
     @property
     def value(self) -> float | None:
@@ -155,15 +159,45 @@ def briefing_figures(
         outside_before = _share(
             zone[within(parse_timestamp(previous["from"]), parse_timestamp(previous["to"]))]
         )
-    ranked = [row for row in snapshot["rows"] if not row.get("low_volume")]
+    ranked = [
+        row
+        for row in snapshot["rows"]
+        if not row.get("low_volume") and category(snapshot, row) == "provider"
+    ]
     ranked.sort(key=lambda row: (-row["notices"], str(row["name"])))
     names = [str(row["name"]) for row in ranked[:largest]] if snapshot["by"] == "provider" else []
+    now = within(start, end)
+    outside_now = _share(zone[now])
+    outside_now = Share(
+        outside_now.outside,
+        outside_now.known,
+        outside_now.unknown,
+        outside_confidence(engine, frame, now & (zone == OUTSIDE), min(end, as_of)),
+    )
     return BriefingFigures(
         months=monthly_shares(frame, zone, first_month, min(end, _month_after(as_of))),
-        outside_now=_share(zone[within(start, end)]),
+        outside_now=outside_now,
         outside_before=outside_before,
         curves=largest_curves(frame, start, end, names),
     )
+
+
+def outside_confidence(
+    engine: Engine, frame: TicketFrame, outside: np.ndarray, on: datetime
+) -> dict[str, int]:
+    """Outside notices per confidence of their country's INHOPE "no" (as corrected in the
+    database) on the day before `on`: confirmed, likely or uncertain."""
+    from providers.jurisdictions import Jurisdictions
+
+    tables = Jurisdictions.load(engine)
+    counts = np.bincount(frame.country.codes[outside], minlength=len(frame.country.labels))
+    day = (as_utc(on) - timedelta(microseconds=1)).date()
+    result = {"confirmed": 0, "likely": 0, "uncertain": 0}
+    for code in np.flatnonzero(counts):
+        confidence = tables.membership(frame.country.labels[code], day).inhope_confidence
+        key = confidence if confidence in result else "uncertain"
+        result[key] += int(counts[code])
+    return result
 
 
 def _month_after(moment: datetime) -> datetime:

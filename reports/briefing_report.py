@@ -19,7 +19,7 @@ from reports.charts import jurisdiction_chart, norms_chart, survival_chart
 from reports.flag_text import flag_sentence
 from reports.language import Language
 from reports.rendering import render_html, write_document
-from reports.scorecard_view import norm_header
+from reports.scorecard_view import category, norm_header
 
 TOP_PROVIDERS = 8
 CHART_PROVIDERS = 8
@@ -64,8 +64,13 @@ def _cards(
             "sub": _change_sub(
                 lang,
                 previous_name,
-                lang.relative_change(totals["notices"], previous.get("notices"))
-                if previous
+                lang.count_change(
+                    totals["notices"],
+                    previous.get("notices"),
+                    snapshot["period"],
+                    snapshot["previous_period"],
+                )
+                if previous and snapshot.get("previous_period")
                 else None,
             ),
         },
@@ -128,6 +133,31 @@ def _cards(
     return cards
 
 
+def _confidence_sentences(lang: Language, figures: BriefingFigures) -> list[Markup]:
+    """How much of the outside share rests on INHOPE rows not confirmed, and the table's origin."""
+    from providers.jurisdictions import INHOPE_TABLE_CHECKED
+
+    counts = figures.outside_now.by_confidence
+    outside = figures.outside_now.outside
+    if not counts or not outside:
+        return []
+    unsure = counts.get("likely", 0) + counts.get("uncertain", 0)
+    if not unsure:
+        return [lang.markup("Every country counted outside rests on a confirmed INHOPE entry.")]
+    return [
+        lang.markup(
+            "Of the notices counted outside, %(likely)s rest on an INHOPE entry that is only "
+            "likely and %(uncertain)s on one that is uncertain (%(share)s of them); the INHOPE "
+            "table was compiled from INHOPE's own pages and reports and last checked on "
+            "%(checked)s. An analyst corrects it with monitor reference set.",
+            likely=lang.count(counts.get("likely", 0)),
+            uncertain=lang.count(counts.get("uncertain", 0)),
+            share=lang.share(unsure / outside),
+            checked=lang.date(INHOPE_TABLE_CHECKED),
+        )
+    ]
+
+
 def _summary(
     lang: Language,
     snapshot: dict,
@@ -181,6 +211,7 @@ def _summary(
                 share=lang.share(figures.outside_now.value),
             )
         )
+    sentences += _confidence_sentences(lang, figures)
     if flag_count == 0:
         sentences.append(lang.markup("The drift check raised no flags in this period."))
     elif flag_count is not None:
@@ -206,7 +237,14 @@ def _top_rows(lang: Language, snapshot: dict) -> list[dict]:
         ]
         for norm in snapshot["norms"]:
             entry = row["norms"].get(norm["key"], {"share": None, "ci": [None, None]})
-            cells.append(share_cell(lang, entry["share"], entry["ci"]))
+            cells.append(
+                share_cell(
+                    lang,
+                    entry["share"],
+                    entry["ci"],
+                    counts=entry if row.get("low_volume") and "known" in entry else None,
+                )
+            )
         cells.append(count_cell(lang, row["open"]))
         outside = row.get("eu") is False and row.get("inhope") is False
         result.append(
@@ -217,6 +255,7 @@ def _top_rows(lang: Language, snapshot: dict) -> list[dict]:
                 "country_name": lang.country(row.get("country")),
                 "outside": outside,
                 "low_volume": bool(row.get("low_volume")),
+                "not_provider": category(snapshot, row) != "provider",
                 "cells": cells,
             }
         )
@@ -233,7 +272,11 @@ def briefing_view(
     previous_name = lang.period_name(previous) if previous else None
     headers = [norm_header(lang, norm) for norm in snapshot["norms"]]
     chart_rows = sorted(snapshot["rows"], key=lambda row: (-row["notices"], str(row["name"])))
-    chart_rows = [row for row in chart_rows if not row.get("low_volume")][:CHART_PROVIDERS]
+    chart_rows = [
+        row
+        for row in chart_rows
+        if not row.get("low_volume") and category(snapshot, row) == "provider"
+    ][:CHART_PROVIDERS]
     charts = {
         "jurisdiction": jurisdiction_chart(
             figures.months, lang, highlight=month_bounds(snapshot["period"])

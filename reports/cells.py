@@ -59,16 +59,36 @@ def hours_cell(
         return Cell(lang.gettext("n/a"), "", css="missing")
     sub = None
     if ci_key is not None:
-        sub = _interval_line(lang, lang.hours_interval(row.get(ci_key)), labelled)
+        if ci_key == "median_hours_ci" and row.get("median_hours_ci_estimable") is False:
+            sub = lang.gettext("CI not estimable (too few notices)")
+        else:
+            sub = _interval_line(lang, lang.hours_interval(row.get(ci_key)), labelled)
     if value is None:
         return Cell(lang.gettext("not reached"), NOT_REACHED_SORT, sub, css="not-reached")
     return Cell(lang.hours(value), exact(value), sub)
 
 
 def share_cell(
-    lang: Language, share: float | None, ci: list | None, *, labelled: bool = True
+    lang: Language,
+    share: float | None,
+    ci: list | None,
+    *,
+    labelled: bool = True,
+    counts: dict | None = None,
 ) -> Cell:
-    """A share removed within a norm, with its 95 % interval below."""
+    """A share removed within a norm, with its 95 % interval below.
+
+    `counts` (`{"removed", "known"}`) is given for a row under the minimum number of
+    notices: it then reads "3 of 4" instead of a percentage that would claim too much.
+    """
+    if share is not None and counts is not None and counts.get("known"):
+        sub = _interval_line(lang, lang.share_interval(ci), labelled)
+        text = lang.gettext(
+            "%(removed)s of %(known)s",
+            removed=lang.count(counts["removed"]),
+            known=lang.count(counts["known"]),
+        )
+        return Cell(text, exact(share), sub)
     if share is None:
         return Cell(
             lang.gettext("n/a"),

@@ -66,6 +66,10 @@ def _moment(value: datetime | str) -> datetime:
     return parse_timestamp(value) if isinstance(value, str) else value.astimezone(UTC)
 
 
+# Durations longer than this many hours are also written in days: `57 days (1,371 h)`.
+DAYS_ABOVE_HOURS = 72.0
+
+
 @dataclass(frozen=True)
 class Language:
     """Translations plus number, date and period formatting for one report language."""
@@ -129,6 +133,17 @@ class Language:
         """A duration in hours, `20.5 h` / `20,5 uur`; None is "not reached" unless told."""
         if value is None:
             return missing if missing is not None else self.gettext("not reached")
+        if value > DAYS_ABOVE_HOURS:
+            days = int(value / 24 + 0.5)  # half up, as the hours are rounded
+            text = self.ngettext(
+                "%(num)d day (%(hours)s h)",
+                "%(num)d days (%(hours)s h)",
+                days,
+                hours=self.decimal(value, 0),
+            )
+            # Each number stays with its unit; the line may break before the hours.
+            days_part, _, hours_part = text.partition(" (")
+            return f"{_unbroken(days_part)} ({_unbroken(hours_part)}" if hours_part else text
         return _unbroken(self.gettext("%(hours)s h", hours=self.decimal(value)))
 
     def share(self, value: float | None) -> str:
@@ -185,6 +200,8 @@ class Language:
 
     def date(self, value: date | datetime | str) -> str:
         """A date written out: `1 July 2026` / `1 juli 2026`."""
+        if isinstance(value, str) and len(value.strip()) == 10:  # a plain YYYY-MM-DD
+            value = date.fromisoformat(value.strip())
         if not isinstance(value, date) or isinstance(value, datetime):
             value = _moment(value).date()
         return format_date(value, format="long", locale=self.locale)
@@ -206,7 +223,35 @@ class Language:
         return format_date(value, format="MMM y", locale=self.locale).replace(".", "")
 
     def period_name(self, period: dict) -> str:
-        """A period as a reader names it: `Q3 2026` / `3e kwartaal 2026`, `July 2026`, or dates."""
+        """A period as a reader names it: `Q3 2026` / `3e kwartaal 2026`, `July 2026`, or dates;
+        one not over at the as-of time says so: `Q4 2026 to date, 67 of 92 days`."""
+        return self._to_date(period, self._period_name(period))
+
+    def _to_date(self, period: dict, name: str) -> str:
+        if period.get("complete") is not False:
+            return name
+        return self.gettext(
+            "%(period)s to date, %(elapsed)s of %(days)s days",
+            period=name,
+            elapsed=self.count(int(period["days_elapsed"])),
+            days=self.count(round(period["days"])),
+        )
+
+    def count_change(self, now: int, before: int | None, period: dict, previous: dict) -> str:
+        """A count against the previous period: `+12%`; per day (`-5% per day`) when the
+        period is not over yet, since a part of a period against a whole one says nothing."""
+        if period.get("complete") is not False:
+            return self.relative_change(now, before)
+        elapsed = float(period.get("days_elapsed") or 0)
+        length = (_moment(previous["to"]) - _moment(previous["from"])).total_seconds() / 86400
+        if not before or elapsed <= 0 or length <= 0:
+            return self.gettext("n/a")
+        change = (now / elapsed) / (before / length) - 1
+        return self.gettext(
+            "%(percent)s%% per day", percent=self.decimal(100 * change, 0, signed=True)
+        )
+
+    def _period_name(self, period: dict) -> str:
         label = str(period.get("label") or "")
         if match := _QUARTER.match(label):
             return self.gettext("Q%(quarter)s %(year)s", quarter=match[2], year=match[1])
@@ -218,14 +263,18 @@ class Language:
         return self.period_span(period)
 
     def period_phrase(self, period: dict) -> str:
-        """A period inside a sentence: `Q3 2026` / `het 3e kwartaal van 2026`."""
+        """A period inside a sentence: `Q3 2026` / `het 3e kwartaal van 2026` (with "to date"
+        when it is not over)."""
+        return self._to_date(period, self._period_phrase(period))
+
+    def _period_phrase(self, period: dict) -> str:
         label = str(period.get("label") or "")
         if match := _QUARTER.match(label):
             return self.pgettext(
                 "in a sentence", "Q%(quarter)s %(year)s", quarter=match[2], year=match[1]
             )
         if _MONTH.match(label) or re.fullmatch(r"\d{4}", label):
-            return self.period_name(period)
+            return self._period_name(period)
         start, end = _moment(period["from"]), _moment(period["to"])
         return self.gettext(
             "the period %(first)s to %(last)s",

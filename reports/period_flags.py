@@ -1,11 +1,15 @@
 """The drift flags of a reporting period, for the scorecard's column and the briefing.
 
-The drift check judges a 30-day window ending at its as-of time (`[drift] recent_days`),
-so one run at the end of a quarter would miss a drift that ended in its first month. The
-period's flags are therefore those of a run at the end of each month of the period (the
-last one at the period's end, or at the as-of time when that comes first). Runs are
-stored like any other (`run_drift`), so each flag carries its stable id and its status
-(an analyst may have acknowledged it).
+Read from the stored flags: every flag whose episode overlaps the period (it began before
+the period's end, or the as-of time when that comes first, and was still raised at or
+after the period's start). A drift episode accumulates over the scheduler's runs (see
+`monitor.drift_store`), so a drift that began in the period's first month and is still
+open at its end is one flag with its start ("since"), the union of its evidence and its
+latest figures.
+
+Only when no stored drift run covers the period at all (the drift check was never run
+for it) are runs made at the end of each month of the period (`checkpoints`), and stored
+like any other, so the documents never say "no flags" for a period nobody checked.
 """
 
 from __future__ import annotations
@@ -37,21 +41,20 @@ def checkpoints(start: datetime, end: datetime) -> list[datetime]:
 def period_flags(
     engine: Engine, *, period_from: datetime, period_to: datetime, as_of: datetime
 ) -> list[dict]:
-    """Every drift flag raised at a month end of [period_from, min(period_to, as_of)].
+    """Every stored drift flag whose episode overlaps [period_from, min(period_to, as_of))."""
+    from monitor.drift_store import drift_runs, flags_overlapping
 
-    A flag raised at several checkpoints appears once, with its latest figures.
-    """
-    from monitor.drift import run_drift
-
-    end = min(as_utc(period_to), as_utc(as_of))
-    if end <= as_utc(period_from):
+    start, end = as_utc(period_from), min(as_utc(period_to), as_utc(as_of))
+    if end <= start:
         return []
-    found: dict[str, dict] = {}
-    for point in checkpoints(period_from, end):
-        for flag in run_drift(engine, as_of=point)["flags"]:
-            found[flag["id"]] = flag
+    if not drift_runs(engine, start=start, end=end):
+        from monitor.drift import run_drift
+
+        for point in checkpoints(start, end):
+            run_drift(engine, as_of=point)
+    flags = flags_overlapping(engine, start=start, end=end)
     return sorted(
-        found.values(),
+        flags,
         key=lambda flag: (
             KINDS.index(flag["kind"]) if flag["kind"] in KINDS else len(KINDS),
             str(flag["subject"]),

@@ -55,6 +55,7 @@ class ScorecardView:
     columns: list[Column]
     ranked: list[RowView]
     low_volume: list[RowView]
+    apart: list[RowView]
     totals: RowView
     summary: list[dict]
     period_name: str
@@ -191,6 +192,16 @@ def _flags_cell(lang: Language, flags: list[dict]) -> Cell:
     )
 
 
+def _network_sub(lang: Language, row: dict) -> str | None:
+    """What a network row is keyed on: its AS number, or its name and that name's source."""
+    key = str(row.get("key", ""))
+    if key.startswith("AS"):
+        return key
+    if key.startswith("name:"):
+        return lang.gettext("AS name, no AS number (embedded network data)")
+    return None
+
+
 def row_view(
     lang: Language, snapshot: dict, row: dict, flags: list[dict] | None, *, total: bool = False
 ) -> RowView:
@@ -199,16 +210,19 @@ def row_view(
     country, outside = _country_cell(lang, row)
     if total:
         country = Cell("", "")
-    name_sub = (
-        f"AS{row['asn']}" if row.get("asn") is not None and snapshot["by"] != "network" else None
-    )
+    if snapshot["by"] == "network":
+        name_sub = _network_sub(lang, row)
+    else:
+        name_sub = f"AS{row['asn']}" if row.get("asn") is not None else None
     previous = row.get("previous")
     notices_sub = None
     if previous and snapshot.get("previous_period"):
         notices_sub = _(
             "was %(count)s (%(change)s)",
             count=lang.count(previous["notices"]),
-            change=lang.relative_change(row["notices"], previous["notices"]),
+            change=lang.count_change(
+                row["notices"], previous["notices"], snapshot["period"], snapshot["previous_period"]
+            ),
         )
     removed_sub = None
     if row.get("removed_before_notice"):
@@ -230,7 +244,15 @@ def row_view(
     ]
     for norm in snapshot["norms"]:
         entry = row["norms"].get(norm["key"], {"share": None, "ci": [None, None]})
-        cells.append(share_cell(lang, entry["share"], entry["ci"], labelled=False))
+        cells.append(
+            share_cell(
+                lang,
+                entry["share"],
+                entry["ci"],
+                labelled=False,
+                counts=entry if row.get("low_volume") and "known" in entry else None,
+            )
+        )
     cells += _change_cells(lang, row)
     cdn = row.get("cdn_share")
     cells.append(Cell(lang.share(cdn), exact(cdn), css="" if cdn is not None else "missing"))
@@ -277,6 +299,13 @@ def summary(lang: Language, snapshot: dict) -> list[dict]:
     return items
 
 
+def category(snapshot: dict, row: dict) -> str:
+    """`provider`, `unknown` or `cdn` (stored in newer snapshots, derived for older ones)."""
+    from monitor.scorecard import row_category
+
+    return row.get("category") or row_category(snapshot["by"], row)
+
+
 def scorecard_view(
     snapshot: dict,
     lang: Language,
@@ -286,15 +315,18 @@ def scorecard_view(
 ) -> ScorecardView:
     """The view of `snapshot`; `flags` are the period's drift flags (None: not checked)."""
     rows = snapshot["rows"]
-    ranked = [r for r in rows if not r.get("low_volume")]
+    providers = [r for r in rows if category(snapshot, r) == "provider"]
+    ranked = [r for r in providers if not r.get("low_volume")]
     ranked.sort(key=lambda r: (r.get("rank") is None, r.get("rank") or 0, -r["notices"]))
-    low = [r for r in rows if r.get("low_volume")]
+    low = [r for r in providers if r.get("low_volume")]
+    apart = [r for r in rows if category(snapshot, r) != "provider"]
     previous = snapshot.get("previous_period")
     return ScorecardView(
         snapshot=snapshot,
         columns=columns(lang, snapshot, flags_checked=flags is not None),
         ranked=[row_view(lang, snapshot, r, flags) for r in ranked],
         low_volume=[row_view(lang, snapshot, r, flags) for r in low],
+        apart=[row_view(lang, snapshot, r, flags) for r in apart],
         totals=row_view(lang, snapshot, snapshot["totals"], flags, total=True),
         summary=summary(lang, snapshot),
         period_name=lang.period_name(snapshot["period"]),

@@ -44,11 +44,27 @@ def _package_version(name: str) -> str:
 
 def data_sources(engine: Engine) -> list[dict]:
     """`[{name, version, use}]` for the methodology section, read from the database and package."""
-    from providers.jurisdictions import EU_FILE, INHOPE_FILE, correction_history
+    from providers.jurisdictions import (
+        EU_FILE,
+        INHOPE_FILE,
+        INHOPE_TABLE_CHECKED,
+        correction_history,
+    )
     from providers.status import resolution_status
 
+    from monitor.data_versions import data_versions
+
     status = resolution_status(engine)
+    versions = data_versions(engine)
     sources: list[dict] = []
+    if not any(answer.startswith("embedded@") for answer in status["answers"]):
+        sources.append(
+            {
+                "name": RESOLVER_NAMES["embedded"],
+                "version": versions["network_data"]["version"],
+                "use": USES["resolver"],
+            }
+        )
     for answer in sorted(status["answers"]):
         source, _, version = answer.partition("@")
         sources.append(
@@ -76,9 +92,15 @@ def data_sources(engine: Engine) -> list[dict]:
         ("inhope", INHOPE_FILE, "INHOPE hotline countries (compiled, per period)"),
     ):
         version = _file_version(path)
+        if kind == "inhope":
+            version += f", checked {INHOPE_TABLE_CHECKED.isoformat()}"
         if corrections[kind]:
             version += f" + {corrections[kind]} analyst correction(s)"
         sources.append({"name": name, "version": version, "use": USES[kind]})
+    if versions["prefix_table"] is None:
+        sources.append(
+            {"name": RESOLVER_NAMES["prefix_table"], "version": "none", "use": USES["prefix"]}
+        )
     sources.append(
         {
             "name": "takedown-monitor",

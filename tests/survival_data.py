@@ -244,6 +244,21 @@ def lifelines_figures(durations, events) -> dict:
                 1 - float(bands.iloc[:, 1].asof(t)),
                 1 - float(bands.iloc[:, 0].asof(t)),
             ]
+            removed = int(((durations <= t) & events).sum())
+            censored = int(((durations < t) & ~events).sum())
+            known = len(durations) - censored
+            if censored == 0 or s <= 0 or s >= 1:
+                # The binomial regime: scipy's Wilson interval of removed of known.
+                from scipy.stats import binomtest
+
+                interval = binomtest(removed, known).proportion_ci(method="wilson")
+                out[f"{name}_ci"] = [float(interval.low), float(interval.high)]
+    if len(durations) < 6 or (
+        out["median_hours_ci"][0] is not None
+        and out["median_hours_ci"][1] is not None
+        and out["median_hours_ci"][1] <= out["median_hours_ci"][0]
+    ):
+        out["median_hours_ci"] = [None, None]
     return out
 
 

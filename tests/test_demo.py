@@ -61,6 +61,14 @@ def test_demo_command_runs_the_pipeline(tmp_path):
     assert "inserted 3000" in result.output
     assert f"quarantined {len(BAD_ROWS)}" in result.output
     assert (tmp_path / "demo" / "monitor.db").exists()
+    # The demo's drift story is in the quarter-to-date briefing, read from the weekly runs.
+    assert "weekly runs from" in result.output
+    (to_date,) = (tmp_path / "demo" / "reports").glob("briefing-*-to-date-en.html")
+    assert "to date" in to_date.read_text(encoding="utf-8")
+    assert (
+        "Example Reseller</strong> moved its hosting from Netherlands (NL) to United Arab "
+        "Emirates (AE)" in to_date.read_text(encoding="utf-8")
+    )
     with (tmp_path / "demo" / "hotline-export.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 3000 + len(BAD_ROWS)

@@ -47,6 +47,7 @@ def test_drift_json_is_the_contract_and_flags_can_be_acknowledged(cli):
             "to",
             "window",
             "evidence",
+            "since",  # when the episode started (an extension of the contract)
         ]
         assert {"country", "eu", "inhope"} <= set(flag["from"]) and {
             "country",

@@ -65,7 +65,13 @@ def test_the_shipped_eu_table_agrees_with_its_source_file():
         ("RU", date(2024, 1, 1), True, "uncertain"),
         ("TR", date(2024, 1, 1), None, "uncertain"),  # listed as unknown
         ("AE", date(2024, 1, 1), False, "likely"),
-        ("KZ", date(2024, 1, 1), None, None),  # not in the table: unknown, never "no"
+        # Not in the table: no member hotline as far as the sources show (data README).
+        ("KZ", date(2024, 1, 1), False, "likely"),
+        ("IR", date(2024, 1, 1), False, "likely"),
+        ("PS", date(2024, 1, 1), False, "likely"),
+        ("IN", date(2024, 1, 1), False, "likely"),
+        ("VN", date(2024, 1, 1), False, "likely"),
+        ("QQ", date(2024, 1, 1), None, None),  # not an ISO 3166-1 country: unknown
         ("PH", date(2020, 11, 30), False, "confirmed"),
         ("PH", date(2020, 12, 1), True, "confirmed"),
     ],
@@ -84,6 +90,19 @@ def test_every_shipped_inhope_row_keeps_its_confidence():
     assert sorted((r["country"], r["confidence"]) for r in shipped) == sorted(
         (r["iso2"], r["confidence"]) for r in rows
     )
+
+
+def test_every_iso_country_has_a_name_and_a_status():
+    from providers.jurisdictions import country_name, iso_countries
+
+    countries = iso_countries()
+    assert len(countries) == 250  # 249 ISO 3166-1 codes and XK (Kosovo)
+    for code in countries:
+        result = membership(code, date(2024, 1, 1))
+        assert result.eu is not None and result.inhope_confidence is not None, code
+        assert country_name(code) and country_name(code, "nl"), code
+    assert membership("TR", date(2024, 1, 1)).inhope is None  # the table says unknown
+    assert country_name("IR") == "Iran" and country_name("PS", "nl") == "Palestijnse gebieden"
 
 
 def test_no_country_means_everything_unknown():
@@ -232,7 +251,7 @@ def test_tickets_carry_membership_on_their_report_date(engine):
     assert found == {
         "uk-in": ("GB", True, True),
         "uk-out": ("GB", False, True),
-        "kz": ("KZ", False, None),
+        "kz": ("KZ", False, False),
         "tr": ("TR", False, None),
         "none": (None, None, None),
     }

@@ -72,7 +72,10 @@ def _rounded(value: float, digits: int = 1) -> float:
 
 
 def _shown(text: str) -> float:
-    """The first number a cell shows (English formatting: 1,234.5)."""
+    """The first number a cell shows (English formatting: 1,234.5); over 72 hours the hours
+    in brackets after the days (`12 days (284 h)`)."""
+    if match := re.search(r"days?\s\(([\d,]+)\s", text.replace("\xa0", " ")):
+        return float(match[1].replace(",", ""))
     return float(re.search(r"[+-]?[\d,]+(?:\.\d+)?", text)[0].replace(",", ""))
 
 
@@ -105,7 +108,7 @@ def test_html_csv_and_json_state_the_same_numbers(filled, tmp_path):
     for row in [*figures["rows"], figures["totals"]]:
         flat = by_key[row["key"]]
         cells = doc.rows[row["key"]]
-        if row["low_volume"]:
+        if row["low_volume"] or row.get("category", "provider") not in ("provider", "all"):
             cells = [None, *cells]
         cell = dict(zip(COLUMNS, cells, strict=False))
         for column in ("notices", "removed", "open"):
@@ -120,7 +123,8 @@ def test_html_csv_and_json_state_the_same_numbers(filled, tmp_path):
                 assert cell[column]["text"].startswith("not reached")
             else:
                 assert float(cell[column]["sort"]) == value
-                assert _shown(cell[column]["main"]) == _rounded(value)
+                shown = round(value) if value > 72 else _rounded(value)
+                assert _shown(cell[column]["main"]) == shown
         low, high = row["median_hours_ci"]
         assert (
             _csv_number(flat["median_hours_ci_lower"]),

@@ -139,6 +139,9 @@ EXTRA_ROW = {
     "within_7d_ci": list,
     "cdn_share": (float, type(None)),
     "previous": (dict, type(None)),
+    "category": str,
+    "counts": dict,
+    "median_hours_ci_estimable": bool,
 }
 
 
@@ -166,6 +169,9 @@ def test_json_keys_and_types_follow_the_contract(store):
         "label": "2026Q2",
         "from": "2026-04-01T00:00:00Z",
         "to": "2026-07-01T00:00:00Z",
+        "complete": True,
+        "days_elapsed": 91.0,
+        "days": 91.0,
     }
     assert (
         card["as_of"] == "2026-07-15T00:00:00Z"
@@ -191,7 +197,7 @@ def test_json_keys_and_types_follow_the_contract(store):
             assert len(row[key]) == 2 and all(v is None or isinstance(v, float) for v in row[key])
         assert set(row["norms"]) == {"atkm_12h", "industry_24h", "inhope_72h"}
         for entry in row["norms"].values():
-            assert set(entry) == {"share", "ci"} and len(entry["ci"]) == 2
+            assert set(entry) == {"share", "ci", "removed", "known"} and len(entry["ci"]) == 2
         assert row["norms"]["industry_24h"]["share"] == row["within_24h"]
         assert row["norms"]["inhope_72h"]["ci"] == row["within_72h_ci"]
         if row["previous"] is not None:
@@ -373,3 +379,174 @@ def test_empty_period(engine):
         None,
     )
     assert totals["previous"] is None and totals["low_volume"] is True
+
+
+def _resolve_by_name_only(engine, specs, resolved_at):
+    """Resolutions as the embedded (offline) data gives them: AS names, no AS numbers."""
+    from tests.resolution_rows import store_resolutions
+
+    spelled = {  # two spellings of one organisation must land in one row
+        "alpha-hosting": ["Alpha Hosting BV", "ALPHA HOSTING B.V."],
+        "beta-cloud": ["Beta Cloud Ltd"],
+        "gamma-net": ["Gamma Net LLC"],
+        "delta-host": ["Delta Host FZE"],
+        "<script>x</script>": ["Hostile & Name"],
+    }
+    rows = []
+    for index, spec in enumerate(specs):
+        if spec.provider is None:
+            continue
+        _asn, _network, country, eu, inhope, cdn = data.PROVIDERS[spec.provider]
+        names = spelled[spec.provider]
+        rows.append(
+            {
+                "source": "default",
+                "ticket_id": spec.ticket_id,
+                "provider": spec.provider,
+                "asn": None,
+                "network": names[index % len(names)],
+                "country": country,
+                "eu": eu,
+                "inhope": inhope,
+                "cdn": cdn,
+                "resolved_at": resolved_at,
+            }
+        )
+    with engine.begin() as connection:
+        store_resolutions(connection, rows)
+
+
+def test_network_rows_without_as_numbers_group_by_the_as_name(engine):
+    rng = np.random.default_rng(11)
+    specs = data.generate(
+        rng, 400, start=datetime(2026, 1, 1, tzinfo=UTC), days=181, removal_cutoff=AS_OF
+    )
+    data.ingest(engine, specs, learnt_at=AS_OF + timedelta(days=1))
+    _resolve_by_name_only(engine, specs, resolved_at=AS_OF + timedelta(days=1))
+    card = compute_scorecard(engine, period=PERIOD, as_of=AS_OF, by="network")
+    expected = expected_rows(specs, PERIOD, AS_OF, lambda s, w: s.provider or "unknown")
+    rows = {row["key"]: row for row in card["rows"]}
+    # Only tickets that were never resolved are unknown; every resolved one has its network.
+    assert rows["unknown"]["notices"] == len(expected.get("unknown", []))
+    assert rows["unknown"]["network_id"] == "unknown"
+    keys = {
+        "alpha-hosting": "name:alpha hosting",
+        "beta-cloud": "name:beta cloud",
+        "gamma-net": "name:gamma net",
+        "delta-host": "name:delta host",
+        "<script>x</script>": "name:hostile and name",
+    }
+    for provider, (_asn, network, *_rest) in data.PROVIDERS.items():
+        if provider not in expected:
+            continue
+        row = rows[keys[provider]]
+        assert row["name"].casefold().startswith(network.casefold().split()[0])
+        assert row["asn"] is None
+        assert row["network_id"] == "AS name, no AS number (embedded network data)"
+        assert_row_matches(row, expected[provider])
+    # The two spellings of Alpha Hosting are one row.
+    assert sum("alpha" in row["name"].casefold() for row in card["rows"]) == 1
+
+
+def test_unknown_and_cdn_rows_are_never_ranked(engine):
+    rng = np.random.default_rng(5)
+    specs = data.generate(
+        rng, 600, start=datetime(2026, 1, 1, tzinfo=UTC), days=181, removal_cutoff=AS_OF
+    )
+    from tests.resolution_rows import store_resolutions
+
+    behind_cdn = []
+    for index, spec in enumerate(specs[::7]):
+        spec.stated_provider = None
+        if index % 2:
+            behind_cdn.append(spec)
+        spec.provider = None
+    data.ingest(engine, specs, learnt_at=AS_OF + timedelta(days=1))
+    data.resolve(engine, specs, resolved_at=AS_OF + timedelta(days=1))
+    with engine.begin() as connection:
+        store_resolutions(
+            connection,
+            [
+                {
+                    "source": "default",
+                    "ticket_id": spec.ticket_id,
+                    "provider": "unknown (behind Cloudflare)",
+                    "asn": 13335,
+                    "network": "Cloudflare, Inc.",
+                    "country": "US",
+                    "eu": False,
+                    "inhope": True,
+                    "cdn": True,
+                    "resolved_at": AS_OF + timedelta(days=1),
+                }
+                for spec in behind_cdn
+            ],
+        )
+    card = compute_scorecard(
+        engine, period=PERIOD, as_of=AS_OF, by="provider", config=StatisticsConfig(min_notices=5)
+    )
+    rows = {row["key"]: row for row in card["rows"]}
+    assert rows["unknown"]["category"] == "unknown" and rows["unknown"]["rank"] is None
+    assert rows["unknown"]["notices"] >= 5 and not rows["unknown"]["low_volume"]
+    behind = rows["unknown (behind Cloudflare)"]
+    assert behind["category"] == "cdn" and behind["rank"] is None
+    ranked = sorted((r for r in card["rows"] if r["rank"] is not None), key=lambda r: r["rank"])
+    assert [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
+    assert all(r["category"] == "provider" for r in ranked)
+
+
+def _small_store(engine, outcomes):
+    """One ticket per (provider, hours to removal or None for still online, checked hours)."""
+    specs = []
+    start = datetime(2026, 5, 1, tzinfo=UTC)
+    for index, (provider, removal, checked) in enumerate(outcomes):
+        reported = start + timedelta(hours=index)
+        specs.append(
+            data.Spec(
+                ticket_id=f"s{index}",
+                reported_at=reported,
+                notified_at=reported,
+                removed_at=None if removal is None else reported + timedelta(hours=removal),
+                checked_at=None if checked is None else reported + timedelta(hours=checked),
+                provider=provider,
+                stated_provider=None,
+                stated_country=None,
+            )
+        )
+    data.ingest(engine, specs, learnt_at=AS_OF + timedelta(days=1))
+    data.resolve(engine, specs, resolved_at=AS_OF + timedelta(days=1))
+    return compute_scorecard(engine, period=PERIOD, as_of=AS_OF, by="provider")
+
+
+def test_small_counts_get_wilson_intervals_never_zero_width(engine):
+    from scipy.stats import binomtest
+
+    outcomes = [("alpha-hosting", h, None) for h in (2.0, 5.0, 30.0, 100.0)]  # 2 of 4 in 24 h
+    outcomes += [("beta-cloud", h, None) for h in (1.0, 3.0, 4.0)]  # 3 of 3 within 24 h
+    outcomes += [("gamma-net", None, None)]  # 0 of 1, still online
+    # Censored before 24 h and all the rest removed: Kaplan-Meier at 0, Greenwood [0, 0].
+    outcomes += [("delta-host", h, None) for h in (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0)]
+    outcomes += [("delta-host", None, 0.5)]
+    card = _small_store(engine, outcomes)
+    rows = {row["key"]: row for row in card["rows"]}
+    expected = {
+        "alpha-hosting": (2, 4),
+        "beta-cloud": (3, 3),
+        "gamma-net": (0, 1),
+        "delta-host": (7, 7),
+    }
+    for key, (removed, known) in expected.items():
+        row = rows[key]
+        want = binomtest(removed, known).proportion_ci(method="wilson")
+        assert row["counts"]["within_24h"] == {"removed": removed, "known": known}
+        assert row["within_24h_ci"][0] == pytest.approx(want.low, abs=1e-12), key
+        assert row["within_24h_ci"][1] == pytest.approx(want.high, abs=1e-12), key
+        assert row["within_24h_ci"][1] - row["within_24h_ci"][0] > 0.2, key
+        assert row["low_volume"] and row["rank"] is None
+    # Fewer than 6 tickets: no median interval is claimed.
+    for key in ("alpha-hosting", "beta-cloud", "gamma-net"):
+        assert rows[key]["median_hours_ci"] == [None, None]
+        assert rows[key]["median_hours_ci_estimable"] is False
+    assert rows["delta-host"]["median_hours_ci_estimable"] is True
+    lo, hi = rows["delta-host"]["median_hours_ci"]
+    assert lo is not None and (hi is None or hi > lo)

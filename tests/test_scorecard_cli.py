@@ -76,7 +76,7 @@ def test_csv_has_the_json_columns_and_values(sqlite_filled):
     # Every JSON key of a row has its column(s).
     flat_keys = set(expected[0])
     for key in card["rows"][0]:
-        assert key in flat_keys or f"{key}_lower" in flat_keys or key in ("norms", "previous")
+        assert key in flat_keys or f"{key}_lower" in flat_keys or key in ("norms", "previous", "counts")
     for written, row in zip(table, expected, strict=True):
         for column, value in row.items():
             cell = written[column]
@@ -144,6 +144,9 @@ def test_period_by_dates(sqlite_filled):
         "label": "2026-04-01/2026-07-01",
         "from": "2026-04-01T00:00:00Z",
         "to": "2026-07-01T00:00:00Z",
+        "complete": True,
+        "days_elapsed": 91.0,
+        "days": 91.0,
     }
     assert card["previous_period"]["from"] == "2025-12-31T00:00:00Z"  # same length (91 days) before
     assert card["rows"] == [

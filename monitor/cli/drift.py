@@ -91,6 +91,9 @@ def _print_flags(flags: list[dict]) -> None:
         say(
             f"\n{flag['id']}  {flag['status']:<12}  {flag['kind']:<18}  {_safe(flag['subject'])}"
         )
+        if flag.get("since"):
+            closed = f", closed {flag['closed_at'][:10]}" if flag.get("closed_at") else ""
+            say(f"  since {flag['since'][:10]}{closed}")
         say(f"  {_safe(flag['detail'], limit=2000)}")
         acknowledgement = flag.get("acknowledgement")
         if acknowledgement:

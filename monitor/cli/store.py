@@ -155,6 +155,11 @@ def status(
         else f"last ingest: #{last['id']} {last['origin']} ({last['source']})"
         f" at {last['finished_at']}"
     )
+    from monitor.data_versions import versions_line
+
+    typer.echo(versions_line(facts["data_versions"]))
+    for warning in facts["data_versions"]["warnings"]:
+        typer.echo(f"warning: {warning}")
     for job in facts["jobs"]:
         if job.get("started_at"):
             say(

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor.cli.output import cell, console, print_table
+from monitor.durations import duration_text
 
 FULL_SCORECARD_WIDTH = 180
 
@@ -142,7 +143,7 @@ def print_overdue(result: dict, out: Console | None = None) -> None:
     out = out or console()
     # (rich mis-measures tables with show_edge=False: their last column gets cut)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("age h", justify="right", no_wrap=True)
+    table.add_column("age", justify="right", no_wrap=True)
     table.add_column("source/ticket", overflow="fold", ratio=2)
     table.add_column("provider", overflow="fold", ratio=2)
     table.add_column("network", overflow="fold", ratio=2)
@@ -151,7 +152,7 @@ def print_overdue(result: dict, out: Console | None = None) -> None:
     for notice in result["notices"]:
         network = f"AS{notice['asn']} {notice['network'] or ''}".strip() if notice["asn"] else "-"
         table.add_row(
-            f"{notice['age_hours']:.1f}",
+            duration_text(notice["age_hours"]),
             Text(cell(f"{notice['source']}/{notice['ticket_id']}")),
             Text(cell(notice["provider"])),
             Text(cell(network)),
