@@ -114,6 +114,75 @@ def _count_share(row: dict, name: str, share: float | None, ci: list) -> str:
 WITHIN_NAMES = ("within_24h", "within_72h", "within_7d")
 
 
+def table_title(scorecard: dict) -> str:
+    """`Scorecard Q4 2026 to date, 67 of 92 days by provider, as of ...` for text tables."""
+    period = scorecard["period"]
+    label = period["label"]
+    if period.get("complete") is False:
+        label += f" to date, {int(period['days_elapsed'])} of {round(period['days'])} days"
+    return f"Scorecard {label} by {scorecard['by']}, as of {scorecard['as_of']}" + (
+        f", known at {scorecard['known_at']}" if scorecard.get("known_at") else ""
+    )
+
+
+def ordered_rows(scorecard: dict) -> list[dict]:
+    """Ranked providers first (by rank, low volume after), then the rows that are not
+    providers (unknown, CDN-fronted), which are never ranked."""
+    providers = [r for r in scorecard["rows"] if r.get("category", "provider") == "provider"]
+    apart = [r for r in scorecard["rows"] if r.get("category", "provider") != "provider"]
+    return sorted(providers, key=lambda r: (r["rank"] is None, r["rank"] or 0)) + apart
+
+
+def rank_text(row: dict, is_total: bool) -> str:
+    """The rank cell: a number, `low vol.`, `not ranked` (not a provider) or blank (totals)."""
+    if is_total:
+        return ""
+    if row.get("category", "provider") != "provider":
+        return "not ranked"
+    return "low vol." if row["low_volume"] else str(row["rank"])
+
+
+def row_name(row: dict, is_total: bool) -> str:
+    """The name cell; a network row says whether it is keyed by AS number or by name."""
+    name = "all notices" if is_total else str(row["name"])
+    if not is_total and row.get("network_id"):
+        key = str(row["key"])
+        name += f" [{key if key.startswith('AS') else row['network_id'].split(' (')[0]}]"
+    return name
+
+
+def share_cells(scorecard: dict, row: dict, is_total: bool) -> list[str]:
+    """Within-norm and within-7-days cells: share and CI, or counts for a low-volume row."""
+    cells = []
+    for norm in scorecard["norms"]:
+        entry = row["norms"][norm["key"]]
+        if not is_total and row.get("low_volume"):
+            cells.append(_count_share(row, norm["key"], entry["share"], entry["ci"]))
+        else:
+            cells.append(_share_ci(entry["share"], entry["ci"]))
+    if not is_total and row.get("low_volume") and row.get("counts", {}).get("within_7d"):
+        counts = row["counts"]["within_7d"]
+        cells.append(f"{counts['removed']} of {counts['known']}")
+    else:
+        cells.append(_share(row["within_7d"]))
+    return cells
+
+
+def median_text(row: dict) -> str:
+    """The median with its CI, `not reached`, or `(CI not estimable)`."""
+    return _median(row)
+
+
+def versions_lines(scorecard: dict) -> list[str]:
+    """The data-version line and its warnings, for the foot of a text table."""
+    versions = scorecard.get("data_versions")
+    if not versions:
+        return []
+    from monitor.data_versions import versions_line
+
+    return [versions_line(versions), *(f"warning: {w}" for w in versions["warnings"])]
+
+
 def print_table(scorecard: dict, console=None) -> None:
     """The scorecard as a terminal table (rich), low-volume rows marked and unranked."""
     from rich.console import Console
@@ -125,13 +194,7 @@ def print_table(scorecard: dict, console=None) -> None:
         # A pipe or file gets the whole table on one line per row.
         console = Console(width=terminal.width if terminal.is_terminal else 250, highlight=False)
     longest = max((len(str(row["name"])) for row in scorecard["rows"]), default=10)
-    period = scorecard["period"]
-    label = period["label"]
-    if period.get("complete") is False:
-        label += f" to date, {int(period['days_elapsed'])} of {round(period['days'])} days"
-    title = f"Scorecard {label} by {scorecard['by']}, as of {scorecard['as_of']}" + (
-        f", known at {scorecard['known_at']}" if scorecard.get("known_at") else ""
-    )
+    title = table_title(scorecard)
     table = Table(title=Text(title), title_justify="left")
     for header in ("rank", "name", "country", "notices", "open", "median h (95% CI)", "p90 h"):
         if header == "name":
@@ -141,21 +204,10 @@ def print_table(scorecard: dict, console=None) -> None:
     for norm in scorecard["norms"]:
         table.add_column(Text(f"within {norm['label']}"), justify="right")
     table.add_column("within 7 days", justify="right")
-    providers = [r for r in scorecard["rows"] if r.get("category", "provider") == "provider"]
-    apart = [r for r in scorecard["rows"] if r.get("category", "provider") != "provider"]
-    ordered = sorted(providers, key=lambda r: (r["rank"] is None, r["rank"] or 0)) + apart
+    ordered = ordered_rows(scorecard)
     for row in [*ordered, scorecard["totals"]]:
         is_total = row is scorecard["totals"]
-        if is_total:
-            rank = ""
-        elif row.get("category", "provider") != "provider":
-            rank = "not ranked"
-        else:
-            rank = "low vol." if row["low_volume"] else str(row["rank"])
-        name = "all notices" if is_total else str(row["name"])
-        if not is_total and row.get("network_id"):
-            key = str(row["key"])
-            name += f" [{key if key.startswith('AS') else row['network_id'].split(' (')[0]}]"
+        rank, name = rank_text(row, is_total), row_name(row, is_total)
         cells = [
             rank,
             Text(name),
@@ -165,17 +217,7 @@ def print_table(scorecard: dict, console=None) -> None:
             _median(row),
             _hours(row["p90_hours"]),
         ]
-        for norm in scorecard["norms"]:
-            entry = row["norms"][norm["key"]]
-            if not is_total and row.get("low_volume"):
-                cells.append(_count_share(row, norm["key"], entry["share"], entry["ci"]))
-            else:
-                cells.append(_share_ci(entry["share"], entry["ci"]))
-        if not is_total and row.get("low_volume") and row.get("counts", {}).get("within_7d"):
-            counts = row["counts"]["within_7d"]
-            cells.append(f"{counts['removed']} of {counts['known']}")
-        else:
-            cells.append(_share(row["within_7d"]))
+        cells.extend(share_cells(scorecard, row, is_total))
         table.add_row(*cells, end_section=not is_total and row is ordered[-1])
     console.print(table)
     console.print(
@@ -185,10 +227,5 @@ def print_table(scorecard: dict, console=None) -> None:
         f"Snapshot: {scorecard.get('snapshot_id') or 'not stored'}.",
         markup=False,
     )
-    versions = scorecard.get("data_versions")
-    if versions:
-        from monitor.data_versions import versions_line
-
-        console.print(versions_line(versions), markup=False)
-        for warning in versions["warnings"]:
-            console.print(f"warning: {warning}", markup=False)
+    for line in versions_lines(scorecard):
+        console.print(line, markup=False)

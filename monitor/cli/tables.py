@@ -27,23 +27,25 @@ def _share(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f}%"
 
 
-def _with_ci(figure: str, low: str, high: str) -> str:
-    return f"{figure}\n{low}-{high}"
-
-
 def print_scorecard(scorecard: dict, out: Console | None = None) -> None:
     """The scorecard as a table: the full layout when the console is wide enough, else the
     compact one (same figures, CIs under their figure)."""
+    from monitor.scorecard_output import (
+        median_text,
+        ordered_rows,
+        rank_text,
+        row_name,
+        share_cells,
+        table_title,
+        versions_lines,
+    )
     from monitor.scorecard_output import print_table as print_full_table
 
     out = out or console()
     if out.width >= FULL_SCORECARD_WIDTH:
         print_full_table(scorecard, out)
         return
-    period = scorecard["period"]
-    title = f"Scorecard {period['label']} by {scorecard['by']}, as of {scorecard['as_of']}" + (
-        f", known at {scorecard['known_at']}" if scorecard.get("known_at") else ""
-    )
+    title = table_title(scorecard)
     table = Table(
         title=Text(title),
         title_justify="left",
@@ -61,45 +63,32 @@ def print_scorecard(scorecard: dict, out: Console | None = None) -> None:
     for norm in scorecard["norms"]:
         table.add_column(escape(f"≤ {norm['label']}"), justify="right", overflow="fold")
     table.add_column("≤ 7 days", justify="right", overflow="fold")
-    rows = [*scorecard["rows"], scorecard["totals"]]
-    for row in rows:
+    for row in [*ordered_rows(scorecard), scorecard["totals"]]:
         is_total = row is scorecard["totals"]
-        rank = "" if is_total else ("low vol." if row["low_volume"] else str(row["rank"]))
-        low, high = row["median_hours_ci"]
-        median = (
-            "not reached"
-            if row["median_hours"] is None
-            else _with_ci(
-                _hours(row["median_hours"]), _hours(low), "open" if high is None else _hours(high)
-            )
-        )
         cells = [
-            rank,
-            Text("all notices" if is_total else cell(row["name"])),
+            rank_text(row, is_total),
+            Text(cell(row_name(row, is_total))),
             Text(cell(row["country"] or "-")),
             str(row["notices"]),
             str(row["open"]),
-            median,
+            median_text(row).replace(" (", "\n(", 1),
             _hours(row["p90_hours"]),
         ]
-        for norm in scorecard["norms"]:
-            entry = row["norms"][norm["key"]]
-            share, (low, high) = entry["share"], entry["ci"]
-            if share is None:
-                cells.append("-")
-            else:
-                cells.append(_with_ci(_share(share), _share(low).rstrip("%"), _share(high)))
-        cells.append(_share(row["within_7d"]))
+        shares = share_cells(scorecard, row, is_total)
+        cells.extend(share.replace(" (", "\n(", 1) for share in shares)
         table.add_row(*cells, end_section=True)
     print_table(out, table)
     out.print(
         "Kaplan-Meier; content still online censored at its last check or the as-of time. "
         "≤ t: share removed within t. Under each figure its 95% CI. "
         f"Rows under {scorecard['min_notices']} notices are low "
-        "volume (not ranked). Every figure: --format csv or json. "
+        "volume (counts, not ranked); unknown and CDN-fronted rows are not providers and are "
+        "never ranked. Every figure: --format csv or json. "
         f"Snapshot: {scorecard.get('snapshot_id') or 'not stored'}.",
         markup=False,
     )
+    for line in versions_lines(scorecard):
+        out.print(line, markup=False)
 
 
 def print_history(history: dict, out: Console | None = None) -> None:
