@@ -160,7 +160,8 @@ def share_cells(scorecard: dict, row: dict, is_total: bool) -> list[str]:
             cells.append(_count_share(row, norm["key"], entry["share"], entry["ci"]))
         else:
             cells.append(_share_ci(entry["share"], entry["ci"]))
-    if not is_total and row.get("low_volume") and row.get("counts", {}).get("within_7d"):
+    seven_days = row.get("counts", {}).get("within_7d") or {}
+    if not is_total and row.get("low_volume") and seven_days.get("known"):
         counts = row["counts"]["within_7d"]
         cells.append(f"{counts['removed']} of {counts['known']}")
     else:

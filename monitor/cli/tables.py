@@ -7,6 +7,8 @@ in a cell is replaced by an ellipsis; JSON and CSV carry every figure in full.
 
 from __future__ import annotations
 
+import re
+
 from rich import box
 from rich.console import Console
 from rich.markup import escape
@@ -25,6 +27,20 @@ def _hours(value: float | None) -> str:
 
 def _share(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def _compact_median(text: str) -> str:
+    """The median cell of the compact table: figure, then its CI in whole hours without the
+    unit on a line of its own (`49.0` / `(18-155)`); a duration in days keeps its hours."""
+    if text.endswith(" (CI not estimable)"):
+        figure, interval = text.removesuffix(" (CI not estimable)"), "(no CI)"
+    else:
+        figure, sep, rest = text.rpartition(" (")
+        if not sep:
+            return text
+        low_high = rest.removesuffix(")").removesuffix(" h")
+        interval = "(" + re.sub(r"(\d+)\.\d+", lambda m: m[1], low_high) + ")"
+    return f"{figure.replace(' (', chr(10) + '(')}\n{interval}"
 
 
 def print_scorecard(scorecard: dict, out: Console | None = None) -> None:
@@ -65,13 +81,14 @@ def print_scorecard(scorecard: dict, out: Console | None = None) -> None:
     table.add_column("≤ 7 days", justify="right", overflow="fold")
     for row in [*ordered_rows(scorecard), scorecard["totals"]]:
         is_total = row is scorecard["totals"]
+        rank = rank_text(row, is_total)
         cells = [
-            rank_text(row, is_total),
+            "apart" if rank == "not ranked" else rank,
             Text(cell(row_name(row, is_total))),
             Text(cell(row["country"] or "-")),
             str(row["notices"]),
             str(row["open"]),
-            median_text(row).replace(" (", "\n(", 1),
+            _compact_median(median_text(row)),
             _hours(row["p90_hours"]),
         ]
         shares = share_cells(scorecard, row, is_total)
@@ -82,8 +99,8 @@ def print_scorecard(scorecard: dict, out: Console | None = None) -> None:
         "Kaplan-Meier; content still online censored at its last check or the as-of time. "
         "≤ t: share removed within t. Under each figure its 95% CI. "
         f"Rows under {scorecard['min_notices']} notices are low "
-        "volume (counts, not ranked); unknown and CDN-fronted rows are not providers and are "
-        "never ranked. Every figure: --format csv or json. "
+        "volume (counts, not ranked); unknown and CDN-fronted rows are not providers: shown "
+        "apart, never ranked. Every figure: --format csv or json. "
         f"Snapshot: {scorecard.get('snapshot_id') or 'not stored'}.",
         markup=False,
     )
