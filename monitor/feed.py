@@ -27,6 +27,7 @@ from monitor.feed_client import (
     MAX_PAGE_BYTES,
     FeedClient,
     Page,
+    feed_key,
     feed_label,
     without_secrets,
 )
@@ -94,7 +95,7 @@ def pull(
         allow_http=allow_http,
         clock=clock,
     ) as client:
-        feed = feed_label(client.base)
+        feed, label = feed_key(client.base), feed_label(client.base)
         with engine.connect() as connection:
             cursor = load_cursor(connection, source, feed)
         request = client.start_url(cursor.next_url, cursor.since)
@@ -108,7 +109,7 @@ def pull(
                 log.warning(
                     "feed %s: the pull's deadline of %g s passed after %d page(s); "
                     "the next pull continues",
-                    feed,
+                    label,
                     deadline,
                     pages,
                 )
@@ -134,14 +135,14 @@ def pull(
             request = page.next_url
     log.info(
         "feed %s (%s): %d page(s), %d item(s), %d quarantined",
-        feed,
+        label,
         source,
         pages,
         summary.read,
         summary.quarantined,
     )
     return {
-        "feed": feed,
+        "feed": label,
         "source": source,
         "pages": pages,
         "more": more,
@@ -196,7 +197,7 @@ def _shown(value: object, token: str | None) -> str:
 
 
 def _origin(url: str) -> str:
-    """`feed host/path?query` (secret values masked), within the column's 255 characters."""
+    """`feed host path?query` (secret values masked), within the column's 255 characters."""
     origin = f"feed {feed_label(url)}"
     if len(origin) > MAX_ORIGIN_CHARS:
         origin = origin[: MAX_ORIGIN_CHARS - 1] + "\u2026"

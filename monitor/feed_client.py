@@ -73,8 +73,23 @@ class Page:
     sha256: str
 
 
+def feed_key(url: str | httpx.URL) -> str:
+    """`host/path?query` (secret parameters masked): the feed's identity for its stored cursor,
+    in the form earlier versions stored, so that their cursors keep working."""
+    host, rest = _label_parts(url)
+    return f"{host}{rest}"
+
+
 def feed_label(url: str | httpx.URL) -> str:
-    """`host/path?query` for messages and records: no scheme, credentials or secret params."""
+    """`host path?query` for messages and records: no scheme, credentials or secret params.
+
+    Host and path stand apart so that the label does not read as a reported URL, which the
+    redaction of stored and logged text removes whole."""
+    host, rest = _label_parts(url)
+    return f"{host} {rest}"
+
+
+def _label_parts(url: str | httpx.URL) -> tuple[str, str]:
     parsed = httpx.URL(str(url))
     params = [
         (name, "***" if secret_param(name) or _sensitive(name) else value)
@@ -83,7 +98,7 @@ def feed_label(url: str | httpx.URL) -> str:
     host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
     host += f":{parsed.port}" if parsed.port else ""
     query = str(httpx.QueryParams(params))
-    return f"{host}{parsed.path}" + (f"?{query}" if query else "")
+    return host, parsed.path + (f"?{query}" if query else "")
 
 
 def _sensitive(name: str) -> bool:

@@ -160,7 +160,7 @@ def test_every_valid_item_ingested_once_through_429_500_timeout_and_a_malformed_
         (2, "not a JSON object"),
         (3, "missing required field: url_hash"),
     ]
-    assert bad[0].origin == "feed hotline.example/api/tickets?page=1"
+    assert bad[0].origin == "feed hotline.example /api/tickets?page=1"
 
     # A second pull re-asks only for the last page (no high-water mark) and changes nothing.
     again = _pull(engine, api)
@@ -174,7 +174,7 @@ def test_a_stopped_pull_resumes_from_the_stored_cursor(engine, token):
     api.fail(1, *[(503, {})] * 5)
 
     with pytest.raises(
-        FeedError, match=r"feed hotline.example/api/tickets\?page=1: HTTP 503 after 5 attempts"
+        FeedError, match=r"feed hotline.example /api/tickets\?page=1: HTTP 503 after 5 attempts"
     ):
         _pull(engine, api)
     assert _count(engine, Ticket) == 2
@@ -252,7 +252,7 @@ def test_a_refused_token_fails_with_a_message_that_names_no_secret(engine, monke
     with pytest.raises(FeedError) as error:
         _pull(engine, api, token_env="HOTLINE_TOKEN")
     assert str(error.value) == (
-        "feed hotline.example/api/tickets: HTTP 401: the feed refused the token "
+        "feed hotline.example /api/tickets: HTTP 401: the feed refused the token "
         "(check the token environment variable)"
     )
     assert len(api.requests) == 1, "a 401 is not retried"
@@ -309,7 +309,7 @@ def test_raw_urls_in_items_are_refused_unless_hashed_as_in_files(engine, token):
 
 def test_feed_label_hides_scheme_credentials_and_secret_parameters():
     assert feed_label("https://a.example:8443/api/t?page=2&api_key=abc&Token=x") == (
-        "a.example:8443/api/t?page=2&api_key=%2A%2A%2A&Token=%2A%2A%2A"
+        "a.example:8443 /api/t?page=2&api_key=%2A%2A%2A&Token=%2A%2A%2A"
     )
 
 
@@ -336,5 +336,14 @@ def test_a_stored_cursor_on_another_scheme_is_not_followed_with_the_token(engine
     assert [str(r.url) for r in api.requests][0] == BASE, "starts over on the feed's own https URL"
 
 
+def test_a_feed_label_survives_the_redaction_of_stored_text():
+    from monitor.redaction import redact_text
+
+    label = feed_label("https://hotline.example/api/tickets?page=2&token=abc")
+    assert redact_text(f"feed {label}: HTTP 500") == (
+        "feed hotline.example /api/tickets?page=2&token=[redacted]: HTTP 500"
+    )
+
+
 def test_feed_label_brackets_ipv6_hosts():
-    assert feed_label("http://[2001:db8::1]:8080/api") == "[2001:db8::1]:8080/api"
+    assert feed_label("http://[2001:db8::1]:8080/api") == "[2001:db8::1]:8080 /api"

@@ -110,7 +110,7 @@ def test_a_2_gb_body_is_read_up_to_the_cap_only_in_bounded_memory_and_not_retrie
     assert peak_mb < 200, f"peak memory {peak_mb:.0f} MB"
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        f"error: feed 127.0.0.1:{server.server.server_port}/api: page larger than 67,108,864 "
+        f"error: feed 127.0.0.1:{server.server.server_port} /api: page larger than 67,108,864 "
         "bytes (reading stopped there); kept in quarantine, the next pull retries this page"
     ]
     assert len(server.requests) == 1, "an over-size page is not asked for again"
@@ -209,14 +209,14 @@ def test_a_slow_loris_server_cannot_hold_pull_beyond_its_deadline(tmp_path):
     assert elapsed < 2 + 6, f"took {elapsed:.1f} s"  # the deadline plus the child's start-up
     port = server.server.server_port
     assert result.stderr.splitlines() == [
-        f"error: feed 127.0.0.1:{port}/api?api_key=%2A%2A%2A: the pull's deadline of 2 s "
+        f"error: feed 127.0.0.1:{port} /api?api_key=%2A%2A%2A: the pull's deadline of 2 s "
         "passed; the next pull resumes from here"
     ]
     engine = make_engine(url)
     (run,) = _rows(engine, IngestRun)
     assert run.status == "failed"
     assert run.error == (
-        f"DeadlineExceeded: feed 127.0.0.1:{port}/api?api_key=[redacted]: the pull's deadline "
+        f"DeadlineExceeded: feed 127.0.0.1:{port} /api?api_key=[redacted]: the pull's deadline "
         "of 2 s passed; the next pull resumes from here"
     )
     assert API_KEY not in run.error and API_KEY not in result.stderr
@@ -310,7 +310,7 @@ deadline = 2
     port = server.server.server_port
     assert record["error"] == (
         "JobFailed: 1 of 1 feed(s) failed: slow: DeadlineExceeded: feed "
-        f"127.0.0.1:{port}/api?signature=[redacted]: the pull's deadline of 2 s passed; "
+        f"127.0.0.1:{port} /api?signature=[redacted]: the pull's deadline of 2 s passed; "
         "the next pull resumes from here"
     )
     (run,) = _rows(engine, IngestRun)
@@ -326,7 +326,7 @@ def test_the_token_is_not_sent_over_plain_http_to_another_host(sqlite_cli, monke
     result = sqlite_cli("pull", "http://192.0.2.1/api/tickets", ok=False)
     assert result.exit_code == 2
     assert result.output.splitlines() == [
-        "error: feed 192.0.2.1/api/tickets: refusing to send the token over plain http "
+        "error: feed 192.0.2.1 /api/tickets: refusing to send the token over plain http "
         "(anyone on the path could read it); use an https URL, or --allow-http "
         "(allow_http = true in the schedule file) if the network is trusted"
     ]
@@ -338,7 +338,7 @@ def test_the_token_is_not_sent_over_plain_http_to_another_host(sqlite_cli, monke
     [
         ("http://[::1", "feed URL is not a usable URL (Invalid port: ':1')"),
         ("https://h.example/" + "a" * 70_000, "feed URL is not a usable URL (URL too long)"),
-        ("ftp://h.example/x", "feed URL must be http(s)://host/...: got 'h.example/x'"),
+        ("ftp://h.example/x", "feed URL must be http(s)://host/...: got 'h.example /x'"),
     ],
 )
 def test_an_unusable_feed_url_is_one_error_line(sqlite_cli, url, message):

@@ -109,13 +109,13 @@ def test_monitor_pull_ingests_a_real_feed_and_resumes(cli, hotline, monkeypatch)
         "not a JSON object",
         "reported_at: unparseable timestamp (expected ISO 8601)",
     ]
-    assert summary["feed"] == f"127.0.0.1:{hotline.server.server_port}/api/tickets"
+    assert summary["feed"] == f"127.0.0.1:{hotline.server.server_port} /api/tickets"
     assert TOKEN not in result.output
 
     hotline.pages[1].append(item(5))
     again = cli("pull", url, "--source", "loop", "--token-env", "HOTLINE_TOKEN")
     assert again.stdout.startswith(
-        f"127.0.0.1:{hotline.server.server_port}/api/tickets: 1 page(s), read 4: "
+        f"127.0.0.1:{hotline.server.server_port} /api/tickets: 1 page(s), read 4: "
         "inserted 1, updated 0, unchanged 1, quarantined 2"
     )
     assert [path for _, path, _ in hotline.log] == [

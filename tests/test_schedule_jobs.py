@@ -347,7 +347,7 @@ token_env = "LOOP_TOKEN"
     assert (
         record["error"]
         == "JobFailed: 1 of 2 feed(s) failed: broken: FeedError: feed 127.0.0.1:"
-        + f"{loopback.server.server_port}/api/missing: HTTP 404"
+        + f"{loopback.server.server_port} /api/missing: HTTP 404"
     )
     assert record["counts"]["feeds"] == 1 and record["counts"]["inserted"] == 3
 
