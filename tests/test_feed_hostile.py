@@ -610,6 +610,27 @@ def test_secret_query_values_are_dropped_from_stored_cursors_and_the_cursor_stil
     assert API_KEY not in stored_text and SIGNATURE not in stored_text
 
 
+def test_a_key_in_the_configured_feed_url_is_added_back_to_a_resumed_cursor(engine, monkeypatch):
+    monkeypatch.delenv("MONITOR_FEED_TOKEN", raising=False)
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        if request.url.params.get("api_key") != API_KEY:
+            return httpx.Response(401)
+        page = int(request.url.params.get("page", "0"))
+        link = f"/api/tickets?page={page + 1}&api_key={API_KEY}" if page < 2 else None
+        return httpx.Response(200, json={"tickets": [ticket(page)], "next": link})
+
+    transport = httpx.MockTransport(handler)
+    pull(engine, f"{BASE}?api_key={API_KEY}", transport=transport, max_pages=1)
+    (stored,) = _rows(engine, FeedCursor)
+    assert stored.next_url == BASE + "?page=1" and API_KEY not in stored.feed
+    result = pull(engine, f"{BASE}?api_key={API_KEY}", transport=transport)
+    assert asked[1] == f"{BASE}?page=1&api_key={API_KEY}"
+    assert result["pages"] == 2 and len(_rows(engine, Ticket)) == 3
+
+
 def test_without_secrets_keeps_the_other_parameters_exactly():
     assert without_secrets("https://h.example/a?cursor=eyJ%3D%3D&token=t&page=2&sig=s") == (
         "https://h.example/a?cursor=eyJ%3D%3D&page=2"
