@@ -286,6 +286,23 @@ def test_a_deadline_between_pages_ends_the_pull_with_more_and_the_next_one_conti
     assert (rest["pages"], rest["more"], len(_rows(engine, Ticket))) == (3, False, 5)
 
 
+def test_a_retry_wait_that_would_pass_the_deadline_is_not_started(engine, monkeypatch):
+    monkeypatch.setenv("MONITOR_FEED_TOKEN", TOKEN)
+    slept: list[float] = []
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(503, headers={"Retry-After": "10"})
+    )
+    with pytest.raises(FeedError) as error:
+        pull(engine, BASE, transport=transport, deadline=5, sleep=slept.append)
+    assert str(error.value) == (
+        "feed hotline.example/api/tickets: HTTP 503; waiting 10 s more would pass the pull's "
+        "deadline of 5 s; the next pull resumes from here"
+    )
+    assert slept == []
+    (run,) = _rows(engine, IngestRun)
+    assert run.status == "failed" and "HTTP 503; waiting 10 s more" in run.error
+
+
 def test_a_scheduled_pull_from_a_slow_loris_ends_in_time_and_is_recorded_failed(
     engine, tmp_path, monkeypatch
 ):
