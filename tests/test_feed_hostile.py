@@ -711,7 +711,9 @@ def test_planted_secrets_reach_no_database_byte_log_or_output(tmp_path):
     assert result.returncode == 2 and again.returncode == 2, result.stderr
     assert "HTTP Request: GET [redacted: raw URL]" in result.stderr, "--verbose logged requests"
     assert "HTTP 404" in result.stderr and "HTTP 404" in again.stderr
-    assert [path for path, _ in server.requests][-1] == "/api?page=2", "resumed without secrets"
+    # The stored cursor is `/api?page=2`; the key of the URL given on the command line is
+    # added back when resuming (and is still in no byte of the database, below).
+    assert [path for path, _ in server.requests][-1] == f"/api?page=2&api_key={API_KEY}"
     files = sorted(tmp_path.glob("hostile.db*"))
     blobs = b"".join(path.read_bytes() for path in files)
     outputs = result.stdout + result.stderr + again.stdout + again.stderr
