@@ -239,13 +239,28 @@ class FeedClient:
         (with `since` when resuming from a high-water mark)."""
         if next_url:
             try:
-                return self._same_feed(str(self.base), next_url)
+                return self._with_base_secrets(self._same_feed(str(self.base), next_url))
             except FeedError:
                 log.warning(
                     "feed %s: stored cursor is on another server; starting over",
                     feed_label(self.base),
                 )
         return str(self.base.copy_merge_params({"since": since})) if since else str(self.base)
+
+    def _with_base_secrets(self, url: str) -> str:
+        """A stored link with the secret-named query values of the configured feed URL added
+        back (stored cursors never keep them); the link's own parameters keep their bytes."""
+        target = httpx.URL(url)
+        missing = [
+            (name, value)
+            for name, value in self.base.params.multi_items()
+            if secret_param(name) and name not in target.params
+        ]
+        if not missing:
+            return url
+        extra = str(httpx.QueryParams(missing)).encode()
+        query = target.query + b"&" + extra if target.query else extra
+        return str(target.copy_with(query=query))
 
     def fetch(self, url: str) -> Page:
         """One page, retried on 429/5xx, timeouts, broken or malformed answers, else FeedError.

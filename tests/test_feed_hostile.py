@@ -286,6 +286,23 @@ def test_a_deadline_between_pages_ends_the_pull_with_more_and_the_next_one_conti
     assert (rest["pages"], rest["more"], len(_rows(engine, Ticket))) == (3, False, 5)
 
 
+def test_a_retry_wait_that_would_pass_the_deadline_is_not_started(engine, monkeypatch):
+    monkeypatch.setenv("MONITOR_FEED_TOKEN", TOKEN)
+    slept: list[float] = []
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(503, headers={"Retry-After": "10"})
+    )
+    with pytest.raises(FeedError) as error:
+        pull(engine, BASE, transport=transport, deadline=5, sleep=slept.append)
+    assert str(error.value) == (
+        "feed hotline.example/api/tickets: HTTP 503; waiting 10 s more would pass the pull's "
+        "deadline of 5 s; the next pull resumes from here"
+    )
+    assert slept == []
+    (run,) = _rows(engine, IngestRun)
+    assert run.status == "failed" and "HTTP 503; waiting 10 s more" in run.error
+
+
 def test_a_scheduled_pull_from_a_slow_loris_ends_in_time_and_is_recorded_failed(
     engine, tmp_path, monkeypatch
 ):
@@ -610,6 +627,27 @@ def test_secret_query_values_are_dropped_from_stored_cursors_and_the_cursor_stil
     assert API_KEY not in stored_text and SIGNATURE not in stored_text
 
 
+def test_a_key_in_the_configured_feed_url_is_added_back_to_a_resumed_cursor(engine, monkeypatch):
+    monkeypatch.delenv("MONITOR_FEED_TOKEN", raising=False)
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        if request.url.params.get("api_key") != API_KEY:
+            return httpx.Response(401)
+        page = int(request.url.params.get("page", "0"))
+        link = f"/api/tickets?page={page + 1}&api_key={API_KEY}" if page < 2 else None
+        return httpx.Response(200, json={"tickets": [ticket(page)], "next": link})
+
+    transport = httpx.MockTransport(handler)
+    pull(engine, f"{BASE}?api_key={API_KEY}", transport=transport, max_pages=1)
+    (stored,) = _rows(engine, FeedCursor)
+    assert stored.next_url == BASE + "?page=1" and API_KEY not in stored.feed
+    result = pull(engine, f"{BASE}?api_key={API_KEY}", transport=transport)
+    assert asked[1] == f"{BASE}?page=1&api_key={API_KEY}"
+    assert result["pages"] == 2 and len(_rows(engine, Ticket)) == 3
+
+
 def test_without_secrets_keeps_the_other_parameters_exactly():
     assert without_secrets("https://h.example/a?cursor=eyJ%3D%3D&token=t&page=2&sig=s") == (
         "https://h.example/a?cursor=eyJ%3D%3D&page=2"
@@ -673,7 +711,9 @@ def test_planted_secrets_reach_no_database_byte_log_or_output(tmp_path):
     assert result.returncode == 2 and again.returncode == 2, result.stderr
     assert "HTTP Request: GET [redacted: raw URL]" in result.stderr, "--verbose logged requests"
     assert "HTTP 404" in result.stderr and "HTTP 404" in again.stderr
-    assert [path for path, _ in server.requests][-1] == "/api?page=2", "resumed without secrets"
+    # The stored cursor is `/api?page=2`; the key of the URL given on the command line is
+    # added back when resuming (and is still in no byte of the database, below).
+    assert [path for path, _ in server.requests][-1] == f"/api?page=2&api_key={API_KEY}"
     files = sorted(tmp_path.glob("hostile.db*"))
     blobs = b"".join(path.read_bytes() for path in files)
     outputs = result.stdout + result.stderr + again.stdout + again.stderr
