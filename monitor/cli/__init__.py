@@ -50,6 +50,7 @@ COMMAND_MODULES = (
     "monitor.cli.schedule",
     "monitor.cli.statistics",
     "monitor.cli.reports",
+    "monitor.cli.web",
 )
 
 

@@ -1,0 +1,283 @@
+"""What the pages show, fetched from the stage functions: the workbench computes no figure
+of its own.
+
+Scorecards come from a stored snapshot when one covers the period (a closed period's
+published figures), else from `monitor.scorecard.compute_scorecard`. Heavy results (a
+scorecard, the briefing's monthly shares, a provider's history) are cached in the process
+per (what, period, as_of, data stamp): `as_of` is the page's stated moment (now, floored
+to `AS_OF_STEP`, or the one the reader gave), and the data stamp changes with every
+ingest run and every scheduled job run, so a cached figure is the figure the stage function
+would give for that as_of with the data the monitor holds. Changes made in the workbench
+empty the cache. Every read goes through the read-only engine.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from monitor.norms import StatisticsConfig
+from monitor.periods import Period
+from monitor.timeutil import as_utc, iso, parse_timestamp, utcnow
+from monitor.web.storage import Engines
+
+AS_OF_STEP = timedelta(minutes=5)
+CACHE_ENTRIES = 64
+SNAPSHOT_SEARCH = 200
+QUARANTINE_ROWS = 500
+
+
+def floor_time(moment: datetime, step: timedelta = AS_OF_STEP) -> datetime:
+    """`moment` rounded down to a multiple of `step` (UTC)."""
+    moment = as_utc(moment)
+    epoch = datetime(1970, 1, 1, tzinfo=moment.tzinfo)
+    return moment - ((moment - epoch) % step)
+
+
+class Cache:
+    """A small thread-safe LRU: one computation per key at a time, bounded entries."""
+
+    def __init__(self, size: int = CACHE_ENTRIES):
+        self.size = size
+        self.entries: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+        self.key_locks: dict = {}
+
+    def get(self, key, compute):
+        """The cached value of `key`, computing it (once, even when asked concurrently)."""
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key]
+            key_lock = self.key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self.lock:
+                if key in self.entries:
+                    return self.entries[key]
+            value = compute()
+            with self.lock:
+                self.entries[key] = value
+                while len(self.entries) > self.size:
+                    self.entries.popitem(last=False)
+                self.key_locks.pop(key, None)
+            return value
+
+    def clear(self) -> None:
+        """Forget everything (after a change made through the workbench)."""
+        with self.lock:
+            self.entries.clear()
+
+
+class Workbench:
+    """The data behind the pages, from the stage functions, cached where sound."""
+
+    def __init__(self, engines: Engines, config: StatisticsConfig | None = None):
+        self.engines = engines
+        self.config = config or StatisticsConfig()
+        self.cache = Cache()
+        self.timings: dict[str, float] = {}
+
+    @property
+    def read(self):
+        return self.engines.read
+
+    # -- moments and freshness -------------------------------------------------------------
+
+    def as_of(self, text: str | None = None) -> datetime:
+        """The page's moment: the reader's `as_of` if readable, else now floored to the step."""
+        if text:
+            try:
+                from monitor.timeutil import parse_user_time
+
+                return parse_user_time(text[:40])
+            except Exception:  # an unreadable as_of falls back to now, stated on the page
+                pass
+        return floor_time(utcnow())
+
+    def stamp(self) -> tuple:
+        """Changes whenever an ingest or a scheduled job has run since."""
+        with self.read.connect() as connection:
+            runs = connection.execute(sa.text("SELECT max(id) FROM ingest_run")).scalar()
+            jobs = connection.execute(sa.text("SELECT max(id) FROM job_run")).scalar()
+        return runs, jobs
+
+    def _cached(self, key: tuple, compute):
+        return self.cache.get((*key, self.stamp()), compute)
+
+    # -- scorecards ------------------------------------------------------------------------
+
+    def stored_snapshot(self, period: Period, by: str, as_of: datetime) -> dict | None:
+        """The newest stored snapshot of exactly this period and grouping that was taken
+        after the period ended and not after `as_of` (a closed period's published figures)."""
+        from monitor.snapshots import list_snapshots, load_snapshot
+
+        if period.end > as_of:
+            return None
+        for row in list_snapshots(self.read, limit=SNAPSHOT_SEARCH):
+            taken = parse_timestamp(row["as_of"])
+            if (
+                row["period"] == period.label
+                and row["by"] == by
+                and row["known_at"] is None
+                and period.end <= taken <= as_of
+            ):
+                return load_snapshot(self.read, row["id"])
+        return None
+
+    def scorecard(self, period: Period, by: str, as_of: datetime) -> dict:
+        """The scorecard of `period` grouped `by`: a stored snapshot if one fits, else computed."""
+        from monitor.scorecard import compute_scorecard
+
+        def compute():
+            stored = self.stored_snapshot(period, by, as_of)
+            if stored is not None:
+                return stored
+            return compute_scorecard(
+                self.read, period=period, as_of=as_of, by=by, config=self.config
+            )
+
+        return self._cached(("scorecard", period, by, as_of), compute)
+
+    def monthly_shares(self, scorecard: dict):
+        """The briefing's figures for the scorecard: months by jurisdiction, outside share."""
+        from reports.briefing_data import briefing_figures
+
+        key = ("briefing", scorecard["period"]["label"], scorecard["as_of"], scorecard["by"])
+        return self._cached(key, lambda: briefing_figures(self.read, scorecard, largest=0))
+
+    # -- one provider ----------------------------------------------------------------------
+
+    def provider_history(self, name: str, as_of: datetime) -> dict:
+        """`monitor provider show NAME`: the provider's quarters side by side."""
+        from monitor.provider_history import provider_history
+
+        return self._cached(
+            ("history", name, as_of),
+            lambda: provider_history(self.read, name, as_of=as_of, config=self.config),
+        )
+
+    def provider_frame(self, period: Period, as_of: datetime):
+        """The tickets of the provider pages' span (the history quarters up to `as_of`)."""
+        from monitor.ticket_frame import load_frame
+
+        return self._cached(
+            ("frame", period, as_of),
+            lambda: load_frame(
+                self.read, as_of=as_of, start=period.start, end=period.end, columns=("network",)
+            ),
+        )
+
+    # -- lists -----------------------------------------------------------------------------
+
+    def overdue(self, hours: float, as_of: datetime | None, limit: int | None) -> dict:
+        """`monitor overdue`: open notices past `hours`, oldest first (`limit` None: all)."""
+        from monitor.overdue import overdue_notices
+
+        return overdue_notices(self.read, older_than_hours=hours, as_of=as_of, limit=limit)
+
+    def flags(self, *, include_acknowledged: bool) -> list[dict]:
+        """`monitor drift list [--all]`: stored drift flags, newest first."""
+        from monitor.drift_store import list_flags
+
+        return list_flags(self.read, include_acknowledged=include_acknowledged)
+
+    def providers(self) -> list[dict]:
+        """`monitor providers list`: canonical providers, their aliases and ticket counts."""
+        from providers.registry import list_providers
+
+        return self._cached(("registry",), lambda: list_providers(self.read))
+
+    def reference(self) -> tuple[list[dict], list[dict]]:
+        """`monitor reference show` and `--history`: periods in force, and every correction."""
+        from providers.jurisdictions import correction_history, reference_rows
+
+        return reference_rows(self.read), correction_history(self.read)
+
+    def snapshots(self, limit: int = 100) -> list[dict]:
+        """`monitor snapshots list`: stored scorecards, newest first."""
+        from monitor.snapshots import list_snapshots
+
+        return list_snapshots(self.read, limit=limit)
+
+    def status(self) -> dict:
+        """`monitor status`: counts and the last ingest."""
+        from monitor.status import store_status
+
+        return store_status(self.read)
+
+    def quarantine_groups(self) -> list[dict]:
+        """Quarantined rows counted by ingest run and reason, newest run first."""
+        from monitor.models import IngestRun, QuarantinedRow
+
+        QUARANTINE, INGEST_RUN = QuarantinedRow.__table__, IngestRun.__table__
+
+        query = (
+            sa.select(
+                QUARANTINE.c.run_id,
+                QUARANTINE.c.source,
+                QUARANTINE.c.origin,
+                QUARANTINE.c.reason,
+                sa.func.count().label("rows"),
+                sa.func.min(QUARANTINE.c.line).label("first_line"),
+                INGEST_RUN.c.started_at,
+            )
+            .select_from(QUARANTINE.outerjoin(INGEST_RUN, INGEST_RUN.c.id == QUARANTINE.c.run_id))
+            .group_by(
+                QUARANTINE.c.run_id,
+                QUARANTINE.c.source,
+                QUARANTINE.c.origin,
+                QUARANTINE.c.reason,
+                INGEST_RUN.c.started_at,
+            )
+            .order_by(sa.desc(QUARANTINE.c.run_id), sa.desc(sa.func.count()))
+            .limit(QUARANTINE_ROWS)
+        )
+        with self.read.connect() as connection:
+            return [
+                {**row, "started_at": iso(row["started_at"])}
+                for row in connection.execute(query).mappings()
+            ]
+
+    def quarantine_rows(self, run_id: int | None = None):
+        """Every quarantined row (of one run, or all), oldest first, streamed."""
+        from monitor.models import QuarantinedRow
+
+        QUARANTINE = QuarantinedRow.__table__
+        query = sa.select(
+            QUARANTINE.c.run_id,
+            QUARANTINE.c.source,
+            QUARANTINE.c.origin,
+            QUARANTINE.c.line,
+            QUARANTINE.c.reason,
+            QUARANTINE.c.raw,
+            QUARANTINE.c.created_at,
+        ).order_by(QUARANTINE.c.id)
+        if run_id is not None:
+            query = query.where(QUARANTINE.c.run_id == run_id)
+        with self.read.connect() as connection:
+            yield from connection.execute(query).mappings()
+
+    def timed(self, name: str, call):
+        """Run `call`, keeping its wall time (seconds) under `name` for the page footer."""
+        started = time.perf_counter()
+        try:
+            return call()
+        finally:
+            self.timings[name] = time.perf_counter() - started
+
+
+def open_by_provider(bench: Workbench, as_of: datetime) -> dict[str, list[dict]]:
+    """Every open notice as of `as_of` (`monitor overdue --older-than 0h`), by provider,
+    oldest first: the provider pages' list of what is still online."""
+
+    def compute():
+        grouped: dict[str, list[dict]] = {}
+        for notice in bench.overdue(0.0, as_of, None)["notices"]:
+            grouped.setdefault(str(notice["provider"]).casefold(), []).append(notice)
+        return grouped
+
+    return bench._cached(("open", as_of), compute)
