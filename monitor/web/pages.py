@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -81,6 +82,11 @@ def _as_of(request: Request):
     return _bench(request).as_of(request.query_params.get("as_of"))
 
 
+def _given_as_of(request: Request):
+    """The reader's as_of, or None for now (the overdue query then uses its open-notice index)."""
+    return _as_of(request) if request.query_params.get("as_of") else None
+
+
 # -- sign in / out ---------------------------------------------------------------------------
 
 
@@ -118,8 +124,8 @@ async def logout(request: Request):
 @login_required
 async def overview(request: Request):
     bench = _bench(request)
-    choice = choose(request.query_params, bench.as_of())
     as_of = _as_of(request)
+    choice = choose(request.query_params, as_of)
 
     def gather():
         from reports.briefing_data import month_bounds
@@ -131,7 +137,7 @@ async def overview(request: Request):
         chart = jurisdiction_chart(
             figures.months, Language("en"), highlight=month_bounds(scorecard["period"])
         )
-        overdue = bench.overdue(bench.config.overdue_after_hours, as_of, 0)
+        overdue = bench.overdue(bench.config.overdue_after_hours, _given_as_of(request), 0)
         flags = bench.flags(include_acknowledged=False)
         return scorecard, figures, chart, overdue, flags
 
@@ -140,7 +146,7 @@ async def overview(request: Request):
         request,
         "overview.html.j2",
         choice=choice,
-        picker=options(bench.as_of()),
+        picker=options(as_of),
         scorecard=scorecard,
         figures=figures,
         chart=chart,
@@ -154,17 +160,17 @@ async def overview(request: Request):
 @login_required
 async def providers_page(request: Request):
     bench = _bench(request)
-    choice = choose(request.query_params, bench.as_of())
+    as_of = _as_of(request)
+    choice = choose(request.query_params, as_of)
     by = request.query_params.get("by", "provider")
     if by not in GROUPINGS:
         by = "provider"
-    as_of = _as_of(request)
     scorecard = await run_in_threadpool(bench.scorecard, choice.period, by, as_of)
     return render(
         request,
         "providers.html.j2",
         choice=choice,
-        picker=options(bench.as_of()),
+        picker=options(as_of),
         scorecard=scorecard,
         by=by,
         groupings=GROUPINGS,
@@ -178,8 +184,8 @@ async def provider_page(request: Request):
     name = request.query_params.get("name", "")[:300]
     if not name:
         raise HTTPException(404, "No provider named.")
-    choice = choose(request.query_params, bench.as_of())
     as_of = _as_of(request)
+    choice = choose(request.query_params, as_of)
 
     def gather():
         from monitor.web.provider_view import provider_view
@@ -214,8 +220,8 @@ def _overdue_hours(request: Request) -> float:
 async def overdue_page(request: Request):
     bench = _bench(request)
     hours = _overdue_hours(request)
-    as_of = _as_of(request)
-    result = await run_in_threadpool(bench.overdue, hours, as_of, OVERDUE_SHOWN)
+    result = await run_in_threadpool(bench.overdue, hours, _given_as_of(request), OVERDUE_SHOWN)
+    as_of_text = request.query_params.get("as_of", "")[:40]
     groups: dict[str, list[dict]] = {}
     for notice in result["notices"]:
         groups.setdefault(notice["provider"], []).append(notice)
@@ -223,6 +229,10 @@ async def overdue_page(request: Request):
     return render(
         request, "overdue.html.j2", result=result, groups=ordered, hours=hours,
         older_than=request.query_params.get("older_than", "")[:16],
+        as_of_text=as_of_text,
+        csv_query=urlencode(
+            {"older_than": f"{hours:g}h", **({"as_of": as_of_text} if as_of_text else {})}
+        ),
     )
 
 
@@ -230,8 +240,7 @@ async def overdue_page(request: Request):
 async def overdue_csv(request: Request):
     bench = _bench(request)
     hours = _overdue_hours(request)
-    as_of = _as_of(request)
-    result = await run_in_threadpool(bench.overdue, hours, as_of, None)
+    result = await run_in_threadpool(bench.overdue, hours, _given_as_of(request), None)
     rows = sorted(result["notices"], key=lambda n: (str(n["provider"]), n["clock_start"]))
     stamp = result["as_of"][:16].replace(":", "").replace("-", "")
     return StreamingResponse(

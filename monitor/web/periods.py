@@ -8,7 +8,7 @@ message, so a hand-edited address never breaks a page.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from monitor.errors import ConfigurationError
@@ -28,6 +28,7 @@ class Choice:
     start_text: str = ""
     end_text: str = ""
     problem: str | None = None
+    as_of_text: str = ""
 
     def query(self) -> str:
         """The query string that selects this choice again (for links between pages)."""
@@ -36,6 +37,8 @@ class Choice:
         params = {"period": self.value}
         if self.value == "custom":
             params.update({"from": self.start_text, "to": self.end_text})
+        if self.as_of_text:
+            params["as_of"] = self.as_of_text
         return urlencode(params)
 
 
@@ -46,7 +49,16 @@ def current_quarter(now: datetime) -> Period:
 
 
 def choose(params, now: datetime) -> Choice:
-    """The Choice of the request's query parameters (default: the quarter to date)."""
+    """The Choice of the request's query parameters (default: the quarter to date).
+
+    `now` is the page's as-of moment: "quarter to date" is the quarter holding it.
+    """
+    choice = _choose(params, now)
+    as_of_text = (params.get("as_of") or "").strip()[:40]
+    return replace(choice, as_of_text=as_of_text) if as_of_text else choice
+
+
+def _choose(params, now: datetime) -> Choice:
     value = (params.get("period") or "qtd").strip()[:32]
     start_text = (params.get("from") or "").strip()[:10]
     end_text = (params.get("to") or "").strip()[:10]
