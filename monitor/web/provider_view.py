@@ -28,7 +28,8 @@ def provider_view(bench: Workbench, name: str, period: Period, as_of: datetime) 
     """Everything the provider page shows, for the provider `name` (case does not matter)."""
     history = bench.provider_history(name, as_of)
     provider = history["provider"]
-    quarters = history["quarters"]
+    # As `monitor provider show`: the quarters with notices (else the latest one).
+    quarters = [q for q in history["quarters"] if q["notices"]] or history["quarters"][-1:]
     span = between(
         min(parse_timestamp(quarters[0]["from"]), period.start),
         max(parse_timestamp(quarters[-1]["to"]), period.end),
@@ -67,6 +68,7 @@ def provider_view(bench: Workbench, name: str, period: Period, as_of: datetime) 
     return {
         "provider": provider,
         "history": history,
+        "quarters": quarters,
         "period": period,
         "notices": int(curves.subjects[0]),
         "removed": int(curves.removals[0]),
