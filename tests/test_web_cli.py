@@ -59,3 +59,28 @@ def test_the_workbench_tables_match_their_migration(engine):
         diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     mine = [d for d in diff if "web_" in repr(d)]
     assert mine == []
+
+
+def test_demo_ends_with_the_command_that_opens_its_database(tmp_path):
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--tickets", "600"])
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    url = f"sqlite:///{(out / 'monitor.db').resolve()}"
+    assert last == (
+        f"workbench: monitor --db {url} users add analyst --role analyst && "
+        f"monitor --db {url} serve  (then open http://127.0.0.1:8765/)"
+    )
+
+
+def test_a_database_url_with_a_password_is_never_printed():
+    from pathlib import Path
+
+    from monitor.web.launch import workbench_command
+
+    line = workbench_command("postgresql+psycopg://u:secret@db/monitor", Path("demo"))
+    assert "secret" not in line and '--db "$MONITOR_DATABASE_URL" serve' in line

@@ -166,6 +166,9 @@ def demo(
 
     for line in run_demo(out, tickets=tickets, seed=seed, db_url=state(ctx).db_url):
         typer.echo(line)
+    from monitor.web.launch import workbench_command
+
+    typer.echo(f"workbench: {workbench_command(state(ctx).db_url, out)}")
 
 
 def register(app: typer.Typer) -> None:
