@@ -252,3 +252,82 @@ def test_reverse_proxy_mode_takes_the_account_from_the_header(seeded):
         assert page.status_code == 200 and 'action="/drift/ack"' in page.text
         stranger = client.get("/drift", headers={"X-Remote-User": "someone"})
         assert stranger.status_code == 200 and 'action="/drift/ack"' not in stranger.text
+
+
+def test_pages_read_while_a_writer_holds_the_lock(tmp_path):
+    """SQLite: an ingest's write transaction does not hold a page up (deferred, query-only
+    reads on WAL)."""
+    import threading
+
+    from monitor.db import make_engine
+    from monitor.schema import upgrade
+
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    seed(engine, tmp_path)
+    with TestClient(create_app(Settings(db_url=url))) as client:
+        sign_in(client, VIEWER)
+        with engine.connect() as writer:
+            writer.begin()  # BEGIN IMMEDIATE: the write lock, as an ingest holds it
+            writer.exec_driver_sql("UPDATE ticket SET checked_at = NULL WHERE id = 1")
+            answers = []
+            reader = threading.Thread(
+                target=lambda: answers.append(client.get(f"/drift").status_code), daemon=True
+            )
+            reader.start()
+            reader.join(timeout=15)
+            assert answers == [200]
+            writer.rollback()
+    engine.dispose()
+
+
+def test_the_read_engine_refuses_writes(seeded):
+    import sqlalchemy as sa
+
+    from monitor.web.storage import read_engine
+
+    engine = read_engine(seeded)
+    try:
+        with pytest.raises(sa.exc.DBAPIError):
+            with engine.begin() as connection:
+                connection.exec_driver_sql("DELETE FROM web_audit")
+    finally:
+        engine.dispose()
+
+
+def test_a_stored_snapshot_is_rendered_on_demand_in_a_sandbox(client, seeded):
+    from monitor.db import make_engine
+    from monitor.periods import parse_period
+    from monitor.snapshots import store_scorecard_snapshot
+
+    engine = make_engine(seeded)
+    quarter = parse_period(PERIOD)
+    snapshot_id = store_scorecard_snapshot(
+        engine, period_from=quarter.start, period_to=quarter.end, as_of=AS_OF, by="provider",
+        label=PERIOD,
+    )
+    engine.dispose()
+    sign_in(client, VIEWER)
+    listing = client.get("/publications").text
+    assert snapshot_id in listing
+    overview = client.get(f"/?period={PERIOD}&{AS_OF_PARAM}").text
+    assert f"stored snapshot <code>{snapshot_id}</code>" in overview  # reused, not recomputed
+    for lang in ("en", "nl"):
+        document = client.get(
+            f"/publications/document?id={snapshot_id}&doc=scorecard&lang={lang}&fmt=html"
+        )
+        assert document.status_code == 200 and snapshot_id in document.text
+        assert document.headers["content-security-policy"].startswith("sandbox allow-scripts")
+        assert f"<html lang=\"{lang}\">" in document.text
+        assert "<script>alert(1)" not in document.text
+    missing = client.get("/publications/document?id=sc-nope&doc=scorecard&lang=en&fmt=html")
+    assert missing.status_code == 404
+
+
+def test_an_oversized_form_is_refused_unread(client):
+    sign_in(client, ANALYST)
+    csrf = token(client.get("/drift").text)
+    response = client.post("/drift/ack", data={"csrf": csrf, "flag": "abcdef",
+                                               "note": "x" * 400_000})
+    assert response.status_code == 413

@@ -30,6 +30,7 @@ from monitor.web.storage import Engines
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "monitor_session"
+WARM_JOIN_SECONDS = 60
 MAX_BODY = 256 * 1024  # the largest form is a note: anything bigger is refused unread
 
 
@@ -48,6 +49,7 @@ class Settings:
     proxy_header: str | None = None
     secret_key: str | None = None
     config: StatisticsConfig | None = None
+    warm: bool = True
 
 
 def templates() -> Jinja2Templates:
@@ -74,7 +76,12 @@ async def _error(request: Request, exc: HTTPException):
 
 @asynccontextmanager
 async def _lifespan(app: Starlette):
+    bench = app.state.workbench
+    if app.state.settings.warm:
+        bench.start_warming()
     yield
+    for thread in bench.threads:
+        thread.join(timeout=WARM_JOIN_SECONDS)
     app.state.engines.dispose()
 
 

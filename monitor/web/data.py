@@ -4,18 +4,24 @@ of its own.
 Scorecards come from a stored snapshot when one covers the period (a closed period's
 published figures), else from `monitor.scorecard.compute_scorecard`. Heavy results (a
 scorecard, the briefing's monthly shares, a provider's history) are cached in the process
-per (what, period, as_of, data stamp): `as_of` is the page's stated moment (now, floored
-to `AS_OF_STEP`, or the one the reader gave), and the data stamp changes with every
+per (what, period, generation). A generation is the page's stated moment `as_of` (the one
+the reader gave, or now floored to `AS_OF_STEP`) with a data stamp that changes with every
 ingest run and every scheduled job run, so a cached figure is the figure the stage function
-would give for that as_of with the data the monitor holds. Changes made in the workbench
-empty the cache. Every read goes through the read-only engine.
+gives for that as_of with the data the monitor held then.
+
+Without an explicit as_of, a page is served from the newest generation whose default
+figures are computed ("ready"); when time or data have moved on, the next generation is
+computed in a background thread meanwhile, and the page says its figures are being
+refreshed. Every page states its as_of. Changes made in the workbench empty the cache.
+Every read goes through the read-only engine.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -25,7 +31,7 @@ from monitor.periods import Period
 from monitor.timeutil import as_utc, iso, parse_timestamp, utcnow
 from monitor.web.storage import Engines
 
-AS_OF_STEP = timedelta(minutes=5)
+AS_OF_STEP = timedelta(minutes=15)
 CACHE_ENTRIES = 64
 SNAPSHOT_SEARCH = 200
 QUARANTINE_ROWS = 500
@@ -36,6 +42,16 @@ def floor_time(moment: datetime, step: timedelta = AS_OF_STEP) -> datetime:
     moment = as_utc(moment)
     epoch = datetime(1970, 1, 1, tzinfo=moment.tzinfo)
     return moment - ((moment - epoch) % step)
+
+
+@dataclass(frozen=True)
+class Generation:
+    """The moment a page's figures are as of, and the state of the data they were taken from."""
+
+    as_of: datetime
+    stamp: tuple
+    explicit: bool = False
+    stale: bool = False
 
 
 class Cache:
@@ -79,7 +95,10 @@ class Workbench:
         self.engines = engines
         self.config = config or StatisticsConfig()
         self.cache = Cache()
-        self.timings: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.ready: Generation | None = None
+        self.warming: Generation | None = None
+        self.threads: list[threading.Thread] = []
 
     @property
     def read(self):
@@ -87,16 +106,53 @@ class Workbench:
 
     # -- moments and freshness -------------------------------------------------------------
 
-    def as_of(self, text: str | None = None) -> datetime:
-        """The page's moment: the reader's `as_of` if readable, else now floored to the step."""
+    def generation(self, text: str | None = None) -> Generation:
+        """The generation of a page: the reader's as_of if given and readable, else the
+        newest ready one (see the module docstring), starting a refresh when it is behind."""
         if text:
             try:
                 from monitor.timeutil import parse_user_time
 
-                return parse_user_time(text[:40])
+                return Generation(parse_user_time(text[:40]), self.stamp(), explicit=True)
             except Exception:  # an unreadable as_of falls back to now, stated on the page
                 pass
-        return floor_time(utcnow())
+        current = Generation(floor_time(utcnow()), self.stamp())
+        with self.lock:
+            ready = self.ready
+            if ready is None or ready == current:
+                return current
+            if self.warming != current:
+                self.start_warming(current)
+        return Generation(ready.as_of, ready.stamp, stale=True)
+
+    def start_warming(self, gen: Generation | None = None) -> threading.Thread:
+        """Compute the default pages' figures of `gen` (default: now) in a background thread."""
+        gen = gen or Generation(floor_time(utcnow()), self.stamp())
+        self.warming = gen
+        thread = threading.Thread(target=self._warm, args=(gen,), daemon=True, name="warm")
+        self.threads.append(thread)
+        thread.start()
+        return thread
+
+    def _warm(self, gen: Generation) -> None:
+        from monitor.web.periods import current_quarter
+
+        try:
+            quarter = current_quarter(gen.as_of)
+            for period in (quarter, quarter.previous()):
+                scorecard = self.scorecard(period, "provider", gen)
+                self.monthly_shares(scorecard, gen)
+            self.overdue_count(self.config.overdue_after_hours, gen)
+            open_by_provider(self, gen)
+        except Exception:  # the page computes what is missing itself; nothing is lost
+            logging.getLogger(__name__).warning("workbench warm-up failed", exc_info=True)
+            with self.lock:
+                self.warming = None
+            return
+        with self.lock:
+            if self.ready is None or self.ready.as_of <= gen.as_of:
+                self.ready = gen
+            self.warming = None
 
     def stamp(self) -> tuple:
         """Changes whenever an ingest or a scheduled job has run since."""
@@ -105,8 +161,14 @@ class Workbench:
             jobs = connection.execute(sa.text("SELECT max(id) FROM job_run")).scalar()
         return runs, jobs
 
-    def _cached(self, key: tuple, compute):
-        return self.cache.get((*key, self.stamp()), compute)
+    def _cached(self, key: tuple, gen: Generation, compute):
+        return self.cache.get((*key, gen.as_of, gen.stamp), compute)
+
+    def changed(self) -> None:
+        """After a change made here: forget every cached figure and generation."""
+        with self.lock:
+            self.cache.clear()
+            self.ready = None
 
     # -- scorecards ------------------------------------------------------------------------
 
@@ -128,46 +190,57 @@ class Workbench:
                 return load_snapshot(self.read, row["id"])
         return None
 
-    def scorecard(self, period: Period, by: str, as_of: datetime) -> dict:
+    def scorecard(self, period: Period, by: str, gen: Generation) -> dict:
         """The scorecard of `period` grouped `by`: a stored snapshot if one fits, else computed."""
         from monitor.scorecard import compute_scorecard
 
         def compute():
-            stored = self.stored_snapshot(period, by, as_of)
+            stored = self.stored_snapshot(period, by, gen.as_of)
             if stored is not None:
                 return stored
             return compute_scorecard(
-                self.read, period=period, as_of=as_of, by=by, config=self.config
+                self.read, period=period, as_of=gen.as_of, by=by, config=self.config
             )
 
-        return self._cached(("scorecard", period, by, as_of), compute)
+        return self._cached(("scorecard", period, by), gen, compute)
 
-    def monthly_shares(self, scorecard: dict):
+    def monthly_shares(self, scorecard: dict, gen: Generation):
         """The briefing's figures for the scorecard: months by jurisdiction, outside share."""
         from reports.briefing_data import briefing_figures
 
         key = ("briefing", scorecard["period"]["label"], scorecard["as_of"], scorecard["by"])
-        return self._cached(key, lambda: briefing_figures(self.read, scorecard, largest=0))
+        return self._cached(key, gen, lambda: briefing_figures(self.read, scorecard, largest=0))
+
+    def overdue_count(self, hours: float, gen: Generation) -> dict:
+        """`monitor overdue --limit 0` as of the generation: the count, no notices."""
+        return self._cached(("overdue", hours), gen, lambda: self.overdue(hours, gen.as_of, 0))
+
+    def fragment(self, key: tuple, gen: Generation, render):
+        """A rendered piece of a page that holds nothing of the reader's (a big table)."""
+        return self._cached(("fragment", *key), gen, render)
 
     # -- one provider ----------------------------------------------------------------------
 
-    def provider_history(self, name: str, as_of: datetime) -> dict:
+    def provider_history(self, name: str, gen: Generation) -> dict:
         """`monitor provider show NAME`: the provider's quarters side by side."""
         from monitor.provider_history import provider_history
 
         return self._cached(
-            ("history", name, as_of),
-            lambda: provider_history(self.read, name, as_of=as_of, config=self.config),
+            ("history", name.strip().casefold()),
+            gen,
+            lambda: provider_history(self.read, name, as_of=gen.as_of, config=self.config),
         )
 
-    def provider_frame(self, period: Period, as_of: datetime):
+    def provider_frame(self, period: Period, gen: Generation):
         """The tickets of the provider pages' span (the history quarters up to `as_of`)."""
         from monitor.ticket_frame import load_frame
 
         return self._cached(
-            ("frame", period, as_of),
+            ("frame", period),
+            gen,
             lambda: load_frame(
-                self.read, as_of=as_of, start=period.start, end=period.end, columns=("network",)
+                self.read, as_of=gen.as_of, start=period.start, end=period.end,
+                columns=("network",),
             ),
         )
 
@@ -189,7 +262,7 @@ class Workbench:
         """`monitor providers list`: canonical providers, their aliases and ticket counts."""
         from providers.registry import list_providers
 
-        return self._cached(("registry",), lambda: list_providers(self.read))
+        return self.cache.get(("registry", self.stamp()), lambda: list_providers(self.read))
 
     def reference(self) -> tuple[list[dict], list[dict]]:
         """`monitor reference show` and `--history`: periods in force, and every correction."""
@@ -261,23 +334,16 @@ class Workbench:
         with self.read.connect() as connection:
             yield from connection.execute(query).mappings()
 
-    def timed(self, name: str, call):
-        """Run `call`, keeping its wall time (seconds) under `name` for the page footer."""
-        started = time.perf_counter()
-        try:
-            return call()
-        finally:
-            self.timings[name] = time.perf_counter() - started
 
 
-def open_by_provider(bench: Workbench, as_of: datetime) -> dict[str, list[dict]]:
+def open_by_provider(bench: Workbench, gen: Generation) -> dict[str, list[dict]]:
     """Every open notice as of `as_of` (`monitor overdue --older-than 0h`), by provider,
     oldest first: the provider pages' list of what is still online."""
 
     def compute():
         grouped: dict[str, list[dict]] = {}
-        for notice in bench.overdue(0.0, as_of, None)["notices"]:
+        for notice in bench.overdue(0.0, gen.as_of, None)["notices"]:
             grouped.setdefault(str(notice["provider"]).casefold(), []).append(notice)
         return grouped
 
-    return bench._cached(("open", as_of), compute)
+    return bench._cached(("open",), gen, compute)

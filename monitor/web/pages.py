@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlencode
 
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -58,6 +59,7 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
         path=request.url.path,
         analyst=bool(user and user["role"] == "analyst"),
         proxy_mode=bool(request.app.state.settings.proxy_header),
+        generation=request.scope.get("monitor.generation"),
     )
     return request.app.state.templates.TemplateResponse(
         request, template, context, status_code=status_code
@@ -78,13 +80,16 @@ def _field(form, name: str, limit: int = 200) -> str:
     return value
 
 
-def _as_of(request: Request):
-    return _bench(request).as_of(request.query_params.get("as_of"))
+def _generation(request: Request):
+    gen = _bench(request).generation(request.query_params.get("as_of"))
+    request.scope["monitor.generation"] = gen
+    return gen
 
 
 def _given_as_of(request: Request):
     """The reader's as_of, or None for now (the overdue query then uses its open-notice index)."""
-    return _as_of(request) if request.query_params.get("as_of") else None
+    gen = _generation(request)
+    return gen.as_of if gen.explicit else None
 
 
 # -- sign in / out ---------------------------------------------------------------------------
@@ -124,20 +129,24 @@ async def logout(request: Request):
 @login_required
 async def overview(request: Request):
     bench = _bench(request)
-    as_of = _as_of(request)
-    choice = choose(request.query_params, as_of)
+    gen = _generation(request)
+    choice = choose(request.query_params, gen.as_of)
 
     def gather():
         from reports.briefing_data import month_bounds
         from reports.charts import jurisdiction_chart
         from reports.language import Language
 
-        scorecard = bench.scorecard(choice.period, "provider", as_of)
-        figures = bench.monthly_shares(scorecard)
-        chart = jurisdiction_chart(
-            figures.months, Language("en"), highlight=month_bounds(scorecard["period"])
+        scorecard = bench.scorecard(choice.period, "provider", gen)
+        figures = bench.monthly_shares(scorecard, gen)
+        chart = bench.fragment(
+            ("jurisdiction chart", choice.period),
+            gen,
+            lambda: jurisdiction_chart(
+                figures.months, Language("en"), highlight=month_bounds(scorecard["period"])
+            ),
         )
-        overdue = bench.overdue(bench.config.overdue_after_hours, _given_as_of(request), 0)
+        overdue = bench.overdue_count(bench.config.overdue_after_hours, gen)
         flags = bench.flags(include_acknowledged=False)
         return scorecard, figures, chart, overdue, flags
 
@@ -146,7 +155,7 @@ async def overview(request: Request):
         request,
         "overview.html.j2",
         choice=choice,
-        picker=options(as_of),
+        picker=options(gen.as_of),
         scorecard=scorecard,
         figures=figures,
         chart=chart,
@@ -160,18 +169,34 @@ async def overview(request: Request):
 @login_required
 async def providers_page(request: Request):
     bench = _bench(request)
-    as_of = _as_of(request)
-    choice = choose(request.query_params, as_of)
+    gen = _generation(request)
+    choice = choose(request.query_params, gen.as_of)
     by = request.query_params.get("by", "provider")
     if by not in GROUPINGS:
         by = "provider"
-    scorecard = await run_in_threadpool(bench.scorecard, choice.period, by, as_of)
+    templates = request.app.state.templates
+
+    def gather():
+        scorecard = bench.scorecard(choice.period, by, gen)
+        table = bench.fragment(
+            ("scorecard table", choice.period, by, choice.query()),
+            gen,
+            lambda: Markup(
+                templates.get_template("_scorecard_table.html.j2").render(
+                    scorecard=scorecard, by=by, choice=choice
+                )
+            ),
+        )
+        return scorecard, table
+
+    scorecard, table = await run_in_threadpool(gather)
     return render(
         request,
         "providers.html.j2",
         choice=choice,
-        picker=options(as_of),
+        picker=options(gen.as_of),
         scorecard=scorecard,
+        table=table,
         by=by,
         groupings=GROUPINGS,
         search=request.query_params.get("q", "")[:100],
@@ -184,13 +209,13 @@ async def provider_page(request: Request):
     name = request.query_params.get("name", "")[:300]
     if not name:
         raise HTTPException(404, "No provider named.")
-    as_of = _as_of(request)
-    choice = choose(request.query_params, as_of)
+    gen = _generation(request)
+    choice = choose(request.query_params, gen.as_of)
 
     def gather():
         from monitor.web.provider_view import provider_view
 
-        return provider_view(bench, name, choice.period, as_of)
+        return provider_view(bench, name, choice.period, gen)
 
     try:
         view = await run_in_threadpool(gather)
@@ -287,7 +312,7 @@ async def drift_ack(request: Request, form, user: dict):
         accounts.record, bench.engines.write, who=user["name"], action="acknowledge",
         target=f"drift flag {flag['id']} ({flag['kind']}: {flag['subject']})", note=note,
     )
-    bench.cache.clear()
+    bench.changed()
     return RedirectResponse("/drift#acknowledged", status_code=303)
 
 
@@ -384,7 +409,7 @@ async def reference_set(request: Request, form, user: dict):
         f"to {period.until or 'now'} [{period.confidence}]; {changed} tickets re-evaluated",
         note=source,
     )
-    bench.cache.clear()
+    bench.changed()
     return RedirectResponse("/reference?done=correction", status_code=303)
 
 
@@ -409,7 +434,7 @@ async def provider_alias(request: Request, form, user: dict):
         f"({result['tickets_remapped']} tickets re-mapped)",
         note=note,
     )
-    bench.cache.clear()
+    bench.changed()
     return RedirectResponse("/reference?done=alias", status_code=303)
 
 
@@ -434,7 +459,7 @@ async def provider_merge(request: Request, form, user: dict):
         f"({result['aliases_moved']} aliases moved, {result['tickets_remapped']} tickets)",
         note=note,
     )
-    bench.cache.clear()
+    bench.changed()
     return RedirectResponse("/reference?done=merge", status_code=303)
 
 
@@ -465,13 +490,16 @@ async def publication_document(request: Request):
 
     def build() -> bytes:
         snapshot = load_snapshot(bench.read, snapshot_id)
+        # The write engine: rendering brings the period's drift flags up to date and stores
+        # them, as `monitor scorecard --format html` does.
+        engine = bench.engines.write
         with tempfile.TemporaryDirectory() as folder:
             out = Path(folder) / f"document.{fmt}"
             if doc == "scorecard":
-                publish_scorecard(bench.read, snapshot, fmt, out, lang=lang)
+                publish_scorecard(engine, snapshot, fmt, out, lang=lang)
             else:
                 out, _ = publish_briefing(
-                    bench.read, out=out, fmt=fmt, lang=lang, snapshot_id=snapshot["snapshot_id"]
+                    engine, out=out, fmt=fmt, lang=lang, snapshot_id=snapshot["snapshot_id"]
                 )
             return Path(out).read_bytes()
 

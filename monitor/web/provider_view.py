@@ -9,8 +9,6 @@ for the open notices. Networks and countries are counts of tickets, nothing esti
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import numpy as np
 
 from monitor import survival
@@ -18,15 +16,15 @@ from monitor.periods import Period, between
 from monitor.ticket_frame import to_us
 from monitor.timeutil import parse_timestamp
 from monitor.web.charts import km_band_chart
-from monitor.web.data import Workbench, open_by_provider
+from monitor.web.data import Generation, Workbench, open_by_provider
 
 TOP_PLACES = 8
 OPEN_SHOWN = 500
 
 
-def provider_view(bench: Workbench, name: str, period: Period, as_of: datetime) -> dict:
+def provider_view(bench: Workbench, name: str, period: Period, gen: Generation) -> dict:
     """Everything the provider page shows, for the provider `name` (case does not matter)."""
-    history = bench.provider_history(name, as_of)
+    history = bench.provider_history(name, gen)
     provider = history["provider"]
     # As `monitor provider show`: the quarters with notices (else the latest one).
     quarters = [q for q in history["quarters"] if q["notices"]] or history["quarters"][-1:]
@@ -34,7 +32,7 @@ def provider_view(bench: Workbench, name: str, period: Period, as_of: datetime) 
         min(parse_timestamp(quarters[0]["from"]), period.start),
         max(parse_timestamp(quarters[-1]["to"]), period.end),
     )
-    frame = bench.provider_frame(span, as_of)
+    frame = bench.provider_frame(span, gen)
     labels = [str(label) for label in frame.provider.labels]
     code = labels.index(provider) if provider in labels else -1
     mine = frame.provider.codes == code
@@ -64,7 +62,7 @@ def provider_view(bench: Workbench, name: str, period: Period, as_of: datetime) 
         for flag in bench.flags(include_acknowledged=True)
         if str(flag["subject"]).casefold() == provider.casefold()
     ]
-    open_notices = open_by_provider(bench, as_of).get(provider.casefold(), [])
+    open_notices = open_by_provider(bench, gen).get(provider.casefold(), [])
     return {
         "provider": provider,
         "history": history,
