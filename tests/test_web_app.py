@@ -331,3 +331,28 @@ def test_an_oversized_form_is_refused_unread(client):
     response = client.post("/drift/ack", data={"csrf": csrf, "flag": "abcdef",
                                                "note": "x" * 400_000})
     assert response.status_code == 413
+
+
+def test_new_data_is_shown_after_a_background_refresh(seeded, tmp_path):
+    """A page never waits for a recomputation: after an ingest it shows the figures it has,
+    says fresher ones are being computed, and shows those once they are ready."""
+    from monitor.db import make_engine
+    from monitor.ingest import IngestOptions, ingest_file
+    from tests.ticket_files import good_row, write_csv
+
+    app = create_app(Settings(db_url=seeded))
+    bench = app.state.workbench
+    with TestClient(app) as client:
+        for thread in list(bench.threads):
+            thread.join()
+        sign_in(client, VIEWER)
+        assert "being computed" not in client.get("/").text
+        engine = make_engine(seeded)
+        ingest_file(engine, write_csv(tmp_path / "new.csv", [good_row(900)]),
+                    IngestOptions(source="hotline-c"))
+        engine.dispose()
+        stale = client.get("/")
+        assert "fresher ones are being computed" in stale.text
+        for thread in list(bench.threads):
+            thread.join()
+        assert "being computed" not in client.get("/").text

@@ -46,6 +46,15 @@ def server(tmp_path_factory):
     engine = make_engine(url)
     upgrade(engine)
     seed(engine, folder)
+    from monitor.periods import parse_period
+    from monitor.snapshots import store_scorecard_snapshot
+    from tests.test_drift_scenarios import AS_OF
+
+    quarter = parse_period("2026Q3")
+    store_scorecard_snapshot(
+        engine, period_from=quarter.start, period_to=quarter.end, as_of=AS_OF, by="provider",
+        label="2026Q3",
+    )
     engine.dispose()
     port = _free_port()
     config = uvicorn.Config(
@@ -86,7 +95,8 @@ def browser(tmp_path_factory):
     ):
         options.add_argument(flag)
     options.add_experimental_option(
-        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+        "prefs",
+        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
     )
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
@@ -136,6 +146,19 @@ def _click_to_next_page(browser, element) -> None:
     element.click()
     WebDriverWait(browser, 20).until(expected_conditions.staleness_of(old))
     _ready(browser)
+
+
+def _click_to_next_page_plain(browser, element) -> None:
+    """Click a link to a page that is not the workbench's (a stored document)."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = browser.find_element("tag name", "html")
+    element.click()
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, 30).until(
+        lambda b: b.execute_script("return document.readyState") == "complete"
+    )
 
 
 def _visible_column(browser, index: int) -> list[str]:
@@ -252,4 +275,11 @@ def test_the_workbench_in_a_browser(server, browser):
         browser.get(server + path)
         _ready(browser)
         _shot(browser, name)
+    _no_csp_violations(browser)
+
+    # A stored snapshot's scorecard, rendered on demand, sorts in its sandbox.
+    browser.get(server + "/publications")
+    _click_to_next_page_plain(browser, browser.find_element(By.LINK_TEXT, "HTML en"))
+    assert "2026" in browser.title
+    _shot(browser, "14-publication-scorecard")
     _no_csp_violations(browser)

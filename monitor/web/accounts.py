@@ -106,7 +106,13 @@ def list_users(engine: Engine) -> list[dict]:
 
 
 def record(
-    engine: Engine, *, who: str, action: str, target: str, note: str = "", at: datetime | None = None
+    engine: Engine,
+    *,
+    who: str,
+    action: str,
+    target: str,
+    note: str = "",
+    at: datetime | None = None,
 ) -> None:
     """Append one audit entry: called right after the stage function made the change (each
     stage function commits its own transaction)."""

@@ -144,6 +144,8 @@ class Workbench:
                 self.monthly_shares(scorecard, gen)
             self.overdue_count(self.config.overdue_after_hours, gen)
             open_by_provider(self, gen)
+            self.provider_frame(self.history_span(gen.as_of), gen)
+            self.providers()
         except Exception:  # the page computes what is missing itself; nothing is lost
             logging.getLogger(__name__).warning("workbench warm-up failed", exc_info=True)
             with self.lock:
@@ -153,6 +155,16 @@ class Workbench:
             if self.ready is None or self.ready.as_of <= gen.as_of:
                 self.ready = gen
             self.warming = None
+
+    def history_span(self, as_of: datetime) -> Period:
+        """The quarters `monitor provider show` covers as of `as_of` (oldest to current)."""
+        from monitor.periods import between
+        from monitor.web.periods import current_quarter
+
+        last = first = current_quarter(as_of)
+        for _ in range(self.config.history_quarters - 1):
+            first = first.previous()
+        return between(first.start, last.end)
 
     def stamp(self) -> tuple:
         """Changes whenever an ingest or a scheduled job has run since."""

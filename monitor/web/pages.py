@@ -44,7 +44,7 @@ NAV = (
     ("/audit", "Audit log"),
 )
 GROUPINGS = ("provider", "network", "country")
-OVERDUE_SHOWN = 2000
+OVERDUE_SHOWN = 500
 NOTE_FIELD_LIMIT = 2000
 
 

@@ -23,14 +23,34 @@ OPEN_SHOWN = 500
 
 
 def provider_view(bench: Workbench, name: str, period: Period, gen: Generation) -> dict:
-    """Everything the provider page shows, for the provider `name` (case does not matter)."""
+    """Everything the provider page shows, for the provider `name` (case does not matter).
+
+    The figures are kept per generation; the drift flags (which an acknowledgement made
+    anywhere changes) are read afresh.
+    """
+    view = bench._cached(
+        ("provider view", name.strip().casefold(), period),
+        gen,
+        lambda: _figures(bench, name, period, gen),
+    )
+    flags = [
+        flag
+        for flag in bench.flags(include_acknowledged=True)
+        if str(flag["subject"]).casefold() == view["provider"].casefold()
+    ]
+    return {**view, "flags": flags}
+
+
+def _figures(bench: Workbench, name: str, period: Period, gen: Generation) -> dict:
     history = bench.provider_history(name, gen)
     provider = history["provider"]
     # As `monitor provider show`: the quarters with notices (else the latest one).
     quarters = [q for q in history["quarters"] if q["notices"]] or history["quarters"][-1:]
+    # The span of every provider's history (so all provider pages share one frame).
+    every = history["quarters"]
     span = between(
-        min(parse_timestamp(quarters[0]["from"]), period.start),
-        max(parse_timestamp(quarters[-1]["to"]), period.end),
+        min(parse_timestamp(every[0]["from"]), period.start),
+        max(parse_timestamp(every[-1]["to"]), period.end),
     )
     frame = bench.provider_frame(span, gen)
     labels = [str(label) for label in frame.provider.labels]
@@ -57,11 +77,6 @@ def provider_view(bench: Workbench, name: str, period: Period, gen: Generation) 
         [hours for _label, hours in norms],
         label=f"Share of notices still online by hours since the notice, {period.label}",
     )
-    flags = [
-        flag
-        for flag in bench.flags(include_acknowledged=True)
-        if str(flag["subject"]).casefold() == provider.casefold()
-    ]
     open_notices = open_by_provider(bench, gen).get(provider.casefold(), [])
     return {
         "provider": provider,
@@ -74,7 +89,6 @@ def provider_view(bench: Workbench, name: str, period: Period, gen: Generation) 
         "chart": chart,
         "networks": _places(frame, mine, quarters, "network"),
         "countries": _places(frame, mine, quarters, "country"),
-        "flags": flags,
         "open": open_notices[:OPEN_SHOWN],
         "open_count": len(open_notices),
     }
