@@ -36,6 +36,9 @@ def km_band_chart(times, survival, lower, upper, follow_up: float, norm_hours, *
             axes.fill_between(
                 steps, padded(lower), padded(upper), step="post", color="#c8d4e3",
                 linewidth=0, label="95% confidence band",
+                # A band over thousands of steps is a polygon of as many points: drawn as
+                # an embedded bitmap it stays small (the axes and text remain vector).
+                rasterized=True,
             )
             axes.step(steps, padded(survival), where="post", color="#154273", linewidth=1.6,
                       label="still online (Kaplan-Meier)")
@@ -50,7 +53,9 @@ def km_band_chart(times, survival, lower, upper, follow_up: float, norm_hours, *
         axes.set_ylabel("Still online (% of notices)")
         axes.legend(loc="upper right", fontsize=7.5)
         buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+        figure.savefig(
+            buffer, format="svg", bbox_inches="tight", metadata={"Date": None}, dpi=150
+        )
         plt.close(figure)
     text = buffer.getvalue()
     text = text[text.index("<svg"):]
