@@ -22,6 +22,7 @@ def _load_all_models() -> None:
         "schedules.models",
         "monitor.feed_cursor",
         "monitor.snapshots",
+        "monitor.web.models",
     ):
         importlib.import_module(name)
 

@@ -93,6 +93,7 @@ COMMAND_MODULES = (
     "monitor.cli.statistics",
     "monitor.cli.reports",
     "monitor.cli.quarantine",
+    "monitor.cli.web",
 )
 
 

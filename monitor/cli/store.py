@@ -185,6 +185,9 @@ def demo(
 
     for line in run_demo(out, tickets=tickets, seed=seed, db_url=state(ctx).db_url):
         say(line)
+    from monitor.web.launch import workbench_command
+
+    say(f"workbench: {workbench_command(state(ctx).db_url, out)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,120 @@
+"""One provider's page: its removal curve with the 95 % band, its quarters side by side,
+its networks and countries per quarter, its drift flags and its open notices.
+
+Figures come from the stage functions: `monitor provider show` (provider_history) for the
+quarters, `monitor.survival.kaplan_meier` on the scorecard's ticket frame for the curve
+(the scorecard's own numbers: S(24 h) here is 1 - within_24h there), and `monitor overdue`
+for the open notices. Networks and countries are counts of tickets, nothing estimated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from monitor import survival
+from monitor.periods import Period, between
+from monitor.ticket_frame import to_us
+from monitor.timeutil import parse_timestamp
+from monitor.web.charts import km_band_chart
+from monitor.web.data import Generation, Workbench, open_by_provider
+
+TOP_PLACES = 8
+OPEN_SHOWN = 500
+
+
+def provider_view(bench: Workbench, name: str, period: Period, gen: Generation) -> dict:
+    """Everything the provider page shows, for the provider `name` (case does not matter).
+
+    The figures are kept per generation; the drift flags (which an acknowledgement made
+    anywhere changes) are read afresh.
+    """
+    view = bench._cached(
+        ("provider view", name.strip().casefold(), period),
+        gen,
+        lambda: _figures(bench, name, period, gen),
+    )
+    flags = [
+        flag
+        for flag in bench.flags(include_acknowledged=True)
+        if str(flag["subject"]).casefold() == view["provider"].casefold()
+    ]
+    return {**view, "flags": flags}
+
+
+def _figures(bench: Workbench, name: str, period: Period, gen: Generation) -> dict:
+    history = bench.provider_history(name, gen)
+    provider = history["provider"]
+    # As `monitor provider show`: the quarters with notices (else the latest one).
+    quarters = [q for q in history["quarters"] if q["notices"]] or history["quarters"][-1:]
+    # The span of every provider's history (so all provider pages share one frame).
+    every = history["quarters"]
+    span = between(
+        min(parse_timestamp(every[0]["from"]), period.start),
+        max(parse_timestamp(every[-1]["to"]), period.end),
+    )
+    frame = bench.provider_frame(span, gen)
+    labels = [str(label) for label in frame.provider.labels]
+    code = labels.index(provider) if provider in labels else -1
+    mine = frame.provider.codes == code
+    in_period = (frame.clock_start >= to_us(period.start)) & (frame.clock_start < to_us(period.end))
+    chosen = mine & in_period & frame.in_curve
+    curves = survival.kaplan_meier(frame.duration_hours[chosen], frame.event[chosen])
+    norms = [(norm.label, norm.hours) for norm in bench.config.norms]
+    at_norms = []
+    for label, hours in [("24 h", 24.0), *norms]:
+        value, low, high = survival.removed_within(curves, hours)
+        at_norms.append(
+            {"label": label, "share": _number(value[0]), "ci": [_number(low[0]), _number(high[0])]}
+        )
+    steps = slice(curves.bounds[0], curves.bounds[1])
+    follow_up = float(curves.last_time[0]) if curves.subjects[0] else 0.0
+    chart = km_band_chart(
+        curves.time[steps],
+        curves.survival[steps],
+        curves.lower[steps],
+        curves.upper[steps],
+        follow_up,
+        [hours for _label, hours in norms],
+        label=f"Share of notices still online by hours since the notice, {period.label}",
+    )
+    open_notices = open_by_provider(bench, gen).get(provider.casefold(), [])
+    return {
+        "provider": provider,
+        "history": history,
+        "quarters": quarters,
+        "period": period,
+        "notices": int(curves.subjects[0]),
+        "removed": int(curves.removals[0]),
+        "at_norms": at_norms,
+        "chart": chart,
+        "networks": _places(frame, mine, quarters, "network"),
+        "countries": _places(frame, mine, quarters, "country"),
+        "open": open_notices[:OPEN_SHOWN],
+        "open_count": len(open_notices),
+    }
+
+
+def _number(value) -> float | None:
+    return None if np.isnan(value) else float(value)
+
+
+def _places(frame, mine: np.ndarray, quarters: list[dict], column: str) -> dict:
+    """Tickets per quarter of each of the provider's most frequent networks or countries."""
+    categorical = getattr(frame, column)
+    if len(categorical.codes) != len(frame):
+        return {"quarters": [], "rows": []}
+    codes = categorical.codes[mine]
+    clock = frame.clock_start[mine]
+    totals = np.bincount(codes, minlength=len(categorical.labels))
+    top = [int(c) for c in np.argsort(-totals, kind="stable")[:TOP_PLACES] if totals[c] > 0]
+    rows = []
+    for c in top:
+        label = categorical.labels[c]
+        counts = []
+        for q in quarters:
+            inside = (clock >= to_us(parse_timestamp(q["from"]))) & (
+                clock < to_us(parse_timestamp(q["to"]))
+            )
+            counts.append(int(np.count_nonzero(inside & (codes == c))))
+        rows.append({"name": "unknown" if label is None else str(label), "counts": counts})
+    return {"quarters": [q["label"] for q in quarters], "rows": rows}
