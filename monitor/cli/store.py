@@ -22,8 +22,8 @@ def init(ctx: typer.Context) -> None:
 
     app_state = state(ctx)
     heads = upgrade(app_state.engine(check_schema=False))
-    # The migrations branch from 0001 (one branch per stage), so the database records
-    # several heads; the newest is the revision this schema is at.
+    # The early migrations branched from 0001 (one branch per stage); 0013 joins them, so
+    # a current schema has one head. max() names the newest should a branch come back.
     say(f"schema ready at revision {max(heads)}")
 
 

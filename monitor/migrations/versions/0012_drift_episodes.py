@@ -6,7 +6,7 @@ every stored drift run (its as-of time and how many flags it raised), so the rep
 read a period's flags from the store and know whether the drift check covered it.
 
 Revision ID: 0012
-Revises: 0009, 0004 (the lead re-chains on merge; 0004 created drift_flag)
+Revises: 0011, 0004 (0004 created drift_flag)
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = ("0009", "0004")  # also merges the drift branch, which creates drift_flag
+down_revision = ("0011", "0004")  # also merges the drift branch (0004 created drift_flag)
 branch_labels = None
 depends_on = None
 

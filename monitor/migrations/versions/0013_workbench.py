@@ -1,7 +1,7 @@
 """The workbench: its accounts and its audit log.
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0012, 0002, 0003 (joins the last branches: one head from here on)
 Create Date: 2026-12-07
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0009"
+down_revision = ("0012", "0002", "0003")  # one head from here on
 branch_labels = None
 depends_on = None
 
