@@ -54,7 +54,7 @@ def split_resolved(columns: tuple[str, ...], resolved_at: str):
     """For generated rows with ticket and resolution columns mixed (`columns`, first one `id`):
     the ticket columns, the resolution columns, and a function splitting a row into the
     ticket part and the resolution part (None when `resolved_at`'s value is None)."""
-    from monitor.models import RESOLUTION_COLUMNS
+    from monitor.store.models import RESOLUTION_COLUMNS
 
     ticket = tuple(c for c in columns if c not in RESOLUTION_COLUMNS)
     resolution = ("id", *(c for c in columns if c in RESOLUTION_COLUMNS))

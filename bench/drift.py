@@ -36,7 +36,7 @@ from bench.common import (  # noqa: E402
     print_table,
     split_resolved,
 )
-from monitor.models import QUEUE_UNRESOLVED  # noqa: E402
+from monitor.store.models import QUEUE_UNRESOLVED  # noqa: E402
 
 AS_OF = datetime(2026, 10, 1, tzinfo=UTC)
 DAYS = 365
@@ -113,8 +113,8 @@ def generate(tickets: int, providers: int, seed: int = 7):
 
 def load(url: str, tickets: int, providers: int) -> None:
     """Write the generated tickets with the fastest bare path of each backend."""
-    from monitor.db import make_engine
-    from monitor.schema import upgrade
+    from monitor.store.db import make_engine
+    from monitor.store.schema import upgrade
 
     engine = make_engine(url)
     upgrade(engine)
@@ -161,11 +161,11 @@ def _iso(value):
 
 
 def _run(url: str, queue) -> None:
-    from monitor.db import make_engine
     from monitor.drift import detect, run_drift
-    from monitor.drift_config import DriftConfig
-    from monitor.drift_frame import Windows, load_hosting_frame
-    from monitor.drift_slowdown import load_removal_frame
+    from monitor.drift.config import DriftConfig
+    from monitor.drift.frame import Windows, load_hosting_frame
+    from monitor.drift.slowdown import load_removal_frame
+    from monitor.store.db import make_engine
 
     engine = make_engine(url)
     config = DriftConfig()

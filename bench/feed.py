@@ -54,9 +54,9 @@ def write_pages(export: Path, folder: Path, page_size: int) -> int:
 def _pull(url: str, pages_dir: str, queue) -> None:
     import httpx
 
-    from monitor.db import make_engine
-    from monitor.feed import pull
-    from monitor.schema import upgrade
+    from monitor.ingest.feed import pull
+    from monitor.store.db import make_engine
+    from monitor.store.schema import upgrade
 
     def serve(request: httpx.Request) -> httpx.Response:
         page = request.url.params.get("page", "0")
@@ -89,9 +89,9 @@ def _pull(url: str, pages_dir: str, queue) -> None:
 
 
 def _ingest(url: str, path: str, queue) -> None:
-    from monitor.db import make_engine
     from monitor.ingest import ingest_file
-    from monitor.schema import upgrade
+    from monitor.store.db import make_engine
+    from monitor.store.schema import upgrade
 
     engine = make_engine(url)
     upgrade(engine)
@@ -109,8 +109,8 @@ def _ingest(url: str, path: str, queue) -> None:
 def _status(url: str, runs: int, queue) -> None:
     import sqlalchemy as sa
 
-    from monitor.db import make_engine
-    from monitor.schema import upgrade
+    from monitor.store.db import make_engine
+    from monitor.store.schema import upgrade
     from schedules import job_status, list_jobs, load_config
     from schedules.config import JOB_NAMES
     from schedules.models import JobRun
@@ -152,7 +152,7 @@ def _status(url: str, runs: int, queue) -> None:
 def _hostile_pages(queue) -> None:
     """Seconds to read (or refuse) 60 MB pages built to be slow: brackets nested to the
     bound over and over, one past it, one string of escaped quotes, 15 million small strings."""
-    from monitor.feed_page import MAX_JSON_DEPTH, MalformedPage, parse_page
+    from monitor.ingest.feed_page import MAX_JSON_DEPTH, MalformedPage, parse_page
 
     size = 60_000_000
     deep = MAX_JSON_DEPTH - 2  # inside the envelope object and the tickets list

@@ -29,15 +29,15 @@ NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
 
 def make_file(folder: Path, tickets: int) -> Path:
-    from monitor.demo_data import write_export
+    from monitor.demo.data import write_export
 
     return write_export(folder / f"tickets-{tickets}.csv", tickets, seed=1, now=NOW, bad_rows=False)
 
 
 def _ingest(url: str, path: str, queue) -> None:
-    from monitor.db import make_engine
     from monitor.ingest import ingest_file
-    from monitor.schema import upgrade
+    from monitor.store.db import make_engine
+    from monitor.store.schema import upgrade
 
     engine = make_engine(url)
     upgrade(engine)
@@ -49,8 +49,8 @@ def _ingest(url: str, path: str, queue) -> None:
 
 def _bare_sqlite(url: str, path: str, queue) -> None:
     """The baseline: parse all rows first (not timed), then one executemany into the same schema."""
-    from monitor.db import make_engine
-    from monitor.schema import upgrade
+    from monitor.store.db import make_engine
+    from monitor.store.schema import upgrade
 
     engine = make_engine(url)
     upgrade(engine)

@@ -7,7 +7,7 @@ providers (WeasyPrint lays out the scorecard table at about 25 ms a row: 2,000 p
 are some 120 pages); the whole
 quarterly set in under 3 minutes; peak memory under 3 GB. Figures per stage:
 
-- snapshot: compute and store the provider scorecard of 2026Q3 (monitor.snapshots);
+- snapshot: compute and store the provider scorecard of 2026Q3 (monitor.statistics.snapshots);
 - drift flags of the quarter: `reports.period_flags`, read from the stored flags. The
   scheduler's drift runs during the quarter (one at each month end here; weekly in
   production) are made before the timing starts, as they would have been;
@@ -44,9 +44,9 @@ PERIOD = "2026Q3"
 
 
 def _stages(url: str, out: str, lang: str, queue) -> None:
-    from monitor.db import make_engine
-    from monitor.periods import parse_period
-    from monitor.snapshots import load_snapshot, store_scorecard_snapshot
+    from monitor.statistics.periods import parse_period
+    from monitor.statistics.snapshots import load_snapshot, store_scorecard_snapshot
+    from monitor.store.db import make_engine
     from reports import (
         briefing_figures,
         data_sources,
@@ -119,9 +119,9 @@ def _stages(url: str, out: str, lang: str, queue) -> None:
 
 def _scheduled_drift(url: str, queue) -> None:
     """The drift runs the scheduler made during the quarter (not timed in the stages)."""
-    from monitor.db import make_engine
     from monitor.drift import run_drift
-    from monitor.periods import parse_period
+    from monitor.statistics.periods import parse_period
+    from monitor.store.db import make_engine
     from reports.period_flags import checkpoints
 
     engine = make_engine(url)
@@ -134,7 +134,7 @@ def _scheduled_drift(url: str, queue) -> None:
 
 
 def _whole(url: str, out: str, lang: str, queue) -> None:
-    from monitor.db import make_engine
+    from monitor.store.db import make_engine
     from reports import write_quarterly_reports
 
     engine = make_engine(url)

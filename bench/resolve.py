@@ -94,8 +94,8 @@ def _insert_tickets(url: str, ips: list[str], tickets: int, rng: random.Random) 
     """1M tickets written straight into the ticket table (setup, not timed)."""
     import sqlalchemy as sa
 
-    from monitor.db import make_engine
-    from monitor.models import QUEUE_UNRESOLVED
+    from monitor.store.db import make_engine
+    from monitor.store.models import QUEUE_UNRESOLVED
     from providers.bulk import insert_rows
 
     providers = [f"Hosting Company {n} B.V." for n in range(2000)]
@@ -145,7 +145,7 @@ def _bare_insert(engine) -> float:
     copy of `ticket_resolution` without its foreign key, dropped afterwards."""
     import sqlalchemy as sa
 
-    from monitor.models import RESOLUTION
+    from monitor.store.models import RESOLUTION
 
     columns = ", ".join(f"{c.name} {c.type.compile(engine.dialect)}" for c in RESOLUTION.c)
     with engine.begin() as connection:
@@ -170,8 +170,8 @@ def _bare_insert(engine) -> float:
 
 def run(url: str, tickets: int, distinct: int) -> tuple[list[tuple[str, str, str]], float]:
     """One fresh database: the figures as table rows, and the seconds of the resolve."""
-    from monitor.db import make_engine
-    from monitor.schema import upgrade
+    from monitor.store.db import make_engine
+    from monitor.store.schema import upgrade
     from providers import embedded
     from providers.prefix_import import refresh_prefix_table
     from providers.prefix_table import load_prefix_table

@@ -44,7 +44,7 @@ from bench.common import (  # noqa: E402
     print_table,
     split_resolved,
 )
-from monitor.models import QUEUE_UNRESOLVED  # noqa: E402
+from monitor.store.models import QUEUE_UNRESOLVED  # noqa: E402
 
 QUARTER = "2026Q3"
 PREVIOUS_START = np.datetime64("2026-04-01T00:00:00", "us")
@@ -148,8 +148,8 @@ def _insert(table: str, columns: tuple[str, ...]) -> str:
 
 def make_sqlite(path: Path, tickets: int, providers: int, seed: int = 1) -> None:
     """A migrated SQLite database holding `tickets` generated tickets (bulk insert)."""
-    from monitor.db import make_engine
-    from monitor.schema import upgrade
+    from monitor.store.db import make_engine
+    from monitor.store.schema import upgrade
 
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
@@ -173,9 +173,9 @@ def make_sqlite(path: Path, tickets: int, providers: int, seed: int = 1) -> None
 
 
 def _large(url: str, queue) -> None:
-    from monitor.db import make_engine
-    from monitor.periods import parse_period
-    from monitor.scorecard import compute_scorecards
+    from monitor.statistics.periods import parse_period
+    from monitor.statistics.scorecard import compute_scorecards
+    from monitor.store.db import make_engine
 
     engine = make_engine(url)
     load_before = os.getloadavg()[0]
@@ -207,8 +207,8 @@ def _pandas_lifelines(frame, config) -> tuple[float, dict]:
     from lifelines import KaplanMeierFitter
     from lifelines.utils import median_survival_times
 
-    from monitor.periods import parse_period
-    from monitor.ticket_frame import to_us
+    from monitor.statistics.periods import parse_period
+    from monitor.statistics.ticket_frame import to_us
 
     period = parse_period(QUARTER)
     member = (frame.clock_start >= to_us(period.start)) & (frame.clock_start < to_us(period.end))
@@ -232,7 +232,7 @@ def _pandas_lifelines(frame, config) -> tuple[float, dict]:
             curve = kmf.survival_function_.iloc[:, 0].to_numpy()
             row = {
                 # S exactly at a quantile level: lifelines' rounding decides, exact arithmetic
-                # (and monitor.survival) may differ; such medians/p90s are not compared.
+                # (and monitor.statistics.survival) may differ; such medians/p90s are not compared.
                 "tie": bool(
                     np.any(np.abs(curve - 0.5) < 1e-9) or np.any(np.abs(curve - 0.1) < 1e-9)
                 ),
@@ -289,11 +289,11 @@ def _compare(card: dict, figures: dict) -> int:
 
 
 def _small(url: str, queue) -> None:
-    from monitor.db import make_engine
-    from monitor.norms import StatisticsConfig
-    from monitor.periods import parse_period
-    from monitor.scorecard import scorecards_from_frame
-    from monitor.ticket_frame import load_frame
+    from monitor.statistics.norms import StatisticsConfig
+    from monitor.statistics.periods import parse_period
+    from monitor.statistics.scorecard import scorecards_from_frame
+    from monitor.statistics.ticket_frame import load_frame
+    from monitor.store.db import make_engine
 
     engine = make_engine(url)
     config = StatisticsConfig()
@@ -391,7 +391,7 @@ def main() -> None:
         rows += [
             (
                 f"{args.small:,} tickets / {args.small_providers:,} providers: "
-                "monitor.survival scorecard",
+                "monitor.statistics.survival scorecard",
                 f"{small['ours']:.3f} s",
                 "",
             ),

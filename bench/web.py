@@ -51,11 +51,11 @@ PAGES = (
 
 def prepare(url: str, tickets: int, providers: int, fresh: bool) -> None:
     """Write the tickets (when `fresh`), store the 2026Q3 snapshot, run drift, add an account."""
-    from monitor.db import make_engine
     from monitor.drift import run_drift
-    from monitor.periods import parse_period
-    from monitor.schema import upgrade
-    from monitor.snapshots import store_scorecard_snapshot
+    from monitor.statistics.periods import parse_period
+    from monitor.statistics.snapshots import store_scorecard_snapshot
+    from monitor.store.db import make_engine
+    from monitor.store.schema import upgrade
     from monitor.web.accounts import add_user
 
     if fresh:
@@ -66,7 +66,11 @@ def prepare(url: str, tickets: int, providers: int, fresh: bool) -> None:
     upgrade(engine)
     quarter = parse_period("2026Q3")
     store_scorecard_snapshot(
-        engine, period_from=quarter.start, period_to=quarter.end, as_of=AS_OF, by="provider",
+        engine,
+        period_from=quarter.start,
+        period_to=quarter.end,
+        as_of=AS_OF,
+        by="provider",
         label=quarter.label,
     )
     run_drift(engine, as_of=AS_OF)

@@ -1,22 +1,21 @@
-"""The monitor's core: ticket store, ingest, survival statistics, drift and the CLI.
+"""The monitor: one subpackage per stage, in the order data flows through them.
 
-One module per job, in the order data flows through them:
+    core        errors, redaction, time, settings: the ground floor every stage uses
+    store       tables, engines, schema and migrations, retention, export, status
+    ingest      hotline exports and feed pages in; bad rows to quarantine
+    (providers) the top-level package: hosting ASN, network, country and jurisdiction
+    statistics  ticket frames, Kaplan-Meier, norms, periods, scorecards, snapshots
+    drift       hosting moving outside the EU and INHOPE, removal slowdowns
+    (reports)   the top-level package: HTML, PDF, charts
+    demo        a realistic export run through every stage
+    cli, web    the command line and the analysts' workbench: the only parts of `monitor`
+                that import `providers`' commands, `reports` and `schedules`
 
-    models, db, schema        the store (SQLModel tables, engines, Alembic migrations)
-    readers, validate,        ingest: CSV / JSON Lines in, rows checked against the
-    ticket_writer, ingest     contract, bad rows to quarantine, one transaction per file
-    feed, feed_client         the same ingest from a hotline's paginated API
-    ticket_frame, survival,   measure: tickets as numpy columns, Kaplan-Meier for many
-    scorecard, snapshots      groups at once, scorecards and their immutable snapshots
-    overdue, provider_history the analyst's lists
-    drift*                    flag: hosting moving outside the EU and INHOPE, slowdowns
-    cli/                      thin commands calling the functions above
-
-Resolution lives in the `providers` package, scheduling in `schedules`, documents in
-`reports`. Every error raised on purpose is in `monitor.errors`.
+A package imports only from the stages below it; tests/cli/test_layering.py keeps it so.
+See docs/architecture.md.
 """
 
-from monitor.errors import MonitorError
+from monitor.core.errors import MonitorError
 from monitor.ingest import IngestOptions, IngestSummary, ingest_file, ingest_rows
 
 __all__ = ["IngestOptions", "IngestSummary", "MonitorError", "ingest_file", "ingest_rows"]

@@ -6,7 +6,7 @@ looked up once per run, a bounded number at a time, each with a timeout, and one
 is chosen deterministically. That address is then resolved exactly like a stored IP.
 
 Hostnames are stored already, but they are still not logged (and no URL ever is); a
-resolver library's error text goes through `monitor.redaction.error_text`.
+resolver library's error text goes through `monitor.core.redaction.error_text`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, wait
 
-from monitor.redaction import error_text
+from monitor.core.redaction import error_text
 from providers.addresses import canonical_ip, special_purpose
 
 log = logging.getLogger(__name__)

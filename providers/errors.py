@@ -1,15 +1,15 @@
-"""Errors of the resolution stage (all defined in `monitor.errors`, the one hierarchy).
+"""Errors of the resolution stage (all defined in `monitor.core.errors`, the one hierarchy).
 
-MonitorError                      (monitor.errors)
+MonitorError                      (monitor.core.errors)
  +-- ResolutionError
  |    +-- ResolverUnavailable     an online resolver failed after its retries
  |    +-- ReferenceDataError      a prefix table, AS-names or jurisdiction file is unusable
- +-- ConfigurationError           (monitor.errors) e.g. an unknown provider name given to a command
+ +-- ConfigurationError           (monitor.core.errors) e.g. an unknown provider name
 """
 
 from __future__ import annotations
 
-from monitor.errors import (
+from monitor.core.errors import (
     ConfigurationError,
     ReferenceDataError,
     ResolutionError,

@@ -20,8 +20,8 @@ from itertools import chain
 import numpy as np
 from sqlalchemy.engine import Connection, Engine
 
-from monitor.errors import ResolverUnavailable
-from monitor.models import UTCDateTime
+from monitor.core.errors import ResolverUnavailable
+from monitor.store.models import UTCDateTime
 from providers.addresses import ipv4_to_uint, ipv6_to_halves, special_purpose, split_families
 from providers.bulk import create_temp_table, driver_value, drop_temp_table, insert_rows
 from providers.merge import EMBEDDED, ONLINE, PREFIX, IpFacts, Merger

@@ -31,8 +31,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.errors import ConfigurationError
-from monitor.timeutil import iso, utcnow
+from monitor.core.errors import ConfigurationError
+from monitor.core.timeutil import iso, utcnow
 from providers.models import JurisdictionOverride
 
 DATA = Path(__file__).parent / "data"

@@ -9,7 +9,7 @@
     jurisdiction_override  an analyst's correction of the EU/INHOPE tables, with a source note
 
 Per-IP results are kept per data version, so a new data version never rewrites
-what a ticket was resolved to; tickets copy their result once (monitor.models.Ticket).
+what a ticket was resolved to; tickets copy their result once (monitor.store.models.Ticket).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from monitor.models import UTCDateTime
+from monitor.store.models import UTCDateTime
 
 
 class PrefixSource(SQLModel, table=True):

@@ -27,7 +27,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.timeutil import utcnow
+from monitor.core.timeutil import utcnow
 from providers.bulk import insert_rows
 from providers.errors import ReferenceDataError
 from providers.models import AsName, PrefixEntry, PrefixSource

@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from monitor.redaction import redact_text
-from monitor.timeutil import iso, utcnow
+from monitor.core.redaction import redact_text
+from monitor.core.timeutil import iso, utcnow
 from providers.results import NOT_FOUND, STATUS_OK, IpResult, clean_country
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from monitor.errors import ConfigurationError
-from monitor.models import RESOLUTION, TICKET, UTCDateTime
-from monitor.timeutil import iso, utcnow
+from monitor.core.errors import ConfigurationError
+from monitor.core.timeutil import iso, utcnow
+from monitor.store.models import RESOLUTION, TICKET, UTCDateTime
 from providers.bulk import driver_value
 from providers.cdn import cdn_operator
 from providers.models import Provider, ProviderAlias
@@ -241,8 +241,13 @@ def add_aliases_from_file(engine: Engine, path, *, now: datetime | None = None) 
     with engine.begin() as connection:
         for line, row in enumerate(rows, start=2):
             try:
-                _add_alias(connection, row["alias"] or "", row["canonical"] or "",
-                           (row.get("note") or None), now)
+                _add_alias(
+                    connection,
+                    row["alias"] or "",
+                    row["canonical"] or "",
+                    (row.get("note") or None),
+                    now,
+                )
             except ConfigurationError as exc:
                 raise ConfigurationError(f"{path} line {line}: {exc}; nothing loaded") from None
     return {"aliases": len(rows), "tickets_remapped": remap_providers(engine)}
@@ -301,9 +306,7 @@ def _subsidiary_of(connection: Connection, key: str) -> int | None:
     return found.pop() if len(found) == 1 else None
 
 
-def find_provider(
-    connection: Connection, name: str, *, subsidiaries: bool = True
-) -> dict | None:
+def find_provider(connection: Connection, name: str, *, subsidiaries: bool = True) -> dict | None:
     """The provider a user means by `name`: its exact name, else the name in any case,
     else the provider the spelling is an alias of, else the one national subsidiary of
     that spelling (following merges). None when none is."""

@@ -25,8 +25,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.models import RESOLUTION, TICKET, TICKET_WITH_RESOLUTION, ResolutionPending
-from monitor.timeutil import utcnow
+from monitor.core.timeutil import utcnow
+from monitor.store.models import RESOLUTION, TICKET, TICKET_WITH_RESOLUTION, ResolutionPending
 from providers.dns import Lookup, lookup_addresses
 from providers.embedded import EmbeddedResolver
 from providers.hostnames import registered_domain

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.models import ResolutionPending
-from monitor.timeutil import iso
+from monitor.core.timeutil import iso
+from monitor.store.models import ResolutionPending
 from providers.models import IpResolution, PrefixSource
 
 SOURCE = PrefixSource.__table__

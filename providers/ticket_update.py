@@ -41,7 +41,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from monitor.models import RESOLUTION, TICKET, UTCDateTime
+from monitor.store.models import RESOLUTION, TICKET, UTCDateTime
 from providers.bulk import create_temp_table, drop_temp_table, insert_rows
 from providers.jurisdictions import COUNTRY_ALIASES, Jurisdictions, Membership, normalise_country
 from providers.merge import IpFacts

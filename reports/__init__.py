@@ -1,6 +1,6 @@
 """Reports people read: the quarterly provider scorecard and the ministry briefing.
 
-    snapshot (monitor.snapshots) -> view (formatted in the reader's language)
+    snapshot (monitor.statistics.snapshots) -> view (formatted in the reader's language)
       -> Jinja2 template -> one self-contained HTML file, or a PDF (WeasyPrint)
 
 Every document is rendered from a stored scorecard snapshot and names its id, so a

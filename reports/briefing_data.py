@@ -1,8 +1,8 @@
 """The briefing's figures beyond the scorecard: hosting outside the EU/INHOPE over time,
 and Kaplan-Meier curves of the largest providers.
 
-Both come from the same tickets as the snapshot: `monitor.ticket_frame.load_frame` with
-the snapshot's as_of and known_at, and the curves from `monitor.survival` (the monitor's
+Both come from the same tickets as the snapshot: `monitor.statistics.ticket_frame.load_frame` with
+the snapshot's as_of and known_at, and the curves from `monitor.statistics.survival` (the monitor's
 one Kaplan-Meier implementation), so a curve at 24 hours is the scorecard's
 `within_24h` exactly. Jurisdiction follows the drift check: a notice is outside when its
 hosting country is neither in the EU nor has an INHOPE hotline on the report date,
@@ -18,10 +18,10 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from monitor import survival
-from monitor.drift_frame import INSIDE, OUTSIDE, UNKNOWN, zones
-from monitor.ticket_frame import TicketFrame, load_frame, to_us
-from monitor.timeutil import as_utc, parse_timestamp
+from monitor.core.timeutil import as_utc, parse_timestamp
+from monitor.drift.frame import INSIDE, OUTSIDE, UNKNOWN, zones
+from monitor.statistics import survival
+from monitor.statistics.ticket_frame import TicketFrame, load_frame, to_us
 from reports.charts import Curve, MonthShare
 from reports.scorecard_view import category
 
@@ -130,7 +130,7 @@ def briefing_figures(
     engine: Engine, snapshot: dict, *, months: int = MONTHS_SHOWN, largest: int = LARGEST_PROVIDERS
 ) -> BriefingFigures:
     """The briefing's own figures for the snapshot's period, as of the snapshot's as_of."""
-    from monitor.drift_config import load_drift_config
+    from monitor.drift.config import load_drift_config
 
     start = parse_timestamp(snapshot["period"]["from"])
     end = parse_timestamp(snapshot["period"]["to"])

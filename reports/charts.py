@@ -26,7 +26,7 @@ from markupsafe import Markup  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MultipleLocator  # noqa: E402
 
-from monitor.drift_flags import display  # noqa: E402
+from monitor.drift.flags import display  # noqa: E402
 from reports.language import Language  # noqa: E402
 
 STYLE = {

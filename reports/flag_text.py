@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from monitor.drift_flags import display
+from monitor.drift.flags import display
 from reports.language import N_, Language
 
 FLAG_KIND_NAMES = {

@@ -25,8 +25,8 @@ from babel.numbers import format_decimal
 from babel.support import Translations
 from markupsafe import Markup, escape
 
-from monitor.errors import ReportError
-from monitor.timeutil import parse_timestamp
+from monitor.core.errors import ReportError
+from monitor.core.timeutil import parse_timestamp
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"

@@ -3,7 +3,7 @@
 Read from the stored flags: every flag whose episode overlaps the period (it began before
 the period's end, or the as-of time when that comes first, and was still raised at or
 after the period's start). A drift episode accumulates over the scheduler's runs (see
-`monitor.drift_store`), so a drift that began in the period's first month and is still
+`monitor.drift.store`), so a drift that began in the period's first month and is still
 open at its end is one flag with its start ("since"), the union of its evidence and its
 latest figures.
 
@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
-from monitor.drift_flags import KINDS
-from monitor.timeutil import as_utc
+from monitor.core.timeutil import as_utc
+from monitor.drift.flags import KINDS
 
 
 def checkpoints(start: datetime, end: datetime) -> list[datetime]:
@@ -42,7 +42,7 @@ def period_flags(
     engine: Engine, *, period_from: datetime, period_to: datetime, as_of: datetime
 ) -> list[dict]:
     """Every stored drift flag whose episode overlaps [period_from, min(period_to, as_of))."""
-    from monitor.drift_store import drift_runs, flags_overlapping
+    from monitor.drift.store import drift_runs, flags_overlapping
 
     start, end = as_utc(period_from), min(as_utc(period_to), as_utc(as_of))
     if end <= start:

@@ -7,7 +7,7 @@ immutable snapshot and every document is rendered from that stored snapshot and 
 its id, so a figure in a PDF can be traced and re-derived.
 
 `publish_briefing` and `publish_scorecard` write `--out` through
-`monitor.output_files.atomic_path`: only a regular file is replaced, keeping its mode.
+`monitor.core.output_files.atomic_path`: only a regular file is replaced, keeping its mode.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from monitor.errors import ReportError
-from monitor.output_files import atomic_path, atomic_text
-from monitor.timeutil import as_utc, utcnow
+from monitor.core.errors import ReportError
+from monitor.core.output_files import atomic_path, atomic_text
+from monitor.core.timeutil import as_utc, utcnow
 
 
 def file_stem(label: str) -> str:
@@ -41,9 +41,9 @@ def write_quarterly_reports(
 
     Returns the paths written: scorecard html, pdf, csv and json, briefing html and pdf.
     """
-    from monitor.periods import parse_period
-    from monitor.scorecard_output import write_csv
-    from monitor.snapshots import load_snapshot, store_scorecard_snapshot
+    from monitor.statistics.periods import parse_period
+    from monitor.statistics.scorecard_output import write_csv
+    from monitor.statistics.snapshots import load_snapshot, store_scorecard_snapshot
     from reports.briefing_data import briefing_figures
     from reports.briefing_report import render_briefing
     from reports.language import translations
@@ -117,13 +117,14 @@ def publish_briefing(
     known_at: datetime | None = None,
     config=None,
 ) -> tuple[Path, str]:
-    """Write the briefing of `period` (a `monitor.periods.Period`) or of a stored snapshot.
+    """Write the briefing of `period` (a `monitor.statistics.periods.Period`) or of a stored
+    snapshot.
 
     Without `snapshot_id` the period's provider scorecard is computed as of `as_of`
     (default now) and stored first. Returns the path written and the snapshot id.
     """
-    from monitor.snapshots import load_snapshot, store_scorecard_snapshot
-    from monitor.timeutil import parse_timestamp
+    from monitor.core.timeutil import parse_timestamp
+    from monitor.statistics.snapshots import load_snapshot, store_scorecard_snapshot
     from reports.briefing_report import write_briefing
     from reports.language import translations
     from reports.period_flags import period_flags
@@ -169,7 +170,7 @@ def publish_scorecard(engine: Engine, snapshot: dict, fmt: str, out, lang: str =
     What `monitor scorecard --format html|pdf` needs: the flags column is shown for a
     scorecard by provider (flags name providers); the sources come from the database.
     """
-    from monitor.timeutil import parse_timestamp
+    from monitor.core.timeutil import parse_timestamp
     from reports.period_flags import period_flags
     from reports.scorecard_report import render_scorecard
     from reports.sources import data_sources

@@ -20,7 +20,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from monitor.errors import ReportError
+from monitor.core.errors import ReportError
 from reports.language import Language
 from reports.scorecard_view import describe_norms
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.errors import ReportError
+from monitor.core.errors import ReportError
 from reports.language import Language
 from reports.rendering import render_html, write_document
 from reports.scorecard_view import scorecard_view

@@ -14,7 +14,7 @@ from reports.cells import Cell, count_cell, exact, hours_cell, share_cell
 from reports.flag_text import FLAG_KIND_NAMES
 from reports.language import N_, Language
 
-# Labels of the shipped norms (monitor.norms.DEFAULT_NORMS) in the reader's language;
+# Labels of the shipped norms (monitor.statistics.norms.DEFAULT_NORMS) in the reader's language;
 # a norm configured with another key shows its configured label.
 NORM_NAMES = {
     "atkm_12h": N_("ATKM norm"),
@@ -301,7 +301,7 @@ def summary(lang: Language, snapshot: dict) -> list[dict]:
 
 def category(snapshot: dict, row: dict) -> str:
     """`provider`, `unknown` or `cdn` (stored in newer snapshots, derived for older ones)."""
-    from monitor.scorecard import row_category
+    from monitor.statistics.scorecard import row_category
 
     return row.get("category") or row_category(snapshot["by"], row)
 

@@ -44,6 +44,7 @@ def _package_version(name: str) -> str:
 
 def data_sources(engine: Engine) -> list[dict]:
     """`[{name, version, use}]` for the methodology section, read from the database and package."""
+    from monitor.statistics.data_versions import data_versions
     from providers.jurisdictions import (
         EU_FILE,
         INHOPE_FILE,
@@ -51,8 +52,6 @@ def data_sources(engine: Engine) -> list[dict]:
         correction_history,
     )
     from providers.status import resolution_status
-
-    from monitor.data_versions import data_versions
 
     status = resolution_status(engine)
     versions = data_versions(engine)

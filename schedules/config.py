@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
-from monitor.errors import ConfigurationError
-from monitor.feed_client import DEFAULT_REQUEST_DEADLINE, DEFAULT_RUN_DEADLINE
-from monitor.feed_cursor import MAX_SOURCE_CHARS
-from monitor.timeutil import parse_duration
+from monitor.core.errors import ConfigurationError
+from monitor.core.timeutil import parse_duration
+from monitor.ingest.feed_client import DEFAULT_REQUEST_DEADLINE, DEFAULT_RUN_DEADLINE
+from monitor.ingest.feed_cursor import MAX_SOURCE_CHARS
 from schedules.cron import cron_trigger
 
 DEFAULT_SCHEDULE = Path(__file__).with_name("default_schedule.toml")

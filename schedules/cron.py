@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from apscheduler.triggers.cron import CronTrigger
 
-from monitor.errors import ConfigurationError
+from monitor.core.errors import ConfigurationError
 
 CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _FULL_NAMES = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")

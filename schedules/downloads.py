@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 
-from monitor.errors import ResolverUnavailable
-from monitor.feed_client import feed_label
+from monitor.core.errors import ResolverUnavailable
+from monitor.ingest.feed_client import feed_label
 
 STATE_FILE = "downloads.json"
 CREATION_LOG = "pfx2as-creation.log"

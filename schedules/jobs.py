@@ -17,10 +17,10 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from monitor.feed import DEFAULT_TOKEN_ENV
-from monitor.periods import Period, between, quarter
-from monitor.redaction import error_text
-from monitor.timeutil import iso, utcnow
+from monitor.core.redaction import error_text
+from monitor.core.timeutil import iso, utcnow
+from monitor.ingest.feed import DEFAULT_TOKEN_ENV
+from monitor.statistics.periods import Period, between, quarter
 from schedules.config import ScheduleConfig
 from schedules.runs import finish_run, start_run
 
@@ -61,7 +61,7 @@ def pull(engine: Engine, options: dict, now: datetime) -> JobResult:
         return JobResult(
             "skipped", note="no feed configured ([[jobs.pull.feeds]] in the schedule file)"
         )
-    from monitor.feed import pull as pull_feed
+    from monitor.ingest.feed import pull as pull_feed
 
     totals = dict.fromkeys(
         ("feeds", "pages", "read", "inserted", "updated", "unchanged", "quarantined"), 0
@@ -130,7 +130,7 @@ def resolve(engine: Engine, options: dict, now: datetime) -> JobResult:
 
 def metrics(engine: Engine, options: dict, now: datetime) -> JobResult:
     """Store a scorecard snapshot per configured period and grouping, as of now."""
-    from monitor.snapshots import store_scorecard_snapshot
+    from monitor.statistics.snapshots import store_scorecard_snapshot
 
     snapshots = []
     for period in options["periods"]:
@@ -180,7 +180,7 @@ def quarterly_reports(engine: Engine, options: dict, now: datetime) -> JobResult
 
 def retention(engine: Engine, options: dict, now: datetime) -> JobResult:
     """Purge quarantine rows older than the configured number of days."""
-    from monitor.retention import purge_quarantine
+    from monitor.store.retention import purge_quarantine
 
     purged = purge_quarantine(engine, older_than_days=options["older_than_days"], now=now)
     return JobResult(counts={"purged": purged, "older_than_days": options["older_than_days"]})

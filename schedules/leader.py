@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from filelock import FileLock, Timeout
 from sqlalchemy.engine import Connection, Engine
 
-from monitor.db import is_postgres
-from monitor.errors import ConfigurationError
+from monitor.core.errors import ConfigurationError
+from monitor.store.db import is_postgres
 
 log = logging.getLogger(__name__)
 

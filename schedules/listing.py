@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.timeutil import iso, utcnow
+from monitor.core.timeutil import iso, utcnow
 from schedules.config import JOB_NAMES, ScheduleConfig
 from schedules.leader import scheduler_running
 from schedules.models import SchedulerJob

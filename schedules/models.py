@@ -11,7 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from monitor.models import UTCDateTime
+from monitor.store.models import UTCDateTime
 
 JOB_STORE_TABLE = "scheduler_job"
 

@@ -19,7 +19,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
 
-from monitor.log_redaction import install as install_log_redaction
+from monitor.core.log_redaction import install as install_log_redaction
 from schedules.config import JOB_NAMES, ScheduleConfig
 from schedules.jobs import run_job
 from schedules.leader import leader_lock

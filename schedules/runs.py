@@ -1,6 +1,6 @@
 """The record of job runs: written when a job starts and ends, read by `schedule list` and `status`.
 
-The error a run stores is the job's redacted error text (`monitor.redaction.error_text`,
+The error a run stores is the job's redacted error text (`monitor.core.redaction.error_text`,
 called by `schedules.jobs.run_job` with the feed tokens to remove by value).
 """
 
@@ -14,8 +14,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.redaction import redact_text
-from monitor.timeutil import iso, utcnow
+from monitor.core.redaction import redact_text
+from monitor.core.timeutil import iso, utcnow
 from schedules.config import JOB_NAMES
 from schedules.models import JobRun
 

@@ -17,8 +17,9 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from monitor.db import make_engine
-from monitor.schema import upgrade
+from monitor.store.db import make_engine
+from monitor.store.schema import upgrade
+
 
 @pytest.fixture(autouse=True)
 def _root_log_filters():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from monitor.models import RESOLUTION, RESOLUTION_COLUMNS, TICKET
+from monitor.store.models import RESOLUTION, RESOLUTION_COLUMNS, TICKET
 
 
 def store_resolutions(connection: Connection, rows: list[dict]) -> None:

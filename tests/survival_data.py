@@ -1,7 +1,7 @@
 """Generated hotline tickets for the statistics tests, and the expected figures computed
 independently of the monitor (plain datetime arithmetic, lifelines for Kaplan-Meier).
 
-Tickets go in through the real ingest (`monitor.ingest.ingest_rows`, so events and learnt
+Tickets go in through the real ingest (`monitor.ingest.pipeline.ingest_rows`, so events and learnt
 times are the ones the product writes) and get resolution columns the way the resolution
 stage sets them.
 """

@@ -11,7 +11,7 @@ from pathlib import Path
 from monitor.drift import run_drift
 from monitor.ingest import IngestOptions, ingest_file
 from monitor.web.accounts import add_user
-from tests.test_drift_scenarios import (
+from tests.drift.test_drift_scenarios import (
     AS_OF,
     baseline_times,
     insert,
@@ -19,7 +19,7 @@ from tests.test_drift_scenarios import (
     stable_providers,
     ticket,
 )
-from tests.test_reports_support import HOSTILE
+from tests.reports.test_reports_support import HOSTILE
 from tests.ticket_files import good_row, write_csv
 
 AS_OF_PARAM = "as_of=2026-10-01T00:00:00Z"

@@ -24,10 +24,10 @@ from monitor.cli.failures import (
     database_line,
     usage_line,
 )
-from monitor.errors import MonitorError
-from monitor.log_redaction import install as install_log_redaction
-from monitor.redaction import error_text
-from monitor.safe_output import terminal_text
+from monitor.core.errors import MonitorError
+from monitor.core.log_redaction import install as install_log_redaction
+from monitor.core.redaction import error_text
+from monitor.core.safe_output import terminal_text
 
 DEBUG_VAR = "MONITOR_DEBUG"
 PACKAGE = "takedown-monitor"

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import typer
 from sqlalchemy.engine import Engine
 
-from monitor.db import database_url, make_engine, reader
-from monitor.safe_output import json_text, terminal_lines
+from monitor.core.safe_output import json_text, terminal_lines
+from monitor.store.db import database_url, make_engine, reader
 
 # The period options every report command takes, declared once.
 PERIOD_OPTION = typer.Option(
@@ -35,7 +35,7 @@ class AppState:
     def engine(self, *, check_schema: bool = True) -> Engine:
         """The engine; refuses to run on a database that `monitor init` has not prepared,
         or that a newer monitor has migrated."""
-        from monitor.schema import pending, refuse_newer
+        from monitor.store.schema import pending, refuse_newer
 
         if self._engine is None:
             self._engine = make_engine(self.url)

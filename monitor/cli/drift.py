@@ -32,9 +32,9 @@ def drift(
     """Compute and store the drift flags; prints them (acknowledged ones included)."""
     if ctx.invoked_subcommand is not None:
         return
+    from monitor.core.timeutil import parse_user_time
     from monitor.drift import run_drift
-    from monitor.drift_config import load_drift_config
-    from monitor.timeutil import parse_user_time
+    from monitor.drift.config import load_drift_config
 
     result = run_drift(
         state(ctx).engine(),
@@ -57,7 +57,7 @@ def ack(
     as_json: bool = typer.Option(False, "--json", help="Print the acknowledged flag as JSON."),
 ) -> None:
     """Acknowledge a flag with a note; it stays acknowledged on later runs."""
-    from monitor.drift_store import acknowledge
+    from monitor.drift.store import acknowledge
 
     try:
         flag = acknowledge(state(ctx).engine(), flag_id, note=note, by=by or _login())
@@ -76,7 +76,7 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help="Print the stored flags as JSON."),
 ) -> None:
     """Stored flags, most recently raised first (open ones only unless --all)."""
-    from monitor.drift_store import list_flags
+    from monitor.drift.store import list_flags
 
     flags = list_flags(state(ctx).reader(), include_acknowledged=include_all)
     if as_json:
@@ -88,9 +88,7 @@ def list_(
 
 def _print_flags(flags: list[dict]) -> None:
     for flag in flags:
-        say(
-            f"\n{flag['id']}  {flag['status']:<12}  {flag['kind']:<18}  {_safe(flag['subject'])}"
-        )
+        say(f"\n{flag['id']}  {flag['status']:<12}  {flag['kind']:<18}  {_safe(flag['subject'])}")
         if flag.get("since"):
             closed = f", closed {flag['closed_at'][:10]}" if flag.get("closed_at") else ""
             say(f"  since {flag['since'][:10]}{closed}")
@@ -104,7 +102,7 @@ def _print_flags(flags: list[dict]) -> None:
 
 
 def _safe(text: object, limit: int = 200) -> str:
-    from monitor.drift_flags import display
+    from monitor.drift.flags import display
 
     return display(text, limit=limit)
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from typer import _click
 
-from monitor import db
-from monitor.db import is_locked_error, password_fragments, redact_url
-from monitor.redaction import redact_text
-from monitor.safe_output import terminal_text
+from monitor.core.redaction import redact_text
+from monitor.core.safe_output import terminal_text
+from monitor.store import db
+from monitor.store.db import is_locked_error, password_fragments, redact_url
 
 GLOBAL_OPTIONS = ("--db", "--verbose", "-v")
 USAGE_EXIT = 2

@@ -1,7 +1,7 @@
 """What the commands print: lines cleaned for the terminal, and tables that fit it.
 
 Every line a command prints goes through `say` (outside text in it, such as a provider
-or file name, may carry escape sequences; `monitor.safe_output.terminal_lines` removes
+or file name, may carry escape sequences; `monitor.core.safe_output.terminal_lines` removes
 them). Tables are rich tables on a console as wide as the terminal (or $COLUMNS); on a
 pipe they get room enough never to wrap. JSON and CSV always carry every figure.
 """
@@ -14,7 +14,7 @@ import sys
 import typer
 from rich.console import Console
 
-from monitor.safe_output import terminal_lines, terminal_text
+from monitor.core.safe_output import terminal_lines, terminal_text
 
 PIPE_WIDTH = 250
 

@@ -33,7 +33,7 @@ def list_rows(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON (with the raw rows)."),
 ) -> None:
     """One line per quarantined row: id, run, file and line, reason, and whether it is resolved."""
-    from monitor.quarantine import quarantined
+    from monitor.ingest.quarantine import quarantined
 
     entries = list(
         quarantined(state(ctx).engine(), run_id=run, reason=reason, include_resolved=not open_only)
@@ -72,7 +72,7 @@ def export_rows(
 
     Re-ingesting the corrected file marks the rows it fixed as resolved; they are kept.
     """
-    from monitor.quarantine import quarantined, write_csv, write_jsonl
+    from monitor.ingest.quarantine import quarantined, write_csv, write_jsonl
 
     entries = list(
         quarantined(

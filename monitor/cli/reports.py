@@ -41,12 +41,11 @@ def briefing(
     config: Path | None = CONFIG_OPTION,
 ) -> None:
     """Ministry briefing (2-4 pages): headline figures, charts, drift flags, methodology."""
-    from monitor.norms import load_statistics_config
-    from monitor.periods import period_from_options
-    from monitor.timeutil import parse_user_time
+    from monitor.core.output_files import check_target, format_for
+    from monitor.core.timeutil import parse_user_time
+    from monitor.statistics.norms import load_statistics_config
+    from monitor.statistics.periods import period_from_options
     from reports import publish_briefing
-
-    from monitor.output_files import check_target, format_for
 
     fmt = format_for(out, fmt, FORMATS, "pdf")
     check_target(out)  # refused before any work is done

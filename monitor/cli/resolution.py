@@ -11,7 +11,7 @@ import typer
 
 from monitor.cli.common import fail, print_json, state
 from monitor.cli.output import say
-from monitor.errors import ConfigurationError
+from monitor.core.errors import ConfigurationError
 
 prefixes_app = typer.Typer(
     help="The RouteViews prefix-to-AS table used for offline AS lookups.", no_args_is_help=True
@@ -84,9 +84,7 @@ def resolve(
             f"{summary['dns_failed']} without a usable address"
         )
     if summary["online_failed"]:
-        say(
-            f"  online lookups failed for {summary['online_failed']} addresses (offline data used)"
-        )
+        say(f"  online lookups failed for {summary['online_failed']} addresses (offline data used)")
 
 
 def _progress_bar():
@@ -158,9 +156,7 @@ def prefixes_status(
         print_json(facts)
         return
     if not facts["prefix_versions"]:
-        say(
-            "no prefix table imported (AS numbers need `monitor prefixes import` or --online)"
-        )
+        say("no prefix table imported (AS numbers need `monitor prefixes import` or --online)")
     for version in facts["prefix_versions"]:
         mark = "active " if version["retired_at"] is None else "retired"
         say(
@@ -206,10 +202,10 @@ def providers_show(
 ) -> None:
     """One provider: aliases, merges, networks, countries, and its quarters side by side
     (notices, median, within 24 h, trend). `monitor provider show` is the same command."""
-    from monitor.errors import ReportError
-    from monitor.norms import load_statistics_config
-    from monitor.provider_history import provider_history
-    from monitor.timeutil import parse_user_time
+    from monitor.core.errors import ReportError
+    from monitor.core.timeutil import parse_user_time
+    from monitor.statistics.norms import load_statistics_config
+    from monitor.statistics.provider_history import provider_history
     from providers.registry import show_provider
 
     engine = state(ctx).reader()
@@ -268,9 +264,7 @@ def providers_alias(
     alias: str | None = typer.Argument(
         None, help="A spelling to map (case, punctuation and legal form do not matter)."
     ),
-    canonical: str | None = typer.Argument(
-        None, help="The provider it names (created if new)."
-    ),
+    canonical: str | None = typer.Argument(None, help="The provider it names (created if new)."),
     note: str | None = typer.Option(None, help="Why (kept with the alias)."),
     file: Path | None = typer.Option(
         None,
@@ -292,8 +286,7 @@ def providers_alias(
         return
     if alias is None or canonical is None:
         fail(
-            "give ALIAS and CANONICAL, or --file ALIASES.csv: "
-            "see `monitor providers alias --help`"
+            "give ALIAS and CANONICAL, or --file ALIASES.csv: see `monitor providers alias --help`"
         )
     result = add_alias(engine, alias, canonical, note=note)
     say(

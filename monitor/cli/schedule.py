@@ -11,7 +11,7 @@ import typer
 
 from monitor.cli.common import print_json, state
 from monitor.cli.output import say
-from monitor.feed_client import DEFAULT_REQUEST_DEADLINE, DEFAULT_RUN_DEADLINE
+from monitor.ingest.feed_client import DEFAULT_REQUEST_DEADLINE, DEFAULT_RUN_DEADLINE
 
 schedule_app = typer.Typer(
     help="Scheduled jobs: the pipeline running by itself (docs/scheduling.md).",
@@ -35,7 +35,7 @@ def schedule_run(
 
     schedule = load_config(config)
     engine = state(ctx).engine()
-    for name in ("schedules", "monitor.feed", "monitor.feed_client"):
+    for name in ("schedules", "monitor.ingest.feed", "monitor.ingest.feed_client"):
         logging.getLogger(name).setLevel(
             min(logging.getLogger(name).getEffectiveLevel(), logging.INFO)
         )
@@ -150,7 +150,7 @@ def pull(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Pull new ticket metadata from a hotline's API, resuming where the last pull stopped."""
-    from monitor.feed import pull as pull_feed
+    from monitor.ingest.feed import pull as pull_feed
 
     result = pull_feed(
         state(ctx).engine(),

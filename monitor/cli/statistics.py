@@ -19,13 +19,13 @@ CONFIG_HELP = "TOML file with the \\[statistics] settings (default: $MONITOR_CON
 
 
 def _config(path: Path | None):
-    from monitor.norms import load_statistics_config
+    from monitor.statistics.norms import load_statistics_config
 
     return load_statistics_config(path)
 
 
 def _time(text: str | None):
-    from monitor.timeutil import parse_user_time
+    from monitor.core.timeutil import parse_user_time
 
     return parse_user_time(text) if text else None
 
@@ -59,10 +59,10 @@ def scorecard(
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Time to removal per provider, network or country for a period (Kaplan-Meier, 95 % CIs)."""
-    from monitor.output_files import check_target, format_for
-    from monitor.periods import period_from_options
-    from monitor.scorecard import GROUPINGS, compute_scorecard
-    from monitor.snapshots import load_snapshot, store_snapshot
+    from monitor.core.output_files import check_target, format_for
+    from monitor.statistics.periods import period_from_options
+    from monitor.statistics.scorecard import GROUPINGS, compute_scorecard
+    from monitor.statistics.snapshots import load_snapshot, store_snapshot
 
     fmt = format_for(out, fmt, FORMATS, "table")
     if by not in GROUPINGS:
@@ -112,9 +112,9 @@ def _render(engine, snapshot: dict, fmt: str, out: Path | None, lang: str) -> No
 
 def _emit(figures: dict, fmt: str, out: Path | None) -> None:
     from monitor.cli.tables import print_scorecard
-    from monitor.output_files import atomic_text
-    from monitor.safe_output import json_text, terminal_stream
-    from monitor.scorecard_output import print_table, write_csv
+    from monitor.core.output_files import atomic_text
+    from monitor.core.safe_output import json_text, terminal_stream
+    from monitor.statistics.scorecard_output import print_table, write_csv
 
     if out is not None:
         with atomic_text(out) as handle:
@@ -150,8 +150,8 @@ def overdue(
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Open notices older than the norm, oldest first: the list for reminders and escalation."""
-    from monitor.overdue import overdue_notices
-    from monitor.timeutil import parse_duration
+    from monitor.core.timeutil import parse_duration
+    from monitor.statistics.overdue import overdue_notices
 
     hours = (
         parse_duration(older_than).total_seconds() / 3600
@@ -189,7 +189,7 @@ def snapshots_list(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Stored scorecard snapshots, newest first."""
-    from monitor.snapshots import list_snapshots
+    from monitor.statistics.snapshots import list_snapshots
 
     rows = list_snapshots(state(ctx).reader(), limit=limit)
     if as_json:
@@ -210,8 +210,8 @@ def snapshots_show(
     out: Path | None = typer.Option(None, help="Write to this file."),
 ) -> None:
     """Print a stored scorecard exactly as it was stored."""
-    from monitor.output_files import format_for
-    from monitor.snapshots import load_snapshot
+    from monitor.core.output_files import format_for
+    from monitor.statistics.snapshots import load_snapshot
 
     fmt = format_for(out, fmt, ("json", "csv", "table"), "json")
     _emit(load_snapshot(state(ctx).reader(), snapshot_id), fmt, out)

@@ -11,14 +11,14 @@ import typer
 
 from monitor.cli.common import fail, print_json, state
 from monitor.cli.output import say
-from monitor.errors import StrictModeRejected
+from monitor.core.errors import StrictModeRejected
 
 PROGRESS_MIN_LINES = 50_000
 
 
 def init(ctx: typer.Context) -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
-    from monitor.schema import upgrade
+    from monitor.store.schema import upgrade
 
     app_state = state(ctx)
     heads = upgrade(app_state.engine(check_schema=False))
@@ -48,7 +48,7 @@ def ingest(
 ) -> None:
     """Ingest hotline ticket metadata; bad rows go to quarantine with a reason."""
     from monitor.ingest import IngestOptions, IngestSummary, ingest_file
-    from monitor.readers import display_name, progress_lines
+    from monitor.ingest.readers import display_name, progress_lines
 
     engine = state(ctx).engine()
     options = IngestOptions(
@@ -122,9 +122,9 @@ def tickets_export(
     ),
 ) -> None:
     """Export one row per ticket (the contract's columns; resolution columns once resolved)."""
-    from monitor.export import write_export
-    from monitor.output_files import atomic_text, format_for
-    from monitor.safe_output import terminal_stream
+    from monitor.core.output_files import atomic_text, format_for
+    from monitor.core.safe_output import terminal_stream
+    from monitor.store.export import write_export
 
     fmt = format_for(out, fmt, ("csv", "jsonl"), "csv")
     engine = state(ctx).reader()
@@ -141,11 +141,12 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Counts: tickets, open, unresolved, quarantined, last ingest."""
-    from monitor.status import store_status
+    from monitor.statistics.data_versions import data_versions, versions_line
+    from monitor.store.status import store_status
     from schedules import job_status
 
     engine = state(ctx).reader()
-    facts = store_status(engine)
+    facts = {"data_versions": data_versions(engine), **store_status(engine)}
     facts["jobs"] = job_status(engine)
     if as_json:
         print_json(facts)
@@ -159,11 +160,9 @@ def status(
         else f"last ingest: #{last['id']} {last['origin']} ({last['source']})"
         f" at {last['finished_at']}"
     )
-    from monitor.data_versions import versions_line
-
-    typer.echo(versions_line(facts["data_versions"]))
+    say(versions_line(facts["data_versions"]))
     for warning in facts["data_versions"]["warnings"]:
-        typer.echo(f"warning: {warning}")
+        say(f"warning: {warning}")
     for job in facts["jobs"]:
         if job.get("started_at"):
             say(

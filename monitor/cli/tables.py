@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor.cli.output import cell, console, print_table
-from monitor.durations import duration_text
+from monitor.core.durations import duration_text
 
 FULL_SCORECARD_WIDTH = 180
 
@@ -46,7 +46,7 @@ def _compact_median(text: str) -> str:
 def print_scorecard(scorecard: dict, out: Console | None = None) -> None:
     """The scorecard as a table: the full layout when the console is wide enough, else the
     compact one (same figures, CIs under their figure)."""
-    from monitor.scorecard_output import (
+    from monitor.statistics.scorecard_output import (
         median_text,
         ordered_rows,
         rank_text,
@@ -55,7 +55,7 @@ def print_scorecard(scorecard: dict, out: Console | None = None) -> None:
         table_title,
         versions_lines,
     )
-    from monitor.scorecard_output import print_table as print_full_table
+    from monitor.statistics.scorecard_output import print_table as print_full_table
 
     out = out or console()
     if out.width >= FULL_SCORECARD_WIDTH:
@@ -110,7 +110,7 @@ def print_scorecard(scorecard: dict, out: Console | None = None) -> None:
 
 def print_history(history: dict, out: Console | None = None) -> None:
     """One provider's quarters side by side, as wide as the console allows (CIs wrap)."""
-    from monitor.scorecard_output import _share_ci
+    from monitor.statistics.scorecard_output import _share_ci
 
     out = out or console()
     quarters = [q for q in history["quarters"] if q["notices"]] or history["quarters"][-1:]

@@ -14,9 +14,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 
-from monitor.errors import ConfigurationError
-from monitor.redaction import redact_text
-from monitor.timeutil import iso, utcnow
+from monitor.core.errors import ConfigurationError
+from monitor.core.redaction import redact_text
+from monitor.core.timeutil import iso, utcnow
 from monitor.web.models import AUDIT, ROLES, USER
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -46,9 +46,7 @@ def add_user(engine: Engine, name: str, role: str, password: str) -> int:
     if role not in ROLES:
         raise ConfigurationError(f"unknown role {role!r}; use {' or '.join(ROLES)}")
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise ConfigurationError(
-            f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters"
-        )
+        raise ConfigurationError(f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
     digest = _HASHER.hash(password)
     with engine.begin() as connection:
         existing = connection.scalar(sa.select(USER.c.id).where(USER.c.name == name))

@@ -18,11 +18,11 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from monitor.norms import StatisticsConfig
+from monitor.statistics.norms import StatisticsConfig
 from monitor.web import filters
 from monitor.web.data import Workbench
 from monitor.web.security import SESSION_HOURS, SecurityHeaders

@@ -2,7 +2,7 @@
 of its own.
 
 Scorecards come from a stored snapshot when one covers the period (a closed period's
-published figures), else from `monitor.scorecard.compute_scorecard`. Heavy results (a
+published figures), else from `monitor.statistics.scorecard.compute_scorecard`. Heavy results (a
 scorecard, the briefing's monthly shares, a provider's history) are cached in the process
 per (what, period, generation). A generation is the page's stated moment `as_of` (the one
 the reader gave, or now floored to `AS_OF_STEP`) with a data stamp that changes with every
@@ -26,9 +26,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from monitor.norms import StatisticsConfig
-from monitor.periods import Period
-from monitor.timeutil import as_utc, iso, parse_timestamp, utcnow
+from monitor.core.timeutil import as_utc, iso, parse_timestamp, utcnow
+from monitor.statistics.norms import StatisticsConfig
+from monitor.statistics.periods import Period
 from monitor.web.storage import Engines
 
 AS_OF_STEP = timedelta(minutes=15)
@@ -111,7 +111,7 @@ class Workbench:
         newest ready one (see the module docstring), starting a refresh when it is behind."""
         if text:
             try:
-                from monitor.timeutil import parse_user_time
+                from monitor.core.timeutil import parse_user_time
 
                 return Generation(parse_user_time(text[:40]), self.stamp(), explicit=True)
             except Exception:  # an unreadable as_of falls back to now, stated on the page
@@ -158,7 +158,7 @@ class Workbench:
 
     def history_span(self, as_of: datetime) -> Period:
         """The quarters `monitor provider show` covers as of `as_of` (oldest to current)."""
-        from monitor.periods import between
+        from monitor.statistics.periods import between
         from monitor.web.periods import current_quarter
 
         last = first = current_quarter(as_of)
@@ -187,7 +187,7 @@ class Workbench:
     def stored_snapshot(self, period: Period, by: str, as_of: datetime) -> dict | None:
         """The newest stored snapshot of exactly this period and grouping that was taken
         after the period ended and not after `as_of` (a closed period's published figures)."""
-        from monitor.snapshots import list_snapshots, load_snapshot
+        from monitor.statistics.snapshots import list_snapshots, load_snapshot
 
         if period.end > as_of:
             return None
@@ -204,7 +204,7 @@ class Workbench:
 
     def scorecard(self, period: Period, by: str, gen: Generation) -> dict:
         """The scorecard of `period` grouped `by`: a stored snapshot if one fits, else computed."""
-        from monitor.scorecard import compute_scorecard
+        from monitor.statistics.scorecard import compute_scorecard
 
         def compute():
             stored = self.stored_snapshot(period, by, gen.as_of)
@@ -235,7 +235,7 @@ class Workbench:
 
     def provider_history(self, name: str, gen: Generation) -> dict:
         """`monitor provider show NAME`: the provider's quarters side by side."""
-        from monitor.provider_history import provider_history
+        from monitor.statistics.provider_history import provider_history
 
         return self._cached(
             ("history", name.strip().casefold()),
@@ -245,13 +245,16 @@ class Workbench:
 
     def provider_frame(self, period: Period, gen: Generation):
         """The tickets of the provider pages' span (the history quarters up to `as_of`)."""
-        from monitor.ticket_frame import load_frame
+        from monitor.statistics.ticket_frame import load_frame
 
         return self._cached(
             ("frame", period),
             gen,
             lambda: load_frame(
-                self.read, as_of=gen.as_of, start=period.start, end=period.end,
+                self.read,
+                as_of=gen.as_of,
+                start=period.start,
+                end=period.end,
                 columns=("network",),
             ),
         )
@@ -260,13 +263,13 @@ class Workbench:
 
     def overdue(self, hours: float, as_of: datetime | None, limit: int | None) -> dict:
         """`monitor overdue`: open notices past `hours`, oldest first (`limit` None: all)."""
-        from monitor.overdue import overdue_notices
+        from monitor.statistics.overdue import overdue_notices
 
         return overdue_notices(self.read, older_than_hours=hours, as_of=as_of, limit=limit)
 
     def flags(self, *, include_acknowledged: bool) -> list[dict]:
         """`monitor drift list [--all]`: stored drift flags, newest first."""
-        from monitor.drift_store import list_flags
+        from monitor.drift.store import list_flags
 
         return list_flags(self.read, include_acknowledged=include_acknowledged)
 
@@ -284,19 +287,20 @@ class Workbench:
 
     def snapshots(self, limit: int = 100) -> list[dict]:
         """`monitor snapshots list`: stored scorecards, newest first."""
-        from monitor.snapshots import list_snapshots
+        from monitor.statistics.snapshots import list_snapshots
 
         return list_snapshots(self.read, limit=limit)
 
     def status(self) -> dict:
         """`monitor status`: counts and the last ingest."""
-        from monitor.status import store_status
+        from monitor.statistics.data_versions import data_versions
+        from monitor.store.status import store_status
 
-        return store_status(self.read)
+        return {"data_versions": data_versions(self.read), **store_status(self.read)}
 
     def quarantine_groups(self) -> list[dict]:
         """Quarantined rows counted by ingest run and reason, newest run first."""
-        from monitor.models import IngestRun, QuarantinedRow
+        from monitor.store.models import IngestRun, QuarantinedRow
 
         QUARANTINE, INGEST_RUN = QuarantinedRow.__table__, IngestRun.__table__
 
@@ -329,7 +333,7 @@ class Workbench:
 
     def quarantine_rows(self, run_id: int | None = None):
         """Every quarantined row (of one run, or all), oldest first, streamed."""
-        from monitor.models import QuarantinedRow
+        from monitor.store.models import QuarantinedRow
 
         QUARANTINE = QuarantinedRow.__table__
         query = sa.select(
@@ -345,7 +349,6 @@ class Workbench:
             query = query.where(QUARANTINE.c.run_id == run_id)
         with self.read.connect() as connection:
             yield from connection.execute(query).mappings()
-
 
 
 def open_by_provider(bench: Workbench, gen: Generation) -> dict[str, list[dict]]:

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from monitor.drift_flags import display
+from monitor.drift.flags import display
 from reports.language import Language
 
 EN = Language("en")

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from monitor.models import UTCDateTime
+from monitor.store.models import UTCDateTime
 
 ROLES = ("viewer", "analyst")
 

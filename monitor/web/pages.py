@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from monitor.errors import MonitorError
+from monitor.core.errors import MonitorError
 from monitor.web import accounts
 from monitor.web.csvfiles import OVERDUE_COLUMNS, QUARANTINE_COLUMNS, csv_lines
 from monitor.web.periods import choose, options
@@ -108,7 +108,10 @@ async def login(request: Request):
     if user is None:
         await asyncio.sleep(0.5)  # slows guessing a little more than argon2 alone
         return render(
-            request, "login.html.j2", status_code=401, error="Wrong name or password.",
+            request,
+            "login.html.j2",
+            status_code=401,
+            error="Wrong name or password.",
             no_accounts=False,
         )
     request.session.clear()  # a new session (and CSRF token) at every sign-in
@@ -228,7 +231,7 @@ async def provider_page(request: Request):
 
 
 def _overdue_hours(request: Request) -> float:
-    from monitor.timeutil import parse_duration
+    from monitor.core.timeutil import parse_duration
 
     text = request.query_params.get("older_than", "")[:16]
     if text:
@@ -252,7 +255,11 @@ async def overdue_page(request: Request):
         groups.setdefault(notice["provider"], []).append(notice)
     ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), str(item[0])))
     return render(
-        request, "overdue.html.j2", result=result, groups=ordered, hours=hours,
+        request,
+        "overdue.html.j2",
+        result=result,
+        groups=ordered,
+        hours=hours,
         older_than=request.query_params.get("older_than", "")[:16],
         as_of_text=as_of_text,
         csv_query=urlencode(
@@ -295,7 +302,7 @@ async def drift_page(request: Request):
 
 @analyst_post
 async def drift_ack(request: Request, form, user: dict):
-    from monitor.drift_store import acknowledge
+    from monitor.drift.store import acknowledge
 
     bench = _bench(request)
     flag_id = _field(form, "flag", 64)
@@ -309,8 +316,12 @@ async def drift_ack(request: Request, form, user: dict):
     except (LookupError, ValueError) as exc:
         raise HTTPException(400, str(exc).strip("'\"")) from None
     await run_in_threadpool(
-        accounts.record, bench.engines.write, who=user["name"], action="acknowledge",
-        target=f"drift flag {flag['id']} ({flag['kind']}: {flag['subject']})", note=note,
+        accounts.record,
+        bench.engines.write,
+        who=user["name"],
+        action="acknowledge",
+        target=f"drift flag {flag['id']} ({flag['kind']}: {flag['subject']})",
+        note=note,
     )
     bench.changed()
     return RedirectResponse("/drift#acknowledged", status_code=303)
@@ -364,7 +375,7 @@ async def reference_page(request: Request):
         "reference.html.j2",
         rows=rows,
         history=history,
-        registry=[r for r in registry if r["aliases"]] ,
+        registry=[r for r in registry if r["aliases"]],
         message=request.query_params.get("done", "")[:40],
     )
 
@@ -404,7 +415,10 @@ async def reference_set(request: Request, form, user: dict):
     except (MonitorError, ValueError) as exc:
         raise HTTPException(400, str(exc)) from None
     await run_in_threadpool(
-        accounts.record, bench.engines.write, who=user["name"], action="correct reference",
+        accounts.record,
+        bench.engines.write,
+        who=user["name"],
+        action="correct reference",
         target=f"{period.country} {kind}={period.member} from {period.since or 'always'} "
         f"to {period.until or 'now'} [{period.confidence}]; {changed} tickets re-evaluated",
         note=source,
@@ -429,7 +443,10 @@ async def provider_alias(request: Request, form, user: dict):
     except (MonitorError, ValueError, LookupError) as exc:
         raise HTTPException(400, str(exc)) from None
     await run_in_threadpool(
-        accounts.record, bench.engines.write, who=user["name"], action="alias",
+        accounts.record,
+        bench.engines.write,
+        who=user["name"],
+        action="alias",
         target=f"{result['alias']!r} names {result['provider']!r} "
         f"({result['tickets_remapped']} tickets re-mapped)",
         note=note,
@@ -454,7 +471,10 @@ async def provider_merge(request: Request, form, user: dict):
     except (MonitorError, ValueError, LookupError) as exc:
         raise HTTPException(400, str(exc)) from None
     await run_in_threadpool(
-        accounts.record, bench.engines.write, who=user["name"], action="merge",
+        accounts.record,
+        bench.engines.write,
+        who=user["name"],
+        action="merge",
         target=f"{result['merged']!r} into {result['into']!r} "
         f"({result['aliases_moved']} aliases moved, {result['tickets_remapped']} tickets)",
         note=note,
@@ -475,16 +495,21 @@ async def publications_page(request: Request):
 @login_required
 async def publication_document(request: Request):
     """A stored snapshot's scorecard or briefing, rendered now from the stored figures."""
-    from monitor.snapshots import load_snapshot
+    from monitor.statistics.snapshots import load_snapshot
     from reports import publish_briefing, publish_scorecard
 
     bench = _bench(request)
     params = request.query_params
     snapshot_id = params.get("id", "")[:40]
     doc, lang, fmt = params.get("doc"), params.get("lang"), params.get("fmt")
-    if doc not in ("scorecard", "briefing") or lang not in ("en", "nl") or fmt not in (
-        "html",
-        "pdf",
+    if (
+        doc not in ("scorecard", "briefing")
+        or lang not in ("en", "nl")
+        or fmt
+        not in (
+            "html",
+            "pdf",
+        )
     ):
         raise HTTPException(404, "No such document.")
 

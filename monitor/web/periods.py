@@ -2,7 +2,7 @@
 
 The picker's choice arrives as query parameters (`period=2026Q3`, `period=2026-07`,
 `period=qtd`, or `period=custom&from=2026-07-01&to=2026-08-15`) and becomes a
-`monitor.periods.Period`; anything unreadable falls back to the quarter to date with a
+`monitor.statistics.periods.Period`; anything unreadable falls back to the quarter to date with a
 message, so a hand-edited address never breaks a page.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from monitor.errors import ConfigurationError
-from monitor.periods import Period, between, month, parse_period, quarter
-from monitor.timeutil import as_utc
+from monitor.core.errors import ConfigurationError
+from monitor.core.timeutil import as_utc
+from monitor.statistics.periods import Period, between, month, parse_period, quarter
 
 QUARTERS_OFFERED = 8
 MONTHS_OFFERED = 12

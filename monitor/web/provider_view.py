@@ -2,7 +2,7 @@
 its networks and countries per quarter, its drift flags and its open notices.
 
 Figures come from the stage functions: `monitor provider show` (provider_history) for the
-quarters, `monitor.survival.kaplan_meier` on the scorecard's ticket frame for the curve
+quarters, `monitor.statistics.survival.kaplan_meier` on the scorecard's ticket frame for the curve
 (the scorecard's own numbers: S(24 h) here is 1 - within_24h there), and `monitor overdue`
 for the open notices. Networks and countries are counts of tickets, nothing estimated.
 """
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor import survival
-from monitor.periods import Period, between
-from monitor.ticket_frame import to_us
-from monitor.timeutil import parse_timestamp
+from monitor.core.timeutil import parse_timestamp
+from monitor.statistics import survival
+from monitor.statistics.periods import Period, between
+from monitor.statistics.ticket_frame import to_us
 from monitor.web.charts import km_band_chart
 from monitor.web.data import Generation, Workbench, open_by_provider
 

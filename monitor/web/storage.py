@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from monitor.db import database_url, make_engine
+from monitor.store.db import database_url, make_engine
 
 
 def read_engine(url: str | None = None) -> Engine:

@@ -1,0 +1,298 @@
+"""Tickets as numpy columns for the survival statistics, as they stood at a point in time.
+
+`load_frame` reads only the columns the statistics need, straight from the database
+cursor (no ORM object, no datetime object per ticket), and computes per ticket:
+
+- clock start: `notified_at`, else `reported_at` (INTERFACE.md section 3);
+- event: removed at or before `as_of`; otherwise censored at `checked_at` when that is
+  not after `as_of`, else at `as_of`. A censoring time before the clock start (content
+  last checked before the notice went out) counts as 0 hours of follow-up;
+- removed before notice (`removed_at` < `notified_at`): flagged, no duration, kept out of
+  the curves and counted apart;
+- the grouping columns. An unresolved ticket falls back to what the hotline stated: its
+  provider is `stated_provider` (else "unknown") and its country `stated_country` (else
+  unknown); its ASN, network, EU/INHOPE membership and CDN flag stay unknown.
+
+`known_at` re-derives a past figure exactly: tickets first learnt after it are left out,
+a tracked field changed after it is set back to the old value of its earliest later
+event, and a resolution made after it is ignored (the ticket counts as unresolved).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy.engine import Engine
+
+from monitor.core.errors import ReportError
+from monitor.core.timeutil import as_utc
+from monitor.statistics.known_at import replayed_rows
+from monitor.statistics.ticket_query import (
+    FLAG_COLUMNS,
+    NULL_TIME,
+    OPTIONAL_COLUMNS,
+    PROFILE_FIELDS,
+    PROFILE_SEPARATOR,
+    TIME_FIELDS,
+    TIME_WIDTH,
+    TicketQuery,
+    read_snapshot,
+)
+
+NULL_US = int(np.datetime64(NULL_TIME, "us").astype(np.int64))
+HOUR_US = 3_600_000_000
+
+
+@dataclass(frozen=True)
+class Categorical:
+    """A text column as integer codes into `labels` (None is a label: unknown)."""
+
+    codes: np.ndarray
+    labels: np.ndarray
+
+    def values(self) -> np.ndarray:
+        """One label per ticket (an object array)."""
+        return self.labels[self.codes]
+
+
+def _empty_categorical() -> Categorical:
+    return Categorical(np.zeros(0, np.int32), np.array([], dtype=object))
+
+
+@dataclass(frozen=True)
+class TicketFrame:
+    """One entry per ticket whose clock started by `as_of` (and in [start, end) when given).
+
+    Times are int64 microseconds since 1970-01-01 UTC. `eu`, `inhope`, `cdn` are int8:
+    1 yes, 0 no, -1 unknown; `asn` is -1 when unknown, `asn_codes` indexes the sorted
+    distinct `asn_values` (-1 unknown). `duration_hours` is NaN for tickets
+    removed before notice (use `in_curve`). `url_hash` (bytes) and the `source` and
+    `network` columns are empty unless asked for.
+    """
+
+    as_of: datetime
+    known_at: datetime | None
+    start: datetime | None
+    end: datetime | None
+    clock_start: np.ndarray
+    duration_hours: np.ndarray
+    event: np.ndarray
+    removed_before_notice: np.ndarray
+    provider: Categorical
+    country: Categorical
+    asn: np.ndarray
+    eu: np.ndarray
+    inhope: np.ndarray
+    cdn: np.ndarray
+    asn_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    asn_values: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    network: Categorical = field(default_factory=_empty_categorical)
+    source: Categorical = field(default_factory=_empty_categorical)
+    url_hash: np.ndarray = field(default_factory=lambda: np.zeros(0, "S64"))
+
+    def __len__(self) -> int:
+        return len(self.clock_start)
+
+    @property
+    def in_curve(self) -> np.ndarray:
+        """Tickets that enter the Kaplan-Meier curves (all but those removed before notice)."""
+        return ~self.removed_before_notice
+
+    @property
+    def clock_start_seconds(self) -> np.ndarray:
+        """Clock start as float seconds since the epoch (for datetime.timestamp() comparisons)."""
+        return self.clock_start / 1e6
+
+    def select(self, mask: np.ndarray) -> TicketFrame:
+        """The tickets where `mask` is true (a boolean array or index array)."""
+        changes = {}
+        for name in (
+            "clock_start",
+            "duration_hours",
+            "event",
+            "removed_before_notice",
+            "asn",
+            "asn_codes",
+            "eu",
+            "inhope",
+            "cdn",
+        ):
+            changes[name] = getattr(self, name)[mask]
+        for name in ("provider", "country", "network", "source"):
+            column = getattr(self, name)
+            if len(column.codes) == len(self):
+                changes[name] = Categorical(column.codes[mask], column.labels)
+        if len(self.url_hash) == len(self):
+            changes["url_hash"] = self.url_hash[mask]
+        return replace(self, **changes)
+
+
+def to_us(value: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime (exact, no float rounding)."""
+    delta = as_utc(value) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def load_frame(
+    engine: Engine,
+    *,
+    as_of: datetime,
+    known_at: datetime | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    columns: Sequence[str] = OPTIONAL_COLUMNS,
+) -> TicketFrame:
+    """Tickets whose clock start lies in [start, end) and not after `as_of`, as numpy columns.
+
+    `columns` names the optional columns to load (`url_hash`, `source`, `network`); the
+    scorecard leaves out what it does not show to keep ten million tickets fast.
+    """
+    unknown = set(columns) - set(OPTIONAL_COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown optional columns {sorted(unknown)}")
+    as_of = as_utc(as_of)
+    known_at = as_utc(known_at)
+    builder = _FrameBuilder(tuple(columns))
+    with read_snapshot(engine) as reader:
+        query = TicketQuery(engine.dialect, tuple(columns), known_at)
+        window = {"as_of": as_of, "start": start, "end": end}
+        full_scan = query.window_is_most_of_the_table(reader, **window)
+        sql, params = query.current_rows(**window, full_scan=full_scan)
+        _parse_while_fetching(reader.chunks(sql, params), builder)
+        if known_at is not None:
+            builder.add_rows(replayed_rows(reader, query))
+    return builder.frame(as_of=as_of, known_at=known_at, start=as_utc(start), end=as_utc(end))
+
+
+def _parse_while_fetching(chunks: Iterator[list[tuple]], builder: _FrameBuilder) -> None:
+    """Parse each chunk in a helper thread while the database produces the next one.
+
+    The drivers run their query work without holding the GIL (sqlite3_step, libpq), so
+    parsing one chunk overlaps with fetching the next. One helper keeps the chunk order.
+    """
+    pending: deque[Future] = deque()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ticket-frame") as pool:
+        for rows in chunks:
+            pending.append(pool.submit(builder.add_rows, rows))
+            while len(pending) > 2:
+                pending.popleft().result()
+        while pending:
+            pending.popleft().result()
+
+
+class _FrameBuilder:
+    """Turns chunks of rows into numpy columns, coding each distinct profile once."""
+
+    def __init__(self, columns: tuple[str, ...]):
+        self.columns = columns
+        self.fixed_width = TIME_WIDTH * len(TIME_FIELDS) + (64 if "url_hash" in columns else 0)
+        self.profiles: dict[str, int] = {}
+        self.parts: dict[str, list[np.ndarray]] = {"times": [], "url_hash": [], "profile": []}
+
+    def add_rows(self, rows: list[tuple]) -> None:
+        """Parse one chunk of rows in the `TicketQuery` shape."""
+        if not rows:
+            return
+        fixed_texts, profiles = zip(*rows, strict=True)
+        text = "".join(fixed_texts).encode("ascii")
+        if len(text) != self.fixed_width * len(rows):
+            raise ReportError(
+                "unexpected timestamp format in the ticket table (expected UTC to microseconds)"
+            )
+        fixed = np.frombuffer(text, dtype=np.uint8).reshape(len(rows), self.fixed_width)
+        width = TIME_WIDTH * len(TIME_FIELDS)
+        times = np.ascontiguousarray(fixed[:, :width]).view(f"S{TIME_WIDTH}")
+        self.parts["times"].append(times.astype("datetime64[us]").view(np.int64))
+        if "url_hash" in self.columns:
+            self.parts["url_hash"].append(
+                np.ascontiguousarray(fixed[:, width:]).view("S64").ravel()
+            )
+        mapping = self.profiles
+        for value in dict.fromkeys(profiles):  # the few distinct profiles, in order of appearance
+            if value not in mapping:
+                mapping[value] = len(mapping)
+        self.parts["profile"].append(
+            np.fromiter(map(mapping.__getitem__, profiles), np.int32, len(rows))
+        )
+
+    def _joined(self, name: str, empty: np.ndarray) -> np.ndarray:
+        parts = self.parts[name]
+        return np.concatenate(parts) if parts else empty
+
+    def _profile_columns(self, codes: np.ndarray) -> dict:
+        """Per ticket columns decoded from its profile (each distinct profile decoded once)."""
+        fields = []
+        for profile in self.profiles:
+            values = profile.split(PROFILE_SEPARATOR)
+            if len(values) != len(PROFILE_FIELDS):
+                raise ReportError(f"a provider or network name contains U+001F: {profile!r}")
+            fields.append(dict(zip(PROFILE_FIELDS, values, strict=True)))
+
+        def per_ticket(values: list, dtype) -> np.ndarray:
+            return np.array(values, dtype=dtype)[codes] if fields else np.zeros(0, dtype)
+
+        columns = {}
+        for name in ("provider", "country", "network", "source"):
+            labels: dict = {}
+            of_profile = [labels.setdefault(f[name] or None, len(labels)) for f in fields]
+            label_array = np.empty(len(labels), dtype=object)
+            label_array[:] = list(labels)
+            columns[name] = Categorical(per_ticket(of_profile, np.int32), label_array)
+        asn = np.array([int(f["asn"]) if f["asn"] else -1 for f in fields], dtype=np.int64)
+        columns["asn"] = per_ticket(asn, np.int64)
+        values, code_of_profile = np.unique(asn, return_inverse=True)
+        unknown = int((values < 0).sum())  # -1 sorts first
+        columns["asn_values"] = values[unknown:]
+        columns["asn_codes"] = per_ticket(code_of_profile - unknown, np.int32)
+        for name in FLAG_COLUMNS:
+            columns[name] = per_ticket([int(f[name]) if f[name] else -1 for f in fields], np.int8)
+        return columns
+
+    def frame(self, *, as_of: datetime, known_at, start, end) -> TicketFrame:
+        """Compute clock start and durations, and keep the tickets in the window."""
+        times = self._joined("times", np.zeros((0, len(TIME_FIELDS)), np.int64))
+        reported, notified, removed, checked = (times[:, i] for i in range(len(TIME_FIELDS)))
+        has_notice, has_removal = notified != NULL_US, removed != NULL_US
+        clock = np.where(has_notice, notified, reported)
+        as_of_us = to_us(as_of)
+        window = clock <= as_of_us
+        if start is not None:
+            window &= clock >= to_us(start)
+        if end is not None:
+            window &= clock < to_us(end)
+        before_notice = has_removal & has_notice & (removed < notified)
+        event = has_removal & (removed <= as_of_us) & ~before_notice
+        censored_at = np.where((checked != NULL_US) & (checked <= as_of_us), checked, as_of_us)
+        end_us = np.where(event, removed, censored_at)
+        duration = np.maximum(end_us - clock, 0) / HOUR_US
+        duration[before_notice] = np.nan
+        profiles = self._profile_columns(self._joined("profile", np.zeros(0, np.int32)))
+        frame = TicketFrame(
+            as_of=as_of,
+            known_at=known_at,
+            start=start,
+            end=end,
+            clock_start=clock,
+            duration_hours=duration,
+            event=event,
+            removed_before_notice=before_notice,
+            provider=profiles["provider"],
+            country=profiles["country"],
+            asn=profiles["asn"],
+            asn_codes=profiles["asn_codes"],
+            asn_values=profiles["asn_values"],
+            eu=profiles["eu"],
+            inhope=profiles["inhope"],
+            cdn=profiles["cdn"],
+            network=profiles["network"] if "network" in self.columns else _empty_categorical(),
+            source=profiles["source"] if "source" in self.columns else _empty_categorical(),
+            url_hash=self._joined("url_hash", np.zeros(0, "S64"))
+            if "url_hash" in self.columns
+            else np.zeros(0, "S64"),
+        )
+        return frame if window.all() else frame.select(window)
