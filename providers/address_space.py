@@ -1,0 +1,328 @@
+"""Provider size: announced IPv4 addresses per AS, network and provider, from the prefix table.
+
+A large hoster receives more notices because it is large; notices per announced address
+is the usual normalisation (Noroozian et al., CSET 2015). Definitions:
+
+- An AS's size is the number of IPv4 addresses covered by the prefixes it originates in
+  the active prefix-table version, overlapping prefixes counted once (the union of the
+  address ranges: 10.0.0.0/8 with 10.1.0.0/16 inside it is 16,777,216 addresses).
+  A prefix with several origins (MOAS, AS set) counts for its first AS, as the resolver
+  attributes it.
+- A network (AS organisation name) and a provider get the union of the ranges of all
+  their ASes, so a prefix two of their ASes announce is counted once too.
+- A provider's ASes: those whose AS name the provider registry maps to it, plus the ASes
+  its resolved tickets were hosted in. A reseller's tickets sit in its upstream's ASes,
+  so it is given the upstream's space: address space is a proxy (docs/fair-comparisons.md).
+- An analyst's figure (`monitor providers size import`) replaces the computed one.
+
+Every figure carries the prefix-table data version (or `analyst`) it comes from.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from monitor.errors import ConfigurationError
+from monitor.models import RESOLUTION
+from monitor.timeutil import iso, utcnow
+from providers.models import AsName, PrefixEntry, ProviderSizeFigure
+from providers.names import clean_text, name_key
+from providers.prefix_import import active_source
+from providers.registry import UNKNOWN, AliasMap
+
+ENTRY = PrefixEntry.__table__
+NAMES = AsName.__table__
+SIZE = ProviderSizeFigure.__table__
+ANALYST = "analyst"
+MAX_IMPORT_ROWS = 100_000
+MAX_ADDRESSES = 1 << 32
+_SEGMENT_STEP = np.int64(1 << 33)  # more than any IPv4 range end: keeps groups apart
+
+
+def union_sizes(groups: np.ndarray, starts: np.ndarray, ends: np.ndarray, n_groups: int):
+    """Per group the number of integers covered by its half-open ranges [start, end), overlaps
+    counted once. Vectorised: sort by (group, start); a range adds what lies beyond the
+    furthest end of the ranges before it in its group (a running maximum, kept apart per
+    group by adding group * 2**33, more than any IPv4 end)."""
+    groups = np.asarray(groups, dtype=np.int64)
+    starts = np.asarray(starts, dtype=np.int64)
+    ends = np.asarray(ends, dtype=np.int64)
+    if len(groups) == 0:
+        return np.zeros(n_groups, dtype=np.int64)
+    order = np.lexsort((starts, groups))
+    g, s, e = groups[order], starts[order], ends[order]
+    offset = g * _SEGMENT_STEP
+    reach = np.maximum.accumulate(e + offset) - offset
+    before = np.empty_like(reach)
+    before[0] = -1
+    before[1:] = reach[:-1]
+    before[1:][g[1:] != g[:-1]] = -1  # a group's first range has nothing before it
+    added = np.maximum(0, e - np.maximum(s, before))
+    return np.bincount(g, weights=added, minlength=n_groups).astype(np.int64)
+
+
+def ipv4_ranges(net: Iterable[int], length: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Half-open address ranges [start, end) of IPv4 prefixes given as network and length."""
+    start = np.asarray(net, dtype=np.int64) & 0xFFFFFFFF
+    length = np.asarray(length, dtype=np.int64)
+    return start, start + (np.int64(1) << (32 - length))
+
+
+@dataclass(frozen=True)
+class AddressSpace:
+    """Announced IPv4 addresses per AS and network name of one prefix-table version."""
+
+    version: str | None
+    data_date: str | None
+    asn: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # sorted ASNs
+    asn_size: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    network: dict[int, str] = field(default_factory=dict)  # ASN -> AS name
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    ends: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    prefix_asn_code: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def size_of_asn(self, asn: int) -> int | None:
+        """Announced addresses of one AS; None when it announces no IPv4 prefix."""
+        at = int(np.searchsorted(self.asn, asn))
+        if at < len(self.asn) and self.asn[at] == asn:
+            return int(self.asn_size[at])
+        return None
+
+    def union_of(self, groups_of_asn: dict[str, set[int]]) -> dict[str, int]:
+        """Addresses covered by the prefixes of each named set of ASes (overlaps once)."""
+        names = sorted(groups_of_asn)
+        pairs_group, pairs_code = [], []
+        for index, name in enumerate(names):
+            wanted = np.array(sorted(groups_of_asn[name]), np.int64)
+            codes = np.searchsorted(self.asn, wanted)
+            inside = codes < len(self.asn)
+            inside[inside] = self.asn[codes[inside]] == wanted[inside]
+            codes = codes[inside]
+            pairs_group.append(np.full(len(codes), index, np.int64))
+            pairs_code.append(codes)
+        if not names:
+            return {}
+        group_of_code = np.concatenate(pairs_group)
+        codes = np.concatenate(pairs_code)
+        # Each (group, AS) pair brings every prefix of that AS: expand with one sort.
+        order = np.argsort(self.prefix_asn_code, kind="stable")
+        sorted_codes = self.prefix_asn_code[order]
+        first = np.searchsorted(sorted_codes, codes, side="left")
+        last = np.searchsorted(sorted_codes, codes, side="right")
+        counts = last - first
+        group = np.repeat(group_of_code, counts)
+        base = np.repeat(first - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+        prefix = order[np.arange(int(counts.sum())) + base]
+        sizes = union_sizes(group, self.starts[prefix], self.ends[prefix], len(names))
+        return {name: int(sizes[i]) for i, name in enumerate(names)}
+
+
+def address_space(asns, nets, lengths, names: dict[int, str], version, data_date) -> AddressSpace:
+    """The address space of a list of IPv4 prefixes (network, length, origin AS)."""
+    asns = np.asarray(asns, dtype=np.int64)
+    starts, ends = ipv4_ranges(nets, lengths)
+    known = asns >= 0
+    asns, starts, ends = asns[known], starts[known], ends[known]
+    values, codes = np.unique(asns, return_inverse=True)
+    sizes = union_sizes(codes, starts, ends, len(values))
+    return AddressSpace(version, data_date, values, sizes, names, starts, ends, codes)
+
+
+@lru_cache(maxsize=4)
+def _cached(url: str, source_id: int, version: str, data_date: str | None) -> AddressSpace:
+    from monitor.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return _read(connection, source_id, version, data_date)
+    finally:
+        engine.dispose()
+
+
+def _read(connection, source_id: int, version: str, data_date: str | None) -> AddressSpace:
+    rows = connection.execute(
+        sa.select(ENTRY.c.asn, ENTRY.c.net_lo, ENTRY.c.length).where(
+            ENTRY.c.source_id == source_id, ENTRY.c.family == 4, ENTRY.c.asn.is_not(None)
+        )
+    ).all()
+    names = dict(
+        connection.execute(
+            sa.select(NAMES.c.asn, NAMES.c.name).where(NAMES.c.source_id == source_id)
+        ).all()
+    )
+    if rows:
+        asns, nets, lengths = (np.array(column, dtype=np.int64) for column in zip(*rows))
+    else:
+        asns = nets = lengths = np.zeros(0, np.int64)
+    return address_space(asns, nets, lengths, names, version, data_date)
+
+
+def load_address_space(engine: Engine) -> AddressSpace:
+    """The active prefix table's address space (cached per database and data version)."""
+    with engine.connect() as connection:
+        source = active_source(connection)
+    if source is None:
+        return AddressSpace(None, None)
+    data_date = source["data_date"].isoformat() if source["data_date"] else None
+    url = engine.url.render_as_string(hide_password=False)
+    if url.startswith("sqlite") and ":memory:" in url:
+        with engine.connect() as connection:
+            return _read(connection, source["id"], source["version"], data_date)
+    return _cached(url, source["id"], source["version"], data_date)
+
+
+def provider_asns(engine: Engine, space: AddressSpace) -> dict[str, set[int]]:
+    """Canonical provider -> its ASes: by the registry's mapping of AS names, and as seen on
+    the provider's resolved tickets. `unknown` rows are no provider and get none."""
+    result: dict[str, set[int]] = {}
+    with engine.connect() as connection:
+        aliases = AliasMap.load(connection)
+        seen = connection.execute(
+            sa.select(RESOLUTION.c.provider, RESOLUTION.c.asn)
+            .where(RESOLUTION.c.asn.is_not(None), RESOLUTION.c.provider.is_not(None))
+            .distinct()
+        ).all()
+    for asn, name in space.network.items():
+        provider = aliases.mapping.get(name_key(name))
+        if provider and not provider.startswith(UNKNOWN):
+            result.setdefault(provider, set()).add(int(asn))
+    for provider, asn in seen:
+        if not provider.startswith(UNKNOWN):
+            result.setdefault(provider, set()).add(int(asn))
+    return result
+
+
+def analyst_sizes(engine: Engine) -> dict[str, dict]:
+    """Provider -> the newest analyst figure: addresses, source, imported_at."""
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(SIZE).order_by(SIZE.c.batch, SIZE.c.id)).mappings()
+        latest = {}
+        for row in rows:
+            latest[row["provider"]] = {
+                "addresses": int(row["addresses"]),
+                "source": row["source"],
+                "imported_at": iso(row["imported_at"]),
+            }
+    return latest
+
+
+def provider_sizes(engine: Engine) -> dict:
+    """Announced IPv4 addresses per provider and per network name, with their basis.
+
+    Returns `{"data_version": ..., "data_date": ..., "providers": {name: entry},
+    "networks": {name: entry}}`, an entry being `{"addresses": int, "basis": data version or
+    "analyst", "asns": [...]}`.
+    """
+    space = load_address_space(engine)
+    by_provider = provider_asns(engine, space) if space.version else {}
+    provider_size = space.union_of(by_provider) if space.version else {}
+    providers = {
+        name: {"addresses": provider_size[name], "basis": space.version, "asns": sorted(asns)}
+        for name, asns in by_provider.items()
+        if provider_size.get(name)
+    }
+    for name, figure in analyst_sizes(engine).items():
+        providers[name] = {
+            "addresses": figure["addresses"],
+            "basis": ANALYST,
+            "source": figure["source"],
+            "asns": providers.get(name, {}).get("asns", []),
+        }
+    by_network: dict[str, set[int]] = {}
+    for asn, name in space.network.items():
+        by_network.setdefault(name, set()).add(int(asn))
+    network_size = space.union_of(by_network) if space.version else {}
+    networks = {
+        name: {"addresses": size, "basis": space.version, "asns": sorted(by_network[name])}
+        for name, size in network_size.items()
+        if size
+    }
+    return {
+        "data_version": space.version,
+        "data_date": space.data_date,
+        "providers": providers,
+        "networks": networks,
+        "space": space,
+    }
+
+
+def _parse_size_rows(text: str, origin: str) -> list[tuple[str, int, str | None]]:
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip().lower() for h in next(reader, [])]
+    if header[:2] != ["provider", "addresses"]:
+        raise ConfigurationError(f"{origin}: expected a header provider,addresses[,source]")
+    rows, errors = [], []
+    for row in reader:
+        line = reader.line_num
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        if len(rows) >= MAX_IMPORT_ROWS:
+            raise ConfigurationError(f"{origin}: more than {MAX_IMPORT_ROWS} rows")
+        name = clean_text(row[0]) if row else ""
+        if not name or not name_key(name) or name.casefold().startswith(UNKNOWN):
+            errors.append(f"line {line}: not a usable provider name")
+            continue
+        try:
+            addresses = int(row[1].strip().replace("_", "")) if len(row) > 1 else -1
+        except ValueError:
+            addresses = -1
+        if not 0 < addresses <= MAX_ADDRESSES:
+            errors.append(f"line {line}: addresses must be a whole number from 1 to 2**32")
+            continue
+        source = clean_text(row[2])[:255] if len(row) > 2 and row[2].strip() else None
+        rows.append((name[:255], addresses, source))
+    if errors:
+        shown = "; ".join(errors[:5]) + (f"; and {len(errors) - 5} more" if len(errors) > 5 else "")
+        raise ConfigurationError(f"{origin}: nothing imported: {shown}")
+    return rows
+
+
+def import_sizes(engine: Engine, path: Path, *, now: datetime | None = None) -> dict:
+    """Store an analyst's size figures from a CSV `provider,addresses[,source]` as one batch.
+
+    The whole file is refused when one row is bad (a size figure decides a published
+    ratio: half a file would be worse than none). Names go through the registry, so an
+    alias names its canonical provider.
+    """
+    now = now or utcnow()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{path.name}: cannot read: {type(exc).__name__}") from None
+    rows = _parse_size_rows(text, path.name[:255])
+    with engine.begin() as connection:
+        aliases = AliasMap.load(connection)
+        batch = (connection.scalar(sa.select(sa.func.max(SIZE.c.batch))) or 0) + 1
+        canonical = [(aliases.mapping.get(name_key(name), name), n, s) for name, n, s in rows]
+        if canonical:
+            connection.execute(
+                SIZE.insert(),
+                [
+                    {
+                        "provider": name,
+                        "addresses": addresses,
+                        "source": source,
+                        "origin": path.name[:255],
+                        "batch": batch,
+                        "imported_at": now,
+                    }
+                    for name, addresses, source in canonical
+                ],
+            )
+    return {
+        "batch": batch,
+        "imported": len(canonical),
+        "providers": [name for name, _n, _s in canonical],
+    }
