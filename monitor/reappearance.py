@@ -1,0 +1,250 @@
+"""Re-appearance: removed content reported again, per provider where it was removed.
+
+Removed content that comes back is not a success (Project Arachnid found it came back in
+about half the cases). Definitions (docs/fair-comparisons.md):
+
+- A removed item is a ticket of the period (clock start `notified_at`, else `reported_at`,
+  in [from, to) and not after `as_of`, as for the scorecard) whose removal was confirmed
+  at or before `as_of`, content gone before the notice included.
+- It re-appeared when a later ticket (any source) with the same `url_hash` was reported
+  strictly after that removal and at or before `as_of`; the first such ticket counts.
+- Time to re-appearance is in days from the removal; an item not reported again is
+  censored at `as_of`. Kaplan-Meier (monitor.survival) gives the share back within 30
+  and 90 days with 95 % intervals; counts within 30 / 90 days and at all are as observed.
+- Where it came back, from the first re-report's resolution: `same_provider`, else
+  `other_inside` (another provider, hosted in the EU or an INHOPE country), `outside`
+  (neither EU nor INHOPE), or `unknown` (hosting not resolved or membership unknown).
+
+The figures read the store as it is now (no `--known-at`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy.engine import Engine
+
+from monitor import survival
+from monitor.periods import Period
+from monitor.ticket_frame import NULL_US, TIME_WIDTH, TicketQuery, read_snapshot, to_us
+from monitor.timeutil import as_utc
+
+DAY_US = 86_400_000_000
+WINDOWS = (30, 90)
+WHERE = ("same_provider", "other_inside", "outside", "unknown")
+_SEPARATOR = "\x1f"
+_FIXED = 64 + 3 * TIME_WIDTH
+
+
+@dataclass(frozen=True)
+class RemovalTickets:
+    """The tickets that can take part: removed tickets of the period and every ticket with
+    the same url_hash reported by `as_of`, as numpy columns."""
+
+    as_of_us: int
+    start_us: int
+    upper_us: int
+    url_hash: np.ndarray  # S64
+    reported: np.ndarray  # int64 us
+    clock: np.ndarray
+    removed: np.ndarray  # NULL_US when not removed
+    provider: np.ndarray  # object, canonical provider (stated, else unknown)
+    eu: np.ndarray  # int8: 1, 0, -1 unknown
+    inhope: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.reported)
+
+
+def _query(query: TicketQuery) -> str:
+    times = " || ".join(
+        query.time_text(f"ticket.{name}") for name in ("reported_at", "notified_at", "removed_at")
+    )
+    flags = [
+        f"r.{name}" if query.dialect == "sqlite" else f"CAST(r.{name} AS INTEGER)"
+        for name in ("eu", "inhope")
+    ]
+    values = ["coalesce(r.provider, ticket.stated_provider, 'unknown')", *flags]
+    if query.dialect == "sqlite":
+        profile = f"printf('%s{_SEPARATOR}%s{_SEPARATOR}%s', {', '.join(values)})"
+    else:
+        profile = " || chr(31) || ".join(f"coalesce(CAST({v} AS TEXT), '')" for v in values)
+    clock = "coalesce(notified_at, reported_at)"
+    removed_in_period = (
+        f"SELECT url_hash FROM ticket WHERE {clock} >= :start AND {clock} < :upper "
+        "AND removed_at IS NOT NULL AND removed_at <= :as_of"
+    )
+    return (
+        f"SELECT ticket.url_hash || {times}, {profile} FROM ticket "
+        "LEFT JOIN ticket_resolution r ON r.id = ticket.id "
+        f"WHERE ticket.reported_at <= :as_of AND ticket.url_hash IN ({removed_in_period})"
+    )
+
+
+def load_removal_tickets(engine: Engine, *, period: Period, as_of: datetime) -> RemovalTickets:
+    """Read the removed tickets of `period` and their url_hash's other tickets (one query)."""
+    as_of = as_utc(as_of)
+    upper = min(as_utc(period.end), as_of + timedelta(microseconds=1))
+    query = TicketQuery(engine.dialect, (), None)
+    sql, params = query.compile(
+        _query(query),
+        {
+            "start": query.bind_time(period.start),
+            "upper": query.bind_time(upper),
+            "as_of": query.bind_time(as_of),
+        },
+    )
+    fixed_parts, profile_parts, profiles = [], [], {}
+    with read_snapshot(engine) as reader:
+        for rows in reader.chunks(sql, params):
+            fixed, profile = zip(*rows, strict=True)
+            fixed_parts.append("".join(fixed).encode("ascii"))
+            for value in dict.fromkeys(profile):
+                profiles.setdefault(value, len(profiles))
+            profile_parts.append(np.fromiter(map(profiles.__getitem__, profile), np.int32))
+    raw = np.frombuffer(b"".join(fixed_parts), dtype=np.uint8).reshape(-1, _FIXED)
+    url_hash = np.ascontiguousarray(raw[:, :64]).view("S64").ravel()
+    times = (
+        np.ascontiguousarray(raw[:, 64:]).view(f"S{TIME_WIDTH}").astype("datetime64[us]")
+    ).view(np.int64)
+    codes = np.concatenate(profile_parts) if profile_parts else np.zeros(0, np.int32)
+    decoded = [value.split(_SEPARATOR) for value in profiles]
+    provider = np.empty(len(decoded), dtype=object)
+    provider[:] = [fields[0] for fields in decoded]
+
+    def flag(position: int) -> np.ndarray:
+        return np.array([int(f[position]) if f[position] else -1 for f in decoded], np.int8)
+
+    reported, notified, removed = (times[:, i] for i in range(3))
+    return RemovalTickets(
+        as_of_us=to_us(as_of),
+        start_us=to_us(period.start),
+        upper_us=to_us(upper),
+        url_hash=url_hash,
+        reported=reported,
+        clock=np.where(notified != NULL_US, notified, reported),
+        removed=removed,
+        provider=provider[codes] if len(decoded) else np.zeros(0, object),
+        eu=flag(1)[codes] if len(decoded) else np.zeros(0, np.int8),
+        inhope=flag(2)[codes] if len(decoded) else np.zeros(0, np.int8),
+    )
+
+
+@dataclass(frozen=True)
+class Reappearance:
+    """Per removed item: provider, days to re-appearance (or to `as_of`), event, where."""
+
+    provider: np.ndarray  # object
+    days: np.ndarray  # float
+    event: np.ndarray  # bool: reported again by as_of
+    where: np.ndarray  # int8 index into WHERE, -1 when not back
+    url_hash: np.ndarray
+
+
+def match_reappearances(tickets: RemovalTickets) -> Reappearance:
+    """For each removed item of the period, the first later report of its url_hash.
+
+    One sort of reports and removals by (url_hash, time, reports before removals): the
+    first report after a removal in that order is the first one strictly later (a report
+    at the very moment of the removal does not count as coming back).
+    """
+    removed_item = (
+        (tickets.clock >= tickets.start_us)
+        & (tickets.clock < tickets.upper_us)
+        & (tickets.removed != NULL_US)
+        & (tickets.removed <= tickets.as_of_us)
+    )
+    items = np.flatnonzero(removed_item)
+    _, hash_code = np.unique(tickets.url_hash, return_inverse=True)
+    n = len(tickets)
+    code = np.concatenate((hash_code, hash_code[items]))
+    time = np.concatenate((tickets.reported, tickets.removed[items]))
+    kind = np.concatenate((np.zeros(n, np.int8), np.ones(len(items), np.int8)))
+    row = np.concatenate((np.arange(n), items))
+    order = np.lexsort((kind, time, code))
+    code, time, kind, row = code[order], time[order], kind[order], row[order]
+    size = len(order)
+    position = np.where(kind == 0, np.arange(size), size)
+    following = np.minimum.accumulate(position[::-1])[::-1]  # first report at or after i
+    removal_at = np.flatnonzero(kind == 1)
+    item_row = row[removal_at]
+    nxt = following[removal_at]
+    found = nxt < size
+    found[found] = code[nxt[found]] == code[removal_at[found]]
+    back_row = np.where(found, row[np.minimum(nxt, size - 1)], -1)
+    removal_time = tickets.removed[item_row]
+    end = np.where(found, tickets.reported[np.maximum(back_row, 0)], tickets.as_of_us)
+    days = (end - removal_time) / DAY_US
+    where = np.full(len(item_row), -1, np.int8)
+    if found.any():
+        back = back_row[found]
+        same = tickets.provider[back] == tickets.provider[item_row[found]]
+        same &= ~np.char.startswith(tickets.provider[back].astype(str), "unknown")
+        inside = (tickets.eu[back] == 1) | (tickets.inhope[back] == 1)
+        outside = (tickets.eu[back] == 0) & (tickets.inhope[back] == 0)
+        where[found] = np.select([same, inside, outside], [0, 1, 2], default=3)
+    return Reappearance(
+        provider=tickets.provider[item_row],
+        days=days,
+        event=found,
+        where=where,
+        url_hash=tickets.url_hash[item_row],
+    )
+
+
+def _share(curves: survival.Curves, days: float) -> tuple[np.ndarray, ...]:
+    return survival.removed_within(curves, days)
+
+
+def _number(value) -> float | None:
+    value = float(value)
+    return None if np.isnan(value) else value
+
+
+def reappearance_figures(matched: Reappearance) -> dict[str, dict]:
+    """Per provider (and `all`): counts within 30 / 90 days and at all, where they came back,
+    and the Kaplan-Meier share back within 30 and 90 days with 95 % intervals."""
+    labels, codes = np.unique(matched.provider.astype(str), return_inverse=True)
+    names = [*labels.tolist(), "all"]
+    total_code = len(labels)
+    figures = {}
+    for group_codes, n_groups, offset in (
+        (codes, len(labels), 0),
+        (np.zeros(len(codes), np.int64), 1, total_code),
+    ):
+        curves = survival.kaplan_meier(matched.days, matched.event, group_codes, n_groups)
+        shares = {w: _share(curves, float(w)) for w in WINDOWS}
+        removed = np.bincount(group_codes, minlength=n_groups)
+        back = np.bincount(group_codes, weights=matched.event, minlength=n_groups)
+        within = {
+            w: np.bincount(
+                group_codes, weights=matched.event & (matched.days <= w), minlength=n_groups
+            )
+            for w in WINDOWS
+        }
+        where = np.zeros((n_groups, len(WHERE)), np.int64)
+        np.add.at(where, (group_codes[matched.event], matched.where[matched.event]), 1)
+        for g in range(n_groups):
+            entry = {
+                "removed": int(removed[g]),
+                "reappeared": int(back[g]),
+                "reappeared_30d": int(within[30][g]),
+                "reappeared_90d": int(within[90][g]),
+            }
+            for w in WINDOWS:
+                share, low, high = shares[w]
+                entry[f"reappeared_{w}d_share"] = _number(share[g])
+                entry[f"reappeared_{w}d_share_ci"] = [_number(low[g]), _number(high[g])]
+            entry["reappeared_where"] = {
+                name: int(where[g, i]) for i, name in enumerate(WHERE)
+            }
+            figures[names[offset + g]] = entry
+    return figures
+
+
+def compute_reappearance(engine: Engine, *, period: Period, as_of: datetime) -> dict[str, dict]:
+    """Re-appearance figures of `period` as of `as_of`, per provider and `all`."""
+    tickets = load_removal_tickets(engine, period=period, as_of=as_of)
+    return reappearance_figures(match_reappearances(tickets))
