@@ -194,8 +194,20 @@ def match_reappearances(tickets: RemovalTickets) -> Reappearance:
     )
 
 
-def _share(curves: survival.Curves, days: float) -> tuple[np.ndarray, ...]:
-    return survival.removed_within(curves, days)
+def _share(
+    curves: survival.Curves, days: float, durations: np.ndarray, groups: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """1 - S(days) with its 95 % band; where nothing came back by `days` the log(-log) band
+    is [0, 0], which overclaims, so the Clopper-Pearson interval for 0 of the n items
+    followed for at least `days` is used instead: [0, 1 - 0.025 ** (1 / n)]."""
+    share, low, high = survival.removed_within(curves, days)
+    followed = np.bincount(groups[durations >= days], minlength=curves.n_groups)
+    none_back = (share == 0) & (followed > 0)
+    with np.errstate(divide="ignore"):
+        upper = 1.0 - 0.025 ** (1.0 / np.maximum(followed, 1))
+    high = np.where(none_back, upper, high)
+    low = np.where(none_back, 0.0, low)
+    return share, low, high
 
 
 def _number(value) -> float | None:
@@ -215,7 +227,7 @@ def reappearance_figures(matched: Reappearance) -> dict[str, dict]:
         (np.zeros(len(codes), np.int64), 1, total_code),
     ):
         curves = survival.kaplan_meier(matched.days, matched.event, group_codes, n_groups)
-        shares = {w: _share(curves, float(w)) for w in WINDOWS}
+        shares = {w: _share(curves, float(w), matched.days, group_codes) for w in WINDOWS}
         removed = np.bincount(group_codes, minlength=n_groups)
         back = np.bincount(group_codes, weights=matched.event, minlength=n_groups)
         within = {

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ from monitor.errors import ConfigurationError
 from monitor.models import RESOLUTION
 from monitor.timeutil import iso, utcnow
 from providers.models import AsName, PrefixEntry, ProviderSizeFigure
-from providers.names import clean_text, name_key
+from providers.names import _PUNCTUATION, clean_text, name_key
 from providers.prefix_import import active_source
 from providers.registry import UNKNOWN, AliasMap
 
@@ -91,6 +92,48 @@ class AddressSpace:
     ends: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     prefix_asn_code: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def asns_for_keys(self, keys: set[str]) -> dict[str, set[int]]:
+        """Name key -> the ASes whose AS name has that key, for the keys asked for.
+
+        `name_key` costs about 10 us a name; only names that hold the first word of a key
+        asked for can have it (a key's words are words of the name), so only those are keyed.
+        """
+        firsts = {key.split()[0] for key in keys if key}
+        result: dict[str, set[int]] = {}
+        for asn, name in self.network.items():
+            words = _PUNCTUATION.sub(" ", str(name).casefold().replace("&", " and ")).split()
+            if firsts.isdisjoint(words):
+                continue
+            key = name_key(name)
+            if key in keys:
+                result.setdefault(key, set()).add(int(asn))
+        return result
+
+    def network_sizes(self) -> dict[str, dict]:
+        """AS name -> its ASes and their announced addresses (computed once per table)."""
+        if "networks" not in self._memo:
+            # Each AS has one name: prefixes are grouped by their AS's name in one pass.
+            names = sorted({str(name) for name in self.network.values()})
+            code_of_name = {name: i for i, name in enumerate(names)}
+            name_of_asn = np.array(
+                [code_of_name.get(self.network.get(int(asn)), -1) for asn in self.asn], np.int64
+            )
+            groups = name_of_asn[self.prefix_asn_code] if len(self.asn) else np.zeros(0, np.int64)
+            named = groups >= 0
+            sizes = union_sizes(groups[named], self.starts[named], self.ends[named], len(names))
+            asns: dict[str, list[int]] = {}
+            for asn in self.asn.tolist():
+                if asn in self.network:
+                    asns.setdefault(str(self.network[asn]), []).append(asn)
+            self._memo["networks"] = {
+                name: {"addresses": int(sizes[i]), "basis": self.version, "asns": asns[name]}
+                for i, name in enumerate(names)
+                if sizes[i]
+            }
+        return self._memo["networks"]
+
     def size_of_asn(self, asn: int) -> int | None:
         """Announced addresses of one AS; None when it announces no IPv4 prefix."""
         at = int(np.searchsorted(self.asn, asn))
@@ -144,28 +187,32 @@ def _cached(url: str, source_id: int, version: str, data_date: str | None) -> Ad
 
     engine = make_engine(url)
     try:
-        with engine.connect() as connection:
-            return _read(connection, source_id, version, data_date)
+        return _read(engine, source_id, version, data_date)
     finally:
         engine.dispose()
 
 
-def _read(connection, source_id: int, version: str, data_date: str | None) -> AddressSpace:
-    rows = connection.execute(
-        sa.select(ENTRY.c.asn, ENTRY.c.net_lo, ENTRY.c.length).where(
-            ENTRY.c.source_id == source_id, ENTRY.c.family == 4, ENTRY.c.asn.is_not(None)
+def _read(engine: Engine, source_id: int, version: str, data_date: str | None) -> AddressSpace:
+    from monitor.ticket_frame import read_snapshot
+
+    parts = []
+    with read_snapshot(engine) as reader:
+        mark = "?" if engine.dialect.name == "sqlite" else "%s"
+        sql = (
+            "SELECT asn, net_lo, length FROM prefix_entry "
+            f"WHERE source_id = {mark} AND family = 4 AND asn IS NOT NULL"
         )
-    ).all()
-    names = dict(
-        connection.execute(
-            sa.select(NAMES.c.asn, NAMES.c.name).where(NAMES.c.source_id == source_id)
-        ).all()
-    )
-    if rows:
-        asns, nets, lengths = (np.array(column, dtype=np.int64) for column in zip(*rows))
-    else:
-        asns = nets = lengths = np.zeros(0, np.int64)
-    return address_space(asns, nets, lengths, names, version, data_date)
+        for rows in reader.chunks(sql, (source_id,)):
+            flat = np.fromiter(chain.from_iterable(rows), np.int64, 3 * len(rows))
+            parts.append(flat.reshape(-1, 3))
+    with engine.connect() as connection:
+        names = dict(
+            connection.execute(
+                sa.select(NAMES.c.asn, NAMES.c.name).where(NAMES.c.source_id == source_id)
+            ).all()
+        )
+    table = np.concatenate(parts) if parts else np.zeros((0, 3), np.int64)
+    return address_space(table[:, 0], table[:, 1], table[:, 2], names, version, data_date)
 
 
 def load_address_space(engine: Engine) -> AddressSpace:
@@ -177,29 +224,43 @@ def load_address_space(engine: Engine) -> AddressSpace:
     data_date = source["data_date"].isoformat() if source["data_date"] else None
     url = engine.url.render_as_string(hide_password=False)
     if url.startswith("sqlite") and ":memory:" in url:
-        with engine.connect() as connection:
-            return _read(connection, source["id"], source["version"], data_date)
+        return _read(engine, source["id"], source["version"], data_date)
     return _cached(url, source["id"], source["version"], data_date)
 
 
 def provider_asns(engine: Engine, space: AddressSpace) -> dict[str, set[int]]:
-    """Canonical provider -> its ASes: by the registry's mapping of AS names, and as seen on
-    the provider's resolved tickets. `unknown` rows are no provider and get none."""
-    result: dict[str, set[int]] = {}
+    """Canonical provider -> its ASes. An AS belongs to a provider when its AS name has the
+    same name key (`providers.names.name_key`) as a registry alias of the provider, as the
+    provider's own name, or as a network its resolved tickets were hosted in; and every AS
+    number seen on its resolved tickets. `unknown` rows are no provider and get none."""
     with engine.connect() as connection:
         aliases = AliasMap.load(connection)
         seen = connection.execute(
-            sa.select(RESOLUTION.c.provider, RESOLUTION.c.asn)
-            .where(RESOLUTION.c.asn.is_not(None), RESOLUTION.c.provider.is_not(None))
+            sa.select(RESOLUTION.c.provider, RESOLUTION.c.network, RESOLUTION.c.asn)
+            .where(RESOLUTION.c.provider.is_not(None))
             .distinct()
         ).all()
-    for asn, name in space.network.items():
-        provider = aliases.mapping.get(name_key(name))
-        if provider and not provider.startswith(UNKNOWN):
+    providers_of_key: dict[str, set[str]] = {}
+
+    def link(key: str | None, provider: str) -> None:
+        if key and provider and not provider.startswith(UNKNOWN):
+            providers_of_key.setdefault(key, set()).add(provider)
+
+    for key, provider in aliases.mapping.items():
+        link(key, provider)
+    for provider in {*aliases.names.values(), *(row[0] for row in seen)}:
+        link(name_key(provider), provider)
+    result: dict[str, set[int]] = {}
+    for provider, network, asn in seen:
+        if provider.startswith(UNKNOWN):
+            continue
+        if network:
+            link(name_key(network), provider)
+        if asn is not None:
             result.setdefault(provider, set()).add(int(asn))
-    for provider, asn in seen:
-        if not provider.startswith(UNKNOWN):
-            result.setdefault(provider, set()).add(int(asn))
+    for key, asns in space.asns_for_keys(set(providers_of_key)).items():
+        for provider in providers_of_key.get(key, ()):
+            result.setdefault(provider, set()).update(asns)
     return result
 
 
@@ -217,7 +278,7 @@ def analyst_sizes(engine: Engine) -> dict[str, dict]:
     return latest
 
 
-def provider_sizes(engine: Engine) -> dict:
+def provider_sizes(engine: Engine, *, networks: bool = True) -> dict:
     """Announced IPv4 addresses per provider and per network name, with their basis.
 
     Returns `{"data_version": ..., "data_date": ..., "providers": {name: entry},
@@ -239,20 +300,12 @@ def provider_sizes(engine: Engine) -> dict:
             "source": figure["source"],
             "asns": providers.get(name, {}).get("asns", []),
         }
-    by_network: dict[str, set[int]] = {}
-    for asn, name in space.network.items():
-        by_network.setdefault(name, set()).add(int(asn))
-    network_size = space.union_of(by_network) if space.version else {}
-    networks = {
-        name: {"addresses": size, "basis": space.version, "asns": sorted(by_network[name])}
-        for name, size in network_size.items()
-        if size
-    }
+    by_network = space.network_sizes() if space.version and networks else {}
     return {
         "data_version": space.version,
         "data_date": space.data_date,
         "providers": providers,
-        "networks": networks,
+        "networks": by_network,
         "space": space,
     }
 

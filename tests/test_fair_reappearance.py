@@ -173,3 +173,20 @@ def test_no_removals_give_only_an_empty_total(engine):
             "reappeared_where": {"same_provider": 0, "other_inside": 0, "outside": 0, "unknown": 0},
         }
     }
+
+
+def test_nothing_back_gives_a_clopper_pearson_interval_not_a_zero_width_one(engine):
+    from scipy.stats import binomtest
+
+    _store(
+        engine,
+        [
+            {"id": f"z{i}", "hash": 100 + i, "reported": i, "removed": i + 1, "provider": "Z"}
+            for i in range(5)
+        ],
+    )
+    figures = compute_reappearance(engine, period=Q3, as_of=AS_OF)["Z"]
+    assert figures["removed"] == 5 and figures["reappeared"] == 0
+    assert figures["reappeared_30d_share"] == 0.0
+    expected = binomtest(0, 5).proportion_ci(confidence_level=0.95, method="exact")
+    assert figures["reappeared_30d_share_ci"] == pytest.approx([0.0, expected.high], abs=1e-12)
