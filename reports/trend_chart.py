@@ -92,7 +92,9 @@ def trend_chart(trend: dict, norm_labels: list[str], lang: Language) -> Markup:
                 bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.8},
             )
         hours = counts.twinx()
-        median = np.array([np.nan if r["median_hours"] is None else r["median_hours"] for r in rows])
+        median = np.array(
+            [np.nan if r["median_hours"] is None else r["median_hours"] for r in rows]
+        )
         low = [
             0 if r["median_hours"] is None or r["median_hours_ci"][0] is None
             else r["median_hours"] - r["median_hours_ci"][0]

@@ -110,7 +110,8 @@ def test_counts_where_and_censoring_against_lifelines(engine):
     figures = compute_reappearance(engine, period=Q3, as_of=AS_OF)
     host_a, host_b = figures["Host A"], figures["Host B"]
     assert "Host C" not in figures
-    assert {k: host_a[k] for k in ("removed", "reappeared", "reappeared_30d", "reappeared_90d")} == {
+    counts = ("removed", "reappeared", "reappeared_30d", "reappeared_90d")
+    assert {k: host_a[k] for k in counts} == {
         "removed": 4,
         "reappeared": 3,
         "reappeared_30d": 1,

@@ -50,6 +50,8 @@ COMMAND_MODULES = (
     "monitor.cli.schedule",
     "monitor.cli.statistics",
     "monitor.cli.reports",
+    "monitor.cli.provider_size",
+    "monitor.cli.statement",
 )
 
 
