@@ -249,9 +249,7 @@ def reappearance_figures(matched: Reappearance) -> dict[str, dict]:
                 share, low, high = shares[w]
                 entry[f"reappeared_{w}d_share"] = _number(share[g])
                 entry[f"reappeared_{w}d_share_ci"] = [_number(low[g]), _number(high[g])]
-            entry["reappeared_where"] = {
-                name: int(where[g, i]) for i, name in enumerate(WHERE)
-            }
+            entry["reappeared_where"] = {name: int(where[g, i]) for i, name in enumerate(WHERE)}
             figures[names[offset + g]] = entry
     return figures
 

@@ -56,9 +56,7 @@ def statement_providers(snapshot: dict) -> list[str]:
 
 def _median(values: list[float | None], *, missing_high: bool) -> float | None:
     """Median over providers; a value that was never reached sorts as infinite."""
-    numbers = [
-        (float("inf") if missing_high else None) if v is None else float(v) for v in values
-    ]
+    numbers = [(float("inf") if missing_high else None) if v is None else float(v) for v in values]
     numbers = [v for v in numbers if v is not None]
     if not numbers:
         return None

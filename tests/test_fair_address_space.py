@@ -175,3 +175,21 @@ def test_a_bad_size_file_is_refused_whole(engine, tmp_path, text, message):
 def test_sizes_without_a_prefix_table_are_unknown(engine):
     sizes = provider_sizes(engine)
     assert sizes["data_version"] is None and sizes["providers"] == {}
+
+
+def test_size_commands(cli, tmp_path):
+    path = tmp_path / "sizes.csv"
+    path.write_text("provider,addresses,source\nSome Host,4096,contract\n", encoding="utf-8")
+    result = cli("providers", "size", "import", path, "--json")
+    assert '"imported": 1' in result.output
+    listed = cli("providers", "size", "list", "--json").output
+    assert '"provider": "Some Host"' in listed and '"addresses": 4096' in listed
+    assert '"basis": "analyst"' in listed
+    bad = tmp_path / "bad.csv"
+    bad.write_text("provider,addresses\nX,-5\n", encoding="utf-8")
+    refused = cli("providers", "size", "import", bad, ok=False)
+    assert refused.exit_code == 2
+    assert (
+        "error: bad.csv: nothing imported: line 2: addresses must be a whole number from 1 to 2**32"
+        in refused.output
+    )

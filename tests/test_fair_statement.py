@@ -61,8 +61,16 @@ def _text(path) -> str:
 def test_statement_shows_the_providers_own_figures_and_open_notices(filled, tmp_path):
     out = tmp_path / "a.html"
     result = filled(
-        "statement", "host a", "--period", "2026Q3", "--as-of", AS_OF, "--format", "html",
-        "--out", out,
+        "statement",
+        "host a",
+        "--period",
+        "2026Q3",
+        "--as-of",
+        AS_OF,
+        "--format",
+        "html",
+        "--out",
+        out,
     )
     snapshot_id = re.search(r"snapshot (sc-[0-9a-f]+)", result.output)[1]
     html = out.read_text(encoding="utf-8")
@@ -88,8 +96,18 @@ def test_statement_shows_the_providers_own_figures_and_open_notices(filled, tmp_
 def test_dutch_statement_reads_dutch(filled, tmp_path):
     out = tmp_path / "a-nl.html"
     filled(
-        "statement", "Host A", "--period", "2026Q3", "--as-of", AS_OF, "--format", "html",
-        "--lang", "nl", "--out", out,
+        "statement",
+        "Host A",
+        "--period",
+        "2026Q3",
+        "--as-of",
+        AS_OF,
+        "--format",
+        "html",
+        "--lang",
+        "nl",
+        "--out",
+        out,
     )
     text = _text(out)
     assert "Meldingen aan Host A, 3e kwartaal 2026" in text
@@ -113,8 +131,18 @@ def test_batch_writes_one_statement_per_provider_above_the_minimum(filled, tmp_p
     config = tmp_path / "monitor.toml"
     config.write_text("[statistics]\nmin_notices = 10\n", encoding="utf-8")
     result = filled(
-        "statement", "--all", "--period", "2026Q3", "--as-of", AS_OF, "--format", "html",
-        "--config", config, "--out", tmp_path / "out",
+        "statement",
+        "--all",
+        "--period",
+        "2026Q3",
+        "--as-of",
+        AS_OF,
+        "--format",
+        "html",
+        "--config",
+        config,
+        "--out",
+        tmp_path / "out",
     )
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == [
@@ -138,7 +166,14 @@ def test_batch_writes_one_statement_per_provider_above_the_minimum(filled, tmp_p
 )
 def test_statement_errors(filled, tmp_path, args, message):
     result = filled(
-        "statement", *args, "--period", "2026Q3", "--as-of", AS_OF, "--out", tmp_path / "x",
+        "statement",
+        *args,
+        "--period",
+        "2026Q3",
+        "--as-of",
+        AS_OF,
+        "--out",
+        tmp_path / "x",
         ok=False,
     )
     assert result.exit_code == 2
@@ -153,8 +188,16 @@ def test_statement_pdf_in_both_languages(sqlite_cli, tmp_path):
     for lang in ("en", "nl"):
         out = tmp_path / f"a-{lang}.pdf"
         sqlite_cli(
-            "statement", "Host A", "--period", "2026Q3", "--as-of", AS_OF, "--lang", lang,
-            "--out", out,
+            "statement",
+            "Host A",
+            "--period",
+            "2026Q3",
+            "--as-of",
+            AS_OF,
+            "--lang",
+            lang,
+            "--out",
+            out,
         )
         pages = pdf_pages(out)
         assert 1 <= pages <= 2
@@ -168,14 +211,30 @@ def test_open_notices_are_those_still_online_at_as_of(filled, tmp_path):
     later = (T0 + timedelta(days=200)).strftime("%Y-%m-%dT%H:%M:%SZ")
     out = tmp_path / "later.html"
     filled(
-        "statement", "Host A", "--period", "2026Q3", "--as-of", later, "--format", "html",
-        "--out", out,
+        "statement",
+        "Host A",
+        "--period",
+        "2026Q3",
+        "--as-of",
+        later,
+        "--format",
+        "html",
+        "--out",
+        out,
     )
     assert "2 notices sent up to the end of the period were still online" in _text(out)
     before_removal = datetime(2026, 7, 10, tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     filled(
-        "statement", "Host A", "--period", "2026Q3", "--as-of", before_removal, "--format",
-        "html", "--out", out,
+        "statement",
+        "Host A",
+        "--period",
+        "2026Q3",
+        "--as-of",
+        before_removal,
+        "--format",
+        "html",
+        "--out",
+        out,
     )
     text = _text(out)
     # at 10 July: A-000..A-004 had clock starts by then; A-003 open, A-004 removed 6 July + 1 d

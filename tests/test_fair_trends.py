@@ -82,3 +82,21 @@ def test_trend_matches_the_scorecard_and_uses_a_stored_snapshot(engine):
     # a snapshot as of after the requested as_of is not used
     before = quarterly_trend(engine, last=parse_period("2026Q4"), as_of=AS_OF - timedelta(days=40))
     assert before["quarters"][2]["snapshot_id"] is None
+
+
+def test_trend_chart_draws_every_quarter_and_marks_the_incomplete_one(engine):
+    from reports.language import Language
+    from reports.trend_chart import trend_chart
+
+    _store(engine, _tickets())
+    trend = quarterly_trend(engine, last=parse_period("2026Q4"), as_of=AS_OF, count=5)
+    svg = str(trend_chart(trend, None, Language("en")))
+    assert svg.startswith("<svg") and 'aria-label="Removal times and hosting outside' in svg
+    for text in (">Q3<", ">2026<", ">to date<", "Within 12 h (ATKM norm)"):
+        assert text in svg
+    assert "hosted outside the EU and INHOPE" in svg
+    dutch = str(trend_chart(trend, None, Language("nl")))
+    assert "Binnen 12 uur (ATKM-norm)" in dutch
+    assert ">4e kw.<" in dutch and ">tot nu toe<" in dutch and "Meldingen" in dutch
+    # names are text, never markup
+    assert "<script" not in svg
