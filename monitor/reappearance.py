@@ -15,7 +15,8 @@ about half the cases). Definitions (docs/fair-comparisons.md):
   `other_inside` (another provider, hosted in the EU or an INHOPE country), `outside`
   (neither EU nor INHOPE), or `unknown` (hosting not resolved or membership unknown).
 
-The figures read the store as it is now (no `--known-at`).
+With `known_at` the tickets are taken as the monitor knew them then (monitor.known_at), so a
+published figure can be re-derived.
 """
 
 from __future__ import annotations
@@ -58,36 +59,87 @@ class RemovalTickets:
         return len(self.reported)
 
 
-def _query(query: TicketQuery) -> str:
+def _columns(query: TicketQuery) -> tuple[str, list[str]]:
+    """The three times as fixed-width text, and the profile values (provider, eu, inhope);
+    with `known_at`, a resolution made after it counts as none (`TicketQuery.resolved`)."""
     times = " || ".join(
         query.time_text(f"ticket.{name}") for name in ("reported_at", "notified_at", "removed_at")
     )
     flags = [
-        f"r.{name}" if query.dialect == "sqlite" else f"CAST(r.{name} AS INTEGER)"
+        query.resolved(f"r.{name}" if query.dialect == "sqlite" else f"CAST(r.{name} AS INTEGER)")
         for name in ("eu", "inhope")
     ]
-    values = ["coalesce(r.provider, ticket.stated_provider, 'unknown')", *flags]
+    return times, [query.resolved("r.provider"), *flags]
+
+
+def _profile(query: TicketQuery, values: list[str]) -> str:
     if query.dialect == "sqlite":
-        profile = f"printf('%s{_SEPARATOR}%s{_SEPARATOR}%s', {', '.join(values)})"
-    else:
-        profile = " || chr(31) || ".join(f"coalesce(CAST({v} AS TEXT), '')" for v in values)
+        return f"printf('%s{_SEPARATOR}%s{_SEPARATOR}%s', {', '.join(values)})"
+    return " || chr(31) || ".join(f"coalesce(CAST({v} AS TEXT), '')" for v in values)
+
+
+def _query(query: TicketQuery) -> str:
+    """Tickets in the row shape (url_hash + times, profile). Without `known_at`: only the
+    url_hashes with a removal in the period (an index lookup each). With `known_at` every
+    ticket known at K unchanged since (a later change can move a removal or a url_hash;
+    the changed ones are replayed apart)."""
+    times, (provider, *flags) = _columns(query)
+    profile = _profile(query, [f"coalesce({provider}, ticket.stated_provider, 'unknown')", *flags])
+    select = (
+        f"SELECT ticket.url_hash || {times}, {profile} FROM ticket "
+        "LEFT JOIN ticket_resolution r ON r.id = ticket.id WHERE ticket.reported_at <= :as_of"
+    )
+    if query.known_at is not None:
+        return select + " AND first_learnt_at <= :known_at AND last_learnt_at <= :known_at"
     clock = "coalesce(notified_at, reported_at)"
     removed_in_period = (
         f"SELECT url_hash FROM ticket WHERE {clock} >= :start AND {clock} < :upper "
         "AND removed_at IS NOT NULL AND removed_at <= :as_of"
     )
-    return (
-        f"SELECT ticket.url_hash || {times}, {profile} FROM ticket "
+    return f"{select} AND ticket.url_hash IN ({removed_in_period})"
+
+
+def _replayed(reader, query: TicketQuery) -> list[tuple[str, str]]:
+    """Tickets known at K but changed since, in the row shape, with K's values
+    (monitor.known_at: the old value of the earliest event after K per field)."""
+    from monitor.known_at import _earliest_old_values, _stored_time
+
+    _, (provider, eu, inhope) = _columns(query)
+    times = [query.time_text(f"ticket.{n}") for n in ("reported_at", "notified_at", "removed_at")]
+    sql, params = query.compile(
+        f"SELECT ticket.source, ticket.ticket_id, ticket.url_hash, {', '.join(times)}, "
+        f"ticket.stated_provider, {provider}, {eu}, {inhope} FROM ticket "
         "LEFT JOIN ticket_resolution r ON r.id = ticket.id "
-        f"WHERE ticket.reported_at <= :as_of AND ticket.url_hash IN ({removed_in_period})"
+        "WHERE first_learnt_at <= :known_at AND last_learnt_at > :known_at",
+        {},
     )
+    tickets = [row for rows in reader.chunks(sql, params) for row in rows]
+    if not tickets:
+        return []
+    old = _earliest_old_values(reader, query, {(row[0], row[1]) for row in tickets})
+    names = ("url_hash", "reported_at", "notified_at", "removed_at", "stated_provider")
+    shaped = []
+    for row in tickets:
+        values = dict(zip(names, row[2:7], strict=True))
+        for name, old_value in old.get((row[0], row[1]), {}).items():
+            if name in values:
+                values[name] = _stored_time(old_value) if name.endswith("_at") else old_value
+        fixed = values["url_hash"] + values["reported_at"] + values["notified_at"]
+        fixed += values["removed_at"]
+        name = row[7] or values["stated_provider"] or "unknown"
+        flags = ["" if flag is None else str(int(flag)) for flag in row[8:10]]
+        shaped.append((fixed, _SEPARATOR.join([name, *flags])))
+    return shaped
 
 
-def load_removal_tickets(engine: Engine, *, period: Period, as_of: datetime) -> RemovalTickets:
-    """Read the removed tickets of `period` and their url_hash's other tickets (one query)."""
+def load_removal_tickets(
+    engine: Engine, *, period: Period, as_of: datetime, known_at: datetime | None = None
+) -> RemovalTickets:
+    """Read the removed tickets of `period` and their url_hash's other tickets, as they were
+    known at `known_at` when given."""
     as_of = as_utc(as_of)
     upper = min(as_utc(period.end), as_of + timedelta(microseconds=1))
-    query = TicketQuery(engine.dialect, (), None)
+    query = TicketQuery(engine.dialect, (), as_utc(known_at))
     sql, params = query.compile(
         _query(query),
         {
@@ -97,13 +149,19 @@ def load_removal_tickets(engine: Engine, *, period: Period, as_of: datetime) -> 
         },
     )
     fixed_parts, profile_parts, profiles = [], [], {}
+
+    def add(rows) -> None:
+        fixed, profile = zip(*rows, strict=True)
+        fixed_parts.append("".join(fixed).encode("ascii"))
+        for value in dict.fromkeys(profile):
+            profiles.setdefault(value, len(profiles))
+        profile_parts.append(np.fromiter(map(profiles.__getitem__, profile), np.int32))
+
     with read_snapshot(engine) as reader:
         for rows in reader.chunks(sql, params):
-            fixed, profile = zip(*rows, strict=True)
-            fixed_parts.append("".join(fixed).encode("ascii"))
-            for value in dict.fromkeys(profile):
-                profiles.setdefault(value, len(profiles))
-            profile_parts.append(np.fromiter(map(profiles.__getitem__, profile), np.int32))
+            add(rows)
+        if known_at is not None and (replayed := _replayed(reader, query)):
+            add(replayed)
     raw = np.frombuffer(b"".join(fixed_parts), dtype=np.uint8).reshape(-1, _FIXED)
     url_hash = np.ascontiguousarray(raw[:, :64]).view("S64").ravel()
     times = (
@@ -118,6 +176,10 @@ def load_removal_tickets(engine: Engine, *, period: Period, as_of: datetime) -> 
         return np.array([int(f[position]) if f[position] else -1 for f in decoded], np.int8)
 
     reported, notified, removed = (times[:, i] for i in range(3))
+    keep = reported <= to_us(as_of)  # replayed tickets were not filtered by the query
+    codes, url_hash, reported, notified, removed = (
+        a[keep] for a in (codes, url_hash, reported, notified, removed)
+    )
     return RemovalTickets(
         as_of_us=to_us(as_of),
         start_us=to_us(period.start),
@@ -254,7 +316,10 @@ def reappearance_figures(matched: Reappearance) -> dict[str, dict]:
     return figures
 
 
-def compute_reappearance(engine: Engine, *, period: Period, as_of: datetime) -> dict[str, dict]:
-    """Re-appearance figures of `period` as of `as_of`, per provider and `all`."""
-    tickets = load_removal_tickets(engine, period=period, as_of=as_of)
+def compute_reappearance(
+    engine: Engine, *, period: Period, as_of: datetime, known_at: datetime | None = None
+) -> dict[str, dict]:
+    """Re-appearance figures of `period` as of `as_of` (and as known at `known_at`), per
+    provider and `all`."""
+    tickets = load_removal_tickets(engine, period=period, as_of=as_of, known_at=known_at)
     return reappearance_figures(match_reappearances(tickets))

@@ -191,3 +191,47 @@ def test_nothing_back_gives_a_clopper_pearson_interval_not_a_zero_width_one(engi
     assert figures["reappeared_30d_share"] == 0.0
     expected = binomtest(0, 5).proportion_ci(confidence_level=0.95, method="exact")
     assert figures["reappeared_30d_share_ci"] == pytest.approx([0.0, expected.high], abs=1e-12)
+
+
+def test_known_at_takes_tickets_as_they_were_known(engine):
+    import sqlalchemy as sa
+
+    from monitor.models import RESOLUTION, TicketEvent
+
+    _store(engine, TICKETS)
+    known_at = LEARNT - timedelta(days=10)
+    later = LEARNT  # every ticket was learnt at LEARNT: first make them known earlier
+    removal_of_a3 = (T0 + timedelta(days=10.5)).isoformat()
+    with engine.begin() as connection:
+        connection.execute(
+            TICKET.update().values(
+                first_learnt_at=known_at - timedelta(days=1),
+                last_learnt_at=known_at - timedelta(days=1),
+            )
+        )
+        connection.execute(RESOLUTION.update().values(resolved_at=known_at - timedelta(days=1)))
+        # a3's removal was learnt after K: at K it was still online
+        connection.execute(
+            TICKET.update().where(TICKET.c.ticket_id == "a3").values(last_learnt_at=later)
+        )
+        connection.execute(
+            sa.insert(TicketEvent.__table__).values(
+                source="default",
+                ticket_id="a3",
+                field="removed_at",
+                old_value=None,
+                new_value=removal_of_a3,
+                learnt_at=later,
+            )
+        )
+        # a1's re-report was first learnt after K: not known then
+        connection.execute(
+            TICKET.update()
+            .where(TICKET.c.ticket_id == "a1-back")
+            .values(first_learnt_at=later, last_learnt_at=later)
+        )
+    now = compute_reappearance(engine, period=Q3, as_of=AS_OF)["Host A"]
+    then = compute_reappearance(engine, period=Q3, as_of=AS_OF, known_at=known_at)["Host A"]
+    assert (now["removed"], now["reappeared"]) == (4, 3)
+    assert (then["removed"], then["reappeared"]) == (3, 1)
+    assert then["reappeared_where"]["other_inside"] == 1
