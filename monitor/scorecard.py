@@ -385,7 +385,11 @@ def compute_scorecards(
         end=period.end,
         columns=("network",) if "network" in groupings else (),
     )
-    return scorecards_from_frame(frame, period=period, groupings=groupings, config=config)
+    cards = scorecards_from_frame(frame, period=period, groupings=groupings, config=config)
+    del frame  # the re-appearance read below needs the memory
+    from monitor.fair_columns import add_fair_columns
+
+    return add_fair_columns(engine, cards, period=period, as_of=as_of, known_at=known_at)
 
 
 def compute_scorecard(
