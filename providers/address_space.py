@@ -8,8 +8,10 @@ is the usual normalisation (Noroozian et al., CSET 2015). Definitions:
   address ranges: 10.0.0.0/8 with 10.1.0.0/16 inside it is 16,777,216 addresses).
   A prefix with several origins (MOAS, AS set) counts for its first AS, as the resolver
   attributes it.
-- A network (AS organisation name) and a provider get the union of the ranges of all
-  their ASes, so a prefix two of their ASes announce is counted once too.
+- A network (AS organisation name) and a provider get the sum over their ASes. A prefix
+  announced by two of their ASes would count twice; that is rare, since a multi-origin
+  prefix counts for its first AS only. The per-AS sizes of a data version are computed
+  once and kept in `as_size`.
 - A provider's ASes: those whose AS name the provider registry maps to it, plus the ASes
   its resolved tickets were hosted in. A reseller's tickets sit in its upstream's ASes,
   so it is given the upstream's space: address space is a proxy (docs/fair-comparisons.md).
@@ -25,7 +27,6 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from itertools import chain
 from pathlib import Path
 
@@ -36,7 +37,8 @@ from sqlalchemy.engine import Engine
 from monitor.errors import ConfigurationError
 from monitor.models import RESOLUTION
 from monitor.timeutil import iso, utcnow
-from providers.models import AsName, PrefixEntry, ProviderSizeFigure
+from providers.bulk import insert_rows
+from providers.models import AsName, AsSize, PrefixEntry, ProviderSizeFigure
 from providers.names import _PUNCTUATION, clean_text, name_key
 from providers.prefix_import import active_source
 from providers.registry import UNKNOWN, AliasMap
@@ -44,6 +46,7 @@ from providers.registry import UNKNOWN, AliasMap
 ENTRY = PrefixEntry.__table__
 NAMES = AsName.__table__
 SIZE = ProviderSizeFigure.__table__
+AS_SIZE = AsSize.__table__
 ANALYST = "analyst"
 MAX_IMPORT_ROWS = 100_000
 MAX_ADDRESSES = 1 << 32
@@ -88,9 +91,6 @@ class AddressSpace:
     asn: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # sorted ASNs
     asn_size: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     network: dict[int, str] = field(default_factory=dict)  # ASN -> AS name
-    starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    ends: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    prefix_asn_code: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -112,25 +112,16 @@ class AddressSpace:
         return result
 
     def network_sizes(self) -> dict[str, dict]:
-        """AS name -> its ASes and their announced addresses (computed once per table)."""
+        """AS name -> its ASes and the sum of their announced addresses (once per table)."""
         if "networks" not in self._memo:
-            # Each AS has one name: prefixes are grouped by their AS's name in one pass.
-            names = sorted({str(name) for name in self.network.values()})
-            code_of_name = {name: i for i, name in enumerate(names)}
-            name_of_asn = np.array(
-                [code_of_name.get(self.network.get(int(asn)), -1) for asn in self.asn], np.int64
-            )
-            groups = name_of_asn[self.prefix_asn_code] if len(self.asn) else np.zeros(0, np.int64)
-            named = groups >= 0
-            sizes = union_sizes(groups[named], self.starts[named], self.ends[named], len(names))
-            asns: dict[str, list[int]] = {}
-            for asn in self.asn.tolist():
-                if asn in self.network:
-                    asns.setdefault(str(self.network[asn]), []).append(asn)
+            by_network: dict[str, set[int]] = {}
+            for asn, name in self.network.items():
+                by_network.setdefault(str(name), set()).add(int(asn))
+            sizes = self.sum_of(by_network)
             self._memo["networks"] = {
-                name: {"addresses": int(sizes[i]), "basis": self.version, "asns": asns[name]}
-                for i, name in enumerate(names)
-                if sizes[i]
+                name: {"addresses": size, "basis": self.version, "asns": sorted(by_network[name])}
+                for name, size in sizes.items()
+                if size
             }
         return self._memo["networks"]
 
@@ -141,33 +132,16 @@ class AddressSpace:
             return int(self.asn_size[at])
         return None
 
-    def union_of(self, groups_of_asn: dict[str, set[int]]) -> dict[str, int]:
-        """Addresses covered by the prefixes of each named set of ASes (overlaps once)."""
-        names = sorted(groups_of_asn)
-        pairs_group, pairs_code = [], []
-        for index, name in enumerate(names):
-            wanted = np.array(sorted(groups_of_asn[name]), np.int64)
-            codes = np.searchsorted(self.asn, wanted)
-            inside = codes < len(self.asn)
-            inside[inside] = self.asn[codes[inside]] == wanted[inside]
-            codes = codes[inside]
-            pairs_group.append(np.full(len(codes), index, np.int64))
-            pairs_code.append(codes)
-        if not names:
-            return {}
-        group_of_code = np.concatenate(pairs_group)
-        codes = np.concatenate(pairs_code)
-        # Each (group, AS) pair brings every prefix of that AS: expand with one sort.
-        order = np.argsort(self.prefix_asn_code, kind="stable")
-        sorted_codes = self.prefix_asn_code[order]
-        first = np.searchsorted(sorted_codes, codes, side="left")
-        last = np.searchsorted(sorted_codes, codes, side="right")
-        counts = last - first
-        group = np.repeat(group_of_code, counts)
-        base = np.repeat(first - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
-        prefix = order[np.arange(int(counts.sum())) + base]
-        sizes = union_sizes(group, self.starts[prefix], self.ends[prefix], len(names))
-        return {name: int(sizes[i]) for i, name in enumerate(names)}
+    def sum_of(self, groups_of_asn: dict[str, set[int]]) -> dict[str, int]:
+        """Per named set of ASes the sum of their announced addresses (0 when none announce)."""
+        result = {}
+        for name, asns in groups_of_asn.items():
+            wanted = np.array(sorted(asns), np.int64)
+            at = np.searchsorted(self.asn, wanted)
+            inside = at < len(self.asn)
+            inside[inside] = self.asn[at[inside]] == wanted[inside]
+            result[name] = int(self.asn_size[at[inside]].sum())
+        return result
 
 
 def address_space(asns, nets, lengths, names: dict[int, str], version, data_date) -> AddressSpace:
@@ -175,24 +149,13 @@ def address_space(asns, nets, lengths, names: dict[int, str], version, data_date
     asns = np.asarray(asns, dtype=np.int64)
     starts, ends = ipv4_ranges(nets, lengths)
     known = asns >= 0
-    asns, starts, ends = asns[known], starts[known], ends[known]
-    values, codes = np.unique(asns, return_inverse=True)
-    sizes = union_sizes(codes, starts, ends, len(values))
-    return AddressSpace(version, data_date, values, sizes, names, starts, ends, codes)
+    values, codes = np.unique(asns[known], return_inverse=True)
+    sizes = union_sizes(codes, starts[known], ends[known], len(values))
+    return AddressSpace(version, data_date, values, sizes, names)
 
 
-@lru_cache(maxsize=4)
-def _cached(url: str, source_id: int, version: str, data_date: str | None) -> AddressSpace:
-    from monitor.db import make_engine
-
-    engine = make_engine(url)
-    try:
-        return _read(engine, source_id, version, data_date)
-    finally:
-        engine.dispose()
-
-
-def _read(engine: Engine, source_id: int, version: str, data_date: str | None) -> AddressSpace:
+def _prefixes(engine: Engine, source_id: int) -> np.ndarray:
+    """(asn, net_lo, length) of the version's IPv4 prefixes, read through the driver."""
     from monitor.ticket_frame import read_snapshot
 
     parts = []
@@ -205,27 +168,68 @@ def _read(engine: Engine, source_id: int, version: str, data_date: str | None) -
         for rows in reader.chunks(sql, (source_id,)):
             flat = np.fromiter(chain.from_iterable(rows), np.int64, 3 * len(rows))
             parts.append(flat.reshape(-1, 3))
+    return np.concatenate(parts) if parts else np.zeros((0, 3), np.int64)
+
+
+def _stored_sizes(engine: Engine, source_id: int) -> tuple[np.ndarray, np.ndarray] | None:
     with engine.connect() as connection:
-        names = dict(
-            connection.execute(
-                sa.select(NAMES.c.asn, NAMES.c.name).where(NAMES.c.source_id == source_id)
-            ).all()
+        rows = connection.execute(
+            sa.select(AS_SIZE.c.asn, AS_SIZE.c.addresses)
+            .where(AS_SIZE.c.source_id == source_id)
+            .order_by(AS_SIZE.c.asn)
+        ).all()
+    if not rows:
+        return None
+    table = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    return table[:, 0], table[:, 1]
+
+
+def _store_sizes(engine: Engine, source_id: int, space: AddressSpace) -> None:
+    """Keep the per-AS sizes of the active version (computed once: a few seconds for the
+    full RouteViews table), dropping those of retired versions."""
+    with engine.begin() as connection:
+        connection.execute(AS_SIZE.delete().where(AS_SIZE.c.source_id != source_id))
+        stored = connection.scalar(
+            sa.select(sa.func.count()).select_from(AS_SIZE).where(AS_SIZE.c.source_id == source_id)
         )
-    table = np.concatenate(parts) if parts else np.zeros((0, 3), np.int64)
-    return address_space(table[:, 0], table[:, 1], table[:, 2], names, version, data_date)
+        if stored:
+            return  # another process stored them first
+        insert_rows(
+            connection,
+            "as_size",
+            ("source_id", "asn", "addresses"),
+            (
+                (source_id, asn, size)
+                for asn, size in zip(space.asn.tolist(), space.asn_size.tolist(), strict=True)
+            ),
+        )
 
 
 def load_address_space(engine: Engine) -> AddressSpace:
-    """The active prefix table's address space (cached per database and data version)."""
+    """The active prefix table's announced addresses per AS, and the AS names.
+
+    The per-AS sizes are computed from the prefixes on first use of a data version and kept
+    in `as_size`, so later reads take milliseconds instead of reading every prefix.
+    """
     with engine.connect() as connection:
         source = active_source(connection)
-    if source is None:
-        return AddressSpace(None, None)
+        if source is None:
+            return AddressSpace(None, None)
+        names = dict(
+            connection.execute(
+                sa.select(NAMES.c.asn, NAMES.c.name).where(NAMES.c.source_id == source["id"])
+            ).all()
+        )
     data_date = source["data_date"].isoformat() if source["data_date"] else None
-    url = engine.url.render_as_string(hide_password=False)
-    if url.startswith("sqlite") and ":memory:" in url:
-        return _read(engine, source["id"], source["version"], data_date)
-    return _cached(url, source["id"], source["version"], data_date)
+    stored = _stored_sizes(engine, source["id"])
+    if stored is not None:
+        return AddressSpace(source["version"], data_date, stored[0], stored[1], names)
+    table = _prefixes(engine, source["id"])
+    space = address_space(
+        table[:, 0], table[:, 1], table[:, 2], names, source["version"], data_date
+    )
+    _store_sizes(engine, source["id"], space)
+    return space
 
 
 def provider_asns(engine: Engine, space: AddressSpace) -> dict[str, set[int]]:
@@ -287,7 +291,7 @@ def provider_sizes(engine: Engine, *, networks: bool = True) -> dict:
     """
     space = load_address_space(engine)
     by_provider = provider_asns(engine, space) if space.version else {}
-    provider_size = space.union_of(by_provider) if space.version else {}
+    provider_size = space.sum_of(by_provider) if space.version else {}
     providers = {
         name: {"addresses": provider_size[name], "basis": space.version, "asns": sorted(asns)}
         for name, asns in by_provider.items()

@@ -164,3 +164,14 @@ class ProviderSizeFigure(SQLModel, table=True):
     origin: str = Field(max_length=255, description="file name of the import")
     batch: int
     imported_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class AsSize(SQLModel, table=True):
+    """Announced IPv4 addresses of one AS in one prefix-table version (overlaps counted once),
+    computed on first use of the version (providers.address_space)."""
+
+    __tablename__ = "as_size"
+
+    source_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    asn: int = Field(sa_type=sa.BigInteger, primary_key=True)
+    addresses: int = Field(sa_type=sa.BigInteger)

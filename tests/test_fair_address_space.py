@@ -53,7 +53,7 @@ def test_one_as_counts_overlapping_prefixes_once(prefixes, expected):
     assert space.size_of_asn(64500) == expected
 
 
-def test_ases_are_counted_apart_and_a_provider_takes_the_union_of_its_ases():
+def test_ases_are_counted_apart_and_a_provider_sums_its_ases():
     space = _space(
         [
             ("10.0.0.0/8", 64500),
@@ -68,8 +68,9 @@ def test_ases_are_counted_apart_and_a_provider_takes_the_union_of_its_ases():
     assert space.size_of_asn(64501) == 65_536 + 1_048_576
     assert space.size_of_asn(64502) == 256
     assert space.size_of_asn(64999) is None
-    sizes = space.union_of({"Big Host": {64500, 64501}, "Small": {64502, 64999}, "None": {1}})
-    assert sizes == {"Big Host": 16_777_216 + 1_048_576, "Small": 256, "None": 0}
+    sizes = space.sum_of({"Big Host": {64500, 64501}, "Small": {64502, 64999}, "None": {1}})
+    # summed per AS: AS64501's 10.0.0.0/16 lies inside AS64500's /8 and counts in both
+    assert sizes == {"Big Host": 16_777_216 + 65_536 + 1_048_576, "Small": 256, "None": 0}
 
 
 def test_union_matches_a_set_of_addresses_on_random_prefixes():
@@ -115,15 +116,47 @@ def test_provider_and_network_sizes_come_from_the_active_table(engine, tmp_path)
     assert sizes["data_version"] == summary["version"]
     assert sizes["data_date"] == "2026-01-01"
     assert sizes["providers"]["Big Host"] == {
-        "addresses": 16_777_216 + 1_048_576,
+        "addresses": 16_777_216 + 65_536 + 1_048_576,
         "basis": summary["version"],
         "asns": [64500, 64501],
     }
-    assert sizes["networks"]["Big Host B.V."]["addresses"] == 16_777_216 + 1_048_576
+    assert sizes["networks"]["Big Host B.V."]["addresses"] == 16_777_216 + 65_536 + 1_048_576
     assert sizes["networks"]["Small Hosting Ltd"]["addresses"] == 256
     # a multi-origin prefix counts for its first AS, as the resolver attributes it
     assert sizes["space"].size_of_asn(64503) == 256
     assert sizes["space"].size_of_asn(64504) is None
+
+
+def test_per_as_sizes_are_computed_once_per_data_version(engine, tmp_path):
+    import sqlalchemy as sa
+
+    from providers.address_space import AS_SIZE, load_address_space
+
+    def stored():
+        with engine.connect() as connection:
+            return connection.execute(
+                sa.select(AS_SIZE.c.asn, AS_SIZE.c.addresses).order_by(AS_SIZE.c.asn)
+            ).all()
+
+    first = _import_table(engine, tmp_path)
+    assert stored() == []
+    load_address_space(engine)
+    assert [tuple(row) for row in stored()] == [
+        (64500, 16_777_216),
+        (64501, 1_114_112),
+        (64502, 256),
+        (64503, 256),
+    ]
+    with engine.begin() as connection:  # a later read takes the stored figures
+        connection.execute(AS_SIZE.update().where(AS_SIZE.c.asn == 64502).values(addresses=1))
+    assert load_address_space(engine).size_of_asn(64502) == 1
+    # a new data version is computed afresh and the retired version's rows go
+    v4 = tmp_path / "routeviews-rv2-20260201-1200.pfx2as"
+    v4.write_text("192.0.2.0\t24\t64502\n192.0.2.0\t25\t64502\n", encoding="utf-8")
+    second = refresh_prefix_table(engine, str(v4), None, str(tmp_path / "asnames.csv"))
+    assert second["version"] != first["version"]
+    assert load_address_space(engine).size_of_asn(64502) == 256
+    assert [tuple(row) for row in stored()] == [(64502, 256)]
 
 
 def test_an_analyst_figure_replaces_the_computed_one(engine, tmp_path):

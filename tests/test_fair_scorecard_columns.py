@@ -16,7 +16,8 @@ from tests.test_fair_reappearance import AS_OF, TICKETS, _store
 from tests.test_reports_support import Document
 
 Q3 = parse_period("2026Q3")
-HOST_A_ADDRESSES = 16_777_216 + 65_536  # 10/8 with 10.1/16 and 10.2/15 inside; 192.168/16
+# AS64500: 10/8 with 10.1/16 and 10.2/15 inside it; AS64501: 192.168/16 with a /24 inside
+HOST_A_ADDRESSES = 16_777_216 + 65_536
 
 
 def _prefix_table(engine, tmp_path) -> str:
