@@ -154,11 +154,19 @@ def _run(url: str, queue) -> None:
 
 
 def _child(url: str) -> dict:
+    import queue as queues
+
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=_run, args=(url, queue))
     process.start()
-    result = queue.get()
+    while True:  # a child that died never answers: do not wait for it forever
+        try:
+            result = queue.get(timeout=5)
+            break
+        except queues.Empty:
+            if not process.is_alive():
+                sys.exit(f"the measuring process failed (exit code {process.exitcode})")
     process.join()
     return result
 
@@ -186,6 +194,12 @@ def main() -> None:
         make_database(partial, args)
         partial.rename(path)
         print(f"  database in {time.perf_counter() - began:.0f} s", file=sys.stderr)
+    from monitor.db import make_engine
+    from monitor.schema import upgrade
+
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)  # a database kept from an older version of the code
+    engine.dispose()
     print(f"machine: {machine()}")
     runs = [_child(f"sqlite:///{path}") for _ in range(args.repeat)]
     for run in runs:
