@@ -27,7 +27,7 @@ from monitor.drift_frame import OUTSIDE, UNKNOWN, zones
 from monitor.norms import StatisticsConfig
 from monitor.periods import Period, quarter
 from monitor.snapshots import SNAPSHOT
-from monitor.ticket_frame import load_frame, to_us
+from monitor.ticket_frame import TicketFrame, load_frame, to_us
 from monitor.timeutil import as_utc, iso
 
 MIN_QUARTERS, MAX_QUARTERS = 4, 8
@@ -41,6 +41,14 @@ def quarters_up_to(last: Period, count: int) -> list[Period]:
         year, index = divmod(latest - back, 4)
         result.append(quarter(year, index + 1))
     return result
+
+
+def load_trend_frame(engine: Engine, *, last: Period, as_of: datetime, count: int) -> TicketFrame:
+    """The tickets of the `count` quarters up to `last`, as of `as_of`."""
+    periods = quarters_up_to(last, min(MAX_QUARTERS, max(MIN_QUARTERS, count)))
+    return load_frame(
+        engine, as_of=as_utc(as_of), start=periods[0].start, end=periods[-1].end, columns=()
+    )
 
 
 def wilson_interval(successes: int, trials: int, alpha: float = 0.05) -> list[float | None]:
@@ -95,15 +103,21 @@ def quarterly_trend(
     provider: str | None = None,
     config: StatisticsConfig | None = None,
     use_snapshots: bool = True,
+    frame: TicketFrame | None = None,
 ) -> dict:
-    """Figures of the `count` (4 to 8) quarters up to `last`, oldest first (see module doc)."""
+    """Figures of the `count` (4 to 8) quarters up to `last`, oldest first (see module doc).
+
+    `frame`: tickets already loaded as of `as_of` covering the quarters (`load_trend_frame`),
+    so trends of many providers read the store once.
+    """
     from monitor.drift_config import load_drift_config
 
     config = config or StatisticsConfig()
     count = min(MAX_QUARTERS, max(MIN_QUARTERS, count))
     as_of = as_utc(as_of)
     periods = quarters_up_to(last, count)
-    frame = load_frame(engine, as_of=as_of, start=periods[0].start, end=periods[-1].end, columns=())
+    if frame is None:
+        frame = load_trend_frame(engine, last=last, as_of=as_of, count=count)
     if provider is not None:
         labels = [str(label) for label in frame.provider.labels]
         mine = np.array([label == provider for label in labels] + [False])

@@ -38,6 +38,7 @@ class Shared:
     reappearance: dict
     config: StatisticsConfig
     peers: dict = field(default_factory=dict)
+    trend_frame: object = None  # the last four quarters' tickets, loaded once per batch
 
 
 def is_provider(row: dict) -> bool:
@@ -138,7 +139,7 @@ def _quarter_of(period: Period) -> Period:
 
 def statement_figures(engine: Engine, shared: Shared, provider: str) -> dict:
     """Everything one provider's statement shows (see the module docstring)."""
-    from monitor.trends import quarterly_trend
+    from monitor.trends import load_trend_frame, quarterly_trend
 
     snapshot = shared.snapshot
     row = find_row(snapshot, provider)
@@ -149,13 +150,17 @@ def statement_figures(engine: Engine, shared: Shared, provider: str) -> dict:
     per_100k = None
     if size and size["addresses"]:
         per_100k = row["notices"] / size["addresses"] * 100_000
+    last = _quarter_of(shared.period)
+    if shared.trend_frame is None:
+        shared.trend_frame = load_trend_frame(engine, last=last, as_of=shared.as_of, count=4)
     trend = quarterly_trend(
         engine,
-        last=_quarter_of(shared.period),
+        last=last,
         as_of=shared.as_of,
         count=4,
         provider=name,
         config=shared.config,
+        frame=shared.trend_frame,
     )
     reappearance = shared.reappearance.get(name)
     return {
