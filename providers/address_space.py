@@ -114,14 +114,23 @@ class AddressSpace:
     def network_sizes(self) -> dict[str, dict]:
         """AS name -> its ASes and the sum of their announced addresses (once per table)."""
         if "networks" not in self._memo:
-            by_network: dict[str, set[int]] = {}
-            for asn, name in self.network.items():
-                by_network.setdefault(str(name), set()).add(int(asn))
-            sizes = self.sum_of(by_network)
+            names: dict[str, int] = {}
+            code_of_asn = np.array(
+                [
+                    names.setdefault(str(self.network.get(asn, "")), len(names))
+                    for asn in self.asn.tolist()
+                ],
+                np.int64,
+            )
+            sizes = np.bincount(code_of_asn, weights=self.asn_size, minlength=len(names))
+            asns: dict[str, list[int]] = {}
+            for asn in self.asn.tolist():
+                if asn in self.network:
+                    asns.setdefault(str(self.network[asn]), []).append(asn)
             self._memo["networks"] = {
-                name: {"addresses": size, "basis": self.version, "asns": sorted(by_network[name])}
-                for name, size in sizes.items()
-                if size
+                name: {"addresses": int(sizes[code]), "basis": self.version, "asns": asns[name]}
+                for name, code in names.items()
+                if name in asns and sizes[code]
             }
         return self._memo["networks"]
 
@@ -171,13 +180,20 @@ def _prefixes(engine: Engine, source_id: int) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros((0, 3), np.int64)
 
 
+def _driver_rows(engine: Engine, sql: str, source_id: int) -> list[tuple]:
+    from monitor.ticket_frame import read_snapshot
+
+    mark = "?" if engine.dialect.name == "sqlite" else "%s"
+    with read_snapshot(engine) as reader:
+        return [row for rows in reader.chunks(sql.format(mark=mark), (source_id,)) for row in rows]
+
+
 def _stored_sizes(engine: Engine, source_id: int) -> tuple[np.ndarray, np.ndarray] | None:
-    with engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(AS_SIZE.c.asn, AS_SIZE.c.addresses)
-            .where(AS_SIZE.c.source_id == source_id)
-            .order_by(AS_SIZE.c.asn)
-        ).all()
+    rows = _driver_rows(
+        engine,
+        "SELECT asn, addresses FROM as_size WHERE source_id = {mark} ORDER BY asn",
+        source_id,
+    )
     if not rows:
         return None
     table = np.array(rows, dtype=np.int64).reshape(-1, 2)
@@ -213,13 +229,11 @@ def load_address_space(engine: Engine) -> AddressSpace:
     """
     with engine.connect() as connection:
         source = active_source(connection)
-        if source is None:
-            return AddressSpace(None, None)
-        names = dict(
-            connection.execute(
-                sa.select(NAMES.c.asn, NAMES.c.name).where(NAMES.c.source_id == source["id"])
-            ).all()
-        )
+    if source is None:
+        return AddressSpace(None, None)
+    names = dict(
+        _driver_rows(engine, "SELECT asn, name FROM as_name WHERE source_id = {mark}", source["id"])
+    )
     data_date = source["data_date"].isoformat() if source["data_date"] else None
     stored = _stored_sizes(engine, source["id"])
     if stored is not None:
