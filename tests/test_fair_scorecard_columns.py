@@ -150,3 +150,15 @@ def test_no_prefix_table_says_unknown(engine):
     assert all(row["announced_addresses"] is None for row in card["rows"])
     html = Document(scorecard_html(card, "en"))
     assert "unknown" in [cell["text"] for cell in html.rows["Host A"]]
+
+
+def test_rows_whose_names_differ_only_in_case_keep_their_own_columns(engine):
+    tickets = [dict(t) for t in TICKETS]
+    for ticket in tickets:
+        if ticket["id"] == "a4":
+            ticket["provider"] = "HOST A"
+    _store(engine, tickets)
+    snapshot = compute_scorecard(engine, period=Q3, as_of=AS_OF)
+    html = Document(scorecard_html(snapshot, "en"))
+    assert "3 of 3" in "".join(cell["text"] for cell in html.rows["Host A"])
+    assert "0 of 1" in "".join(cell["text"] for cell in html.rows["HOST A"])
