@@ -147,3 +147,31 @@ class JurisdictionOverride(SQLModel, table=True):
     source_note: str
     batch: int
     set_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class ProviderSizeFigure(SQLModel, table=True):
+    """An analyst's own size figure for a provider (announced addresses), used instead of
+    the prefix table's count. Rows of the newest `batch` for a provider win; older ones stay
+    as the record of what was used before (`monitor providers size import`)."""
+
+    __tablename__ = "provider_size"
+    __table_args__ = (sa.Index("ix_provider_size_provider", "provider", "batch"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=255, description="canonical provider name")
+    addresses: int = Field(sa_type=sa.BigInteger, description="IPv4 addresses the figure counts")
+    source: str | None = Field(default=None, max_length=255, description="where it came from")
+    origin: str = Field(max_length=255, description="file name of the import")
+    batch: int
+    imported_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class AsSize(SQLModel, table=True):
+    """Announced IPv4 addresses of one AS in one prefix-table version (overlaps counted once),
+    computed on first use of the version (providers.address_space)."""
+
+    __tablename__ = "as_size"
+
+    source_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    asn: int = Field(sa_type=sa.BigInteger, primary_key=True)
+    addresses: int = Field(sa_type=sa.BigInteger)

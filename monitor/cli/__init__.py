@@ -94,6 +94,8 @@ COMMAND_MODULES = (
     "monitor.cli.reports",
     "monitor.cli.quarantine",
     "monitor.cli.web",
+    "monitor.cli.provider_size",
+    "monitor.cli.statement",
 )
 
 

@@ -531,13 +531,15 @@ def compute_scorecards(
         end=period.end,
         columns=("network",) if "network" in groupings else (),
     )
-    results = scorecards_from_frame(frame, period=period, groupings=groupings, config=config)
+    cards = scorecards_from_frame(frame, period=period, groupings=groupings, config=config)
+    del frame  # the re-appearance read below needs the memory
     from monitor.statistics.data_versions import data_versions
+    from monitor.statistics.fair_columns import add_fair_columns
 
     versions = data_versions(engine, at=as_of)
-    for scorecard in results.values():
+    for scorecard in cards.values():
         scorecard["data_versions"] = versions
-    return results
+    return add_fair_columns(engine, cards, period=period, as_of=as_of, known_at=known_at)
 
 
 def compute_scorecard(

@@ -143,6 +143,27 @@ EXTRA_ROW = {
     "counts": dict,
     "median_hours_ci_estimable": bool,
 }
+# Issue 22 (docs/fair-comparisons.md): provider size and re-appearance, added keys.
+NUMBER_OR_NONE = (int, float, type(None))
+EXTRA_ROW.update(
+    {
+        "announced_addresses": (int, type(None)),
+        "size_basis": (str, type(None)),
+        "notices_per_100k_addresses": (float, type(None)),
+        "removed_items": (int, type(None)),
+        "reappeared": (int, type(None)),
+        "reappeared_30d": (int, type(None)),
+        "reappeared_90d": (int, type(None)),
+        "reappeared_30d_share": NUMBER_OR_NONE,
+        "reappeared_30d_share_ci": list,
+        "reappeared_90d_share": NUMBER_OR_NONE,
+        "reappeared_90d_share_ci": (list, type(None)),
+        "reappeared_same_provider": (int, type(None)),
+        "reappeared_other_inside": (int, type(None)),
+        "reappeared_outside": (int, type(None)),
+        "reappeared_unknown": (int, type(None)),
+    }
+)
 
 
 def test_json_keys_and_types_follow_the_contract(store):

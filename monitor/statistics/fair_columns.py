@@ -1,0 +1,129 @@
+"""The scorecard's fair-comparison columns: provider size and re-appearance.
+
+Added keys only (INTERFACE keys never change), flat so the CSV needs no new rule
+(a `[low, high]` becomes `_lower` / `_upper` as for every interval):
+
+- `announced_addresses`, `size_basis` (prefix-table data version or `analyst`),
+  `notices_per_100k_addresses`: null where the size is unknown (countries, `unknown` rows,
+  no prefix table, no matching AS);
+- `removed_items`, `reappeared`, `reappeared_30d`, `reappeared_90d`,
+  `reappeared_30d_share` (+ `_ci`), `reappeared_90d_share` (+ `_ci`),
+  `reappeared_same_provider`, `reappeared_other_inside`, `reappeared_outside`,
+  `reappeared_unknown`: for provider rows and the totals (as known at `--known-at` when
+  given); null for network and country rows (content is removed by a provider).
+
+Top level: `size_data_version` and `size_data_date` of the prefix table used.
+Definitions: docs/fair-comparisons.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from monitor.periods import Period
+from monitor.statistics.reappearance import WHERE, compute_reappearance
+
+SIZE_KEYS = ("announced_addresses", "size_basis", "notices_per_100k_addresses")
+REAPPEARANCE_KEYS = (
+    "removed_items",
+    "reappeared",
+    "reappeared_30d",
+    "reappeared_90d",
+    "reappeared_30d_share",
+    "reappeared_30d_share_ci",
+    "reappeared_90d_share",
+    "reappeared_90d_share_ci",
+    *(f"reappeared_{where}" for where in WHERE),
+)
+
+
+def _size_of(row: dict, by: str, sizes: dict) -> dict | None:
+    if by == "provider":
+        return sizes["providers"].get(str(row["name"]))
+    if by == "network":
+        key = str(row.get("key") or "")
+        space = sizes.get("space")
+        if key.startswith("AS") and key[2:].isdigit() and space is not None:
+            addresses = space.size_of_asn(int(key[2:]))
+            return {"addresses": addresses, "basis": space.version} if addresses else None
+        return sizes["networks"].get(str(row["name"]))
+    return None
+
+
+def size_columns(row: dict, by: str, sizes: dict) -> dict:
+    """The size keys of one scorecard row."""
+    size = _size_of(row, by, sizes)
+    if not size or not size.get("addresses"):
+        return dict.fromkeys(SIZE_KEYS)
+    return {
+        "announced_addresses": int(size["addresses"]),
+        "size_basis": size["basis"],
+        "notices_per_100k_addresses": row["notices"] / size["addresses"] * 100_000,
+    }
+
+
+def reappearance_columns(figures: dict | None) -> dict:
+    """The re-appearance keys of one row from `monitor.statistics.reappearance` figures
+    (None: nulls)."""
+    if figures is None:
+        return dict.fromkeys(REAPPEARANCE_KEYS)
+    columns = {
+        "removed_items": figures["removed"],
+        "reappeared": figures["reappeared"],
+        "reappeared_30d": figures["reappeared_30d"],
+        "reappeared_90d": figures["reappeared_90d"],
+        "reappeared_30d_share": figures["reappeared_30d_share"],
+        "reappeared_30d_share_ci": figures["reappeared_30d_share_ci"],
+        "reappeared_90d_share": figures["reappeared_90d_share"],
+        "reappeared_90d_share_ci": figures["reappeared_90d_share_ci"],
+    }
+    for where in WHERE:
+        columns[f"reappeared_{where}"] = figures["reappeared_where"][where]
+    return columns
+
+
+def add_fair_columns(
+    engine: Engine,
+    scorecards: dict[str, dict],
+    *,
+    period: Period,
+    as_of: datetime,
+    known_at: datetime | None = None,
+) -> dict[str, dict]:
+    """Add the size and re-appearance keys to every row and the totals of `scorecards`
+    (grouping -> scorecard JSON, as `monitor.scorecard.scorecards_from_frame` returns)."""
+    from providers.address_space import provider_sizes
+
+    sizes = provider_sizes(engine, networks="network" in scorecards)
+    reappearance = compute_reappearance(engine, period=period, as_of=as_of, known_at=known_at)
+    empty = reappearance_columns(
+        {
+            "removed": 0,
+            "reappeared": 0,
+            "reappeared_30d": 0,
+            "reappeared_90d": 0,
+            "reappeared_30d_share": None,
+            "reappeared_30d_share_ci": [None, None],
+            "reappeared_90d_share": None,
+            "reappeared_90d_share_ci": [None, None],
+            "reappeared_where": dict.fromkeys(WHERE, 0),
+        }
+    )
+    for by, card in scorecards.items():
+        card["size_data_version"] = sizes["data_version"]
+        card["size_data_date"] = sizes["data_date"]
+        for row in card["rows"]:
+            row.update(size_columns(row, by, sizes))
+            if by != "provider":
+                row.update(reappearance_columns(None))
+            else:
+                row.update(
+                    reappearance_columns(reappearance.get(str(row["name"])))
+                    if str(row["name"]) in reappearance
+                    else empty
+                )
+        card["totals"].update(dict.fromkeys(SIZE_KEYS))
+        card["totals"].update(reappearance_columns(reappearance["all"]))
+    return scorecards
