@@ -36,8 +36,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.models import QUEUE_UNRESOLVED  # noqa: E402
-
 from bench.common import machine, peak_rss_mb, print_table  # noqa: E402
 from bench.scorecard import (  # noqa: E402
     AS_OF,
@@ -49,6 +47,7 @@ from bench.scorecard import (  # noqa: E402
     _insert,
     _ticket_columns,
 )
+from monitor.store.models import QUEUE_UNRESOLVED  # noqa: E402
 
 # ../shared next to the checkout (a worktree sits one level deeper)
 SHARED = next(
@@ -78,9 +77,8 @@ def _real_asns(pfx2as: Path, count: int) -> list[int]:
 
 def make_database(path: Path, args) -> None:
     """The benchmark database: tickets with re-reports and real ASes, plus the prefix table."""
-    from monitor.db import make_engine
-    from monitor.schema import upgrade
-
+    from monitor.store.db import make_engine
+    from monitor.store.schema import upgrade
     from providers.prefix_import import refresh_prefix_table
 
     engine = make_engine(f"sqlite:///{path}")
@@ -117,12 +115,11 @@ def make_database(path: Path, args) -> None:
 
 
 def _run(url: str, queue) -> None:
-    from monitor.db import make_engine
-    from monitor.periods import parse_period
-    from monitor.scorecard import GROUPINGS, scorecards_from_frame
-    from monitor.ticket_frame import load_frame
-
     from monitor.statistics.fair_columns import add_fair_columns
+    from monitor.statistics.periods import parse_period
+    from monitor.statistics.scorecard import GROUPINGS, scorecards_from_frame
+    from monitor.statistics.ticket_frame import load_frame
+    from monitor.store.db import make_engine
 
     engine = make_engine(url)
     period = parse_period(QUARTER)
@@ -197,8 +194,8 @@ def main() -> None:
         make_database(partial, args)
         partial.rename(path)
         print(f"  database in {time.perf_counter() - began:.0f} s", file=sys.stderr)
-    from monitor.db import make_engine
-    from monitor.schema import upgrade
+    from monitor.store.db import make_engine
+    from monitor.store.schema import upgrade
 
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)  # a database kept from an older version of the code

@@ -32,11 +32,11 @@ from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
-from monitor.errors import ConfigurationError
-from monitor.models import RESOLUTION
-from monitor.timeutil import iso, utcnow
 from sqlalchemy.engine import Engine
 
+from monitor.core.errors import ConfigurationError
+from monitor.core.timeutil import iso, utcnow
+from monitor.store.models import RESOLUTION
 from providers.bulk import insert_rows
 from providers.models import AsName, AsSize, PrefixEntry, ProviderSizeFigure
 from providers.names import _PUNCTUATION, clean_text, name_key
@@ -165,7 +165,7 @@ def address_space(asns, nets, lengths, names: dict[int, str], version, data_date
 
 def _prefixes(engine: Engine, source_id: int) -> np.ndarray:
     """(asn, net_lo, length) of the version's IPv4 prefixes, read through the driver."""
-    from monitor.ticket_frame import read_snapshot
+    from monitor.store.reading import read_snapshot
 
     parts = []
     with read_snapshot(engine) as reader:
@@ -181,7 +181,7 @@ def _prefixes(engine: Engine, source_id: int) -> np.ndarray:
 
 
 def _driver_rows(engine: Engine, sql: str, source_id: int) -> list[tuple]:
-    from monitor.ticket_frame import read_snapshot
+    from monitor.store.reading import read_snapshot
 
     mark = "?" if engine.dialect.name == "sqlite" else "%s"
     with read_snapshot(engine) as reader:

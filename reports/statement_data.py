@@ -15,12 +15,13 @@ from datetime import datetime
 
 import numpy as np
 import sqlalchemy as sa
-from monitor.errors import ReportError
-from monitor.models import RESOLUTION, TICKET, TICKET_WITH_RESOLUTION
-from monitor.norms import StatisticsConfig
-from monitor.periods import Period, quarter
-from monitor.timeutil import as_utc, iso, parse_timestamp
 from sqlalchemy.engine import Engine
+
+from monitor.core.errors import ReportError
+from monitor.core.timeutil import as_utc, iso, parse_timestamp
+from monitor.statistics.norms import StatisticsConfig
+from monitor.statistics.periods import Period, quarter
+from monitor.store.models import RESOLUTION, TICKET, TICKET_WITH_RESOLUTION
 
 OPEN_LISTED = 12
 UNKNOWN = "unknown"
@@ -138,7 +139,7 @@ def _quarter_of(period: Period) -> Period:
 
 def statement_figures(engine: Engine, shared: Shared, provider: str) -> dict:
     """Everything one provider's statement shows (see the module docstring)."""
-    from monitor.statistics.trends import load_trend_frame, quarterly_trend
+    from reports.trend_data import load_trend_frame, quarterly_trend
 
     snapshot = shared.snapshot
     row = find_row(snapshot, provider)

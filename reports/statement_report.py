@@ -12,12 +12,12 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from monitor.errors import ReportError
-from monitor.norms import StatisticsConfig
-from monitor.periods import Period
-from monitor.timeutil import as_utc, parse_timestamp, utcnow
 from sqlalchemy.engine import Engine
 
+from monitor.core.errors import ReportError
+from monitor.core.timeutil import as_utc, parse_timestamp, utcnow
+from monitor.statistics.norms import StatisticsConfig
+from monitor.statistics.periods import Period
 from reports.language import Language
 from reports.rendering import render_html, write_document
 from reports.scorecard_view import norm_header
@@ -226,9 +226,8 @@ def prepare(
     config: StatisticsConfig | None = None,
 ) -> Shared:
     """Store the period's provider scorecard and compute what every statement shares."""
-    from monitor.snapshots import load_snapshot, store_scorecard_snapshot
-
     from monitor.statistics.reappearance import compute_reappearance
+    from monitor.statistics.snapshots import load_snapshot, store_scorecard_snapshot
     from providers.address_space import provider_sizes
 
     config = config or StatisticsConfig()

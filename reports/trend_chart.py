@@ -1,4 +1,4 @@
-"""The trend chart: the last four to eight quarters (monitor.statistics.trends), drawn as SVG.
+"""The trend chart: the last four to eight quarters (reports.trend_data), drawn as SVG.
 
 Upper panel: the share removed within each norm and the share hosted outside the EU and
 INHOPE, each with its 95 % interval. Lower panel: notices per quarter (bars) and the

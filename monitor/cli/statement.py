@@ -36,9 +36,9 @@ def statement(
     ),
 ) -> None:
     """A one- to two-page statement to send to a hosting provider (no URLs, ever)."""
-    from monitor.norms import load_statistics_config
-    from monitor.periods import period_from_options
-    from monitor.timeutil import parse_user_time
+    from monitor.core.timeutil import parse_user_time
+    from monitor.statistics.norms import load_statistics_config
+    from monitor.statistics.periods import period_from_options
     from reports.statement_report import publish_statements
 
     if fmt not in FORMATS:

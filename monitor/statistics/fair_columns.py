@@ -22,7 +22,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from monitor.periods import Period
+from monitor.statistics.periods import Period
 from monitor.statistics.reappearance import WHERE, compute_reappearance
 
 SIZE_KEYS = ("announced_addresses", "size_basis", "notices_per_100k_addresses")
@@ -93,7 +93,8 @@ def add_fair_columns(
     known_at: datetime | None = None,
 ) -> dict[str, dict]:
     """Add the size and re-appearance keys to every row and the totals of `scorecards`
-    (grouping -> scorecard JSON, as `monitor.scorecard.scorecards_from_frame` returns)."""
+    (grouping -> scorecard JSON, as `monitor.statistics.scorecard.scorecards_from_frame`
+    returns)."""
     from providers.address_space import provider_sizes
 
     sizes = provider_sizes(engine, networks="network" in scorecards)

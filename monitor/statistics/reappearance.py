@@ -9,14 +9,14 @@ about half the cases). Definitions (docs/fair-comparisons.md):
 - It re-appeared when a later ticket (any source) with the same `url_hash` was reported
   strictly after that removal and at or before `as_of`; the first such ticket counts.
 - Time to re-appearance is in days from the removal; an item not reported again is
-  censored at `as_of`. Kaplan-Meier (monitor.survival) gives the share back within 30
+  censored at `as_of`. Kaplan-Meier (monitor.statistics.survival) gives the share back within 30
   and 90 days with 95 % intervals; counts within 30 / 90 days and at all are as observed.
 - Where it came back, from the first re-report's resolution: `same_provider`, else
   `other_inside` (another provider, hosted in the EU or an INHOPE country), `outside`
   (neither EU nor INHOPE), or `unknown` (hosting not resolved or membership unknown).
 
-With `known_at` the tickets are taken as the monitor knew them then (monitor.known_at), so a
-published figure can be re-derived.
+With `known_at` the tickets are taken as the monitor knew them then
+(monitor.statistics.known_at), so a published figure can be re-derived.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from datetime import datetime, timedelta
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from monitor import survival
-from monitor.periods import Period
-from monitor.ticket_frame import NULL_US, TIME_WIDTH, TicketQuery, read_snapshot, to_us
-from monitor.timeutil import as_utc
+from monitor.core.timeutil import as_utc
+from monitor.statistics import survival
+from monitor.statistics.periods import Period
+from monitor.statistics.ticket_frame import NULL_US, TIME_WIDTH, TicketQuery, read_snapshot, to_us
 
 DAY_US = 86_400_000_000
 WINDOWS = (30, 90)
@@ -104,8 +104,8 @@ def _query(query: TicketQuery, *, full_scan: bool = False) -> str:
 
 def _replayed(reader, query: TicketQuery) -> list[tuple[str, str]]:
     """Tickets known at K but changed since, in the row shape, with K's values
-    (monitor.known_at: the old value of the earliest event after K per field)."""
-    from monitor.known_at import _earliest_old_values, _stored_time
+    (monitor.statistics.known_at: the old value of the earliest event after K per field)."""
+    from monitor.statistics.known_at import _earliest_old_values, _stored_time
 
     _, (provider, eu, inhope) = _columns(query)
     times = [query.time_text(f"ticket.{n}") for n in ("reported_at", "notified_at", "removed_at")]

@@ -41,8 +41,8 @@ from monitor.statistics.ticket_query import (
     TIME_FIELDS,
     TIME_WIDTH,
     TicketQuery,
-    read_snapshot,
 )
+from monitor.store.reading import read_snapshot
 
 NULL_US = int(np.datetime64(NULL_TIME, "us").astype(np.int64))
 HOUR_US = 3_600_000_000

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from monitor.errors import ConfigurationError
 
+from monitor.core.errors import ConfigurationError
 from providers.address_space import (
     address_space,
     import_sizes,

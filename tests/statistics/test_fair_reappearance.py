@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from monitor.models import QUEUE_UNRESOLVED, TICKET
-from monitor.periods import parse_period
 
+from monitor.statistics.periods import parse_period
 from monitor.statistics.reappearance import compute_reappearance
+from monitor.store.models import QUEUE_UNRESOLVED, TICKET
 from tests.resolution_rows import store_resolutions
 
 LEARNT = datetime(2026, 12, 1, tzinfo=UTC)
@@ -195,7 +195,8 @@ def test_nothing_back_gives_a_clopper_pearson_interval_not_a_zero_width_one(engi
 
 def test_known_at_takes_tickets_as_they_were_known(engine):
     import sqlalchemy as sa
-    from monitor.models import RESOLUTION, TicketEvent
+
+    from monitor.store.models import RESOLUTION, TicketEvent
 
     _store(engine, TICKETS)
     known_at = LEARNT - timedelta(days=10)

@@ -7,9 +7,9 @@ import io
 import json
 
 import pytest
-from monitor.periods import parse_period
-from monitor.scorecard import compute_scorecard
 
+from monitor.statistics.periods import parse_period
+from monitor.statistics.scorecard import compute_scorecard
 from providers.prefix_import import refresh_prefix_table
 from reports.scorecard_report import scorecard_html
 from tests.statistics.test_fair_reappearance import AS_OF, TICKETS, _store
@@ -72,7 +72,7 @@ def test_json_rows_carry_size_and_reappearance(filled):
 
 
 def test_tickets_seen_in_an_as_give_the_provider_that_as_too(engine, tmp_path):
-    from monitor.models import RESOLUTION
+    from monitor.store.models import RESOLUTION
 
     _store(engine, TICKETS)
     _prefix_table(engine, tmp_path)
@@ -87,7 +87,7 @@ def test_tickets_seen_in_an_as_give_the_provider_that_as_too(engine, tmp_path):
 
 def test_network_rows_by_as_number(filled):
     engine, _version = filled
-    from monitor.models import RESOLUTION
+    from monitor.store.models import RESOLUTION
 
     with engine.begin() as connection:
         connection.execute(

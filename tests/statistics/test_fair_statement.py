@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from babel.messages.pofile import read_po
-from monitor.db import make_engine
 
+from monitor.store.db import make_engine
 from reports.language import catalogue_path
 from tests.statistics.test_fair_reappearance import NL, T0, _hash, _store
 from tests.test_reports_support import Document, have_poppler, pdf_pages, pdf_text

@@ -22,7 +22,7 @@ from tests.statistics.test_scorecard_cli import PERIOD_ARGS, _fill
 def locked(sqlite_cli, tmp_path, monkeypatch):
     """The CLI while a second connection holds the database's write lock."""
     _fill(sqlite_cli.db_url, n=60)
-    monkeypatch.setattr(monitor.db, "BUSY_TIMEOUT_S", 2)
+    monkeypatch.setattr(monitor.store.db, "BUSY_TIMEOUT_S", 2)
     writer = sqlite3.connect(str(tmp_path / "cli.db"), isolation_level=None, timeout=0)
     writer.execute("BEGIN IMMEDIATE")
     writer.execute(

@@ -22,13 +22,13 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor import survival
-from monitor.drift_frame import OUTSIDE, UNKNOWN, zones
-from monitor.norms import StatisticsConfig
-from monitor.periods import Period, quarter
-from monitor.snapshots import SNAPSHOT
-from monitor.ticket_frame import TicketFrame, load_frame, to_us
-from monitor.timeutil import as_utc, iso
+from monitor.core.timeutil import as_utc, iso
+from monitor.drift.frame import OUTSIDE, UNKNOWN, zones
+from monitor.statistics import survival
+from monitor.statistics.norms import StatisticsConfig
+from monitor.statistics.periods import Period, quarter
+from monitor.statistics.snapshots import SNAPSHOT
+from monitor.statistics.ticket_frame import TicketFrame, load_frame, to_us
 
 MIN_QUARTERS, MAX_QUARTERS = 4, 8
 
@@ -110,7 +110,7 @@ def quarterly_trend(
     `frame`: tickets already loaded as of `as_of` covering the quarters (`load_trend_frame`),
     so trends of many providers read the store once.
     """
-    from monitor.drift_config import load_drift_config
+    from monitor.drift.config import load_drift_config
 
     config = config or StatisticsConfig()
     count = min(MAX_QUARTERS, max(MIN_QUARTERS, count))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from monitor.periods import parse_period
-from monitor.scorecard import compute_scorecard
-from monitor.snapshots import store_scorecard_snapshot
 
-from monitor.statistics.trends import quarterly_trend, quarters_up_to, wilson_interval
+from monitor.statistics.periods import parse_period
+from monitor.statistics.scorecard import compute_scorecard
+from monitor.statistics.snapshots import store_scorecard_snapshot
+from reports.trend_data import quarterly_trend, quarters_up_to, wilson_interval
 from tests.statistics.test_fair_reappearance import _store
 
 AS_OF = datetime(2026, 11, 15, tzinfo=UTC)
