@@ -24,9 +24,9 @@ from sqlalchemy.engine import Engine
 
 from monitor.core.timeutil import as_utc, iso
 from monitor.drift.frame import OUTSIDE, UNKNOWN, zones
-from monitor.statistics import survival
 from monitor.statistics.norms import StatisticsConfig
 from monitor.statistics.periods import Period, quarter
+from monitor.statistics.scorecard import period_totals
 from monitor.statistics.snapshots import SNAPSHOT
 from monitor.statistics.ticket_frame import TicketFrame, load_frame, to_us
 
@@ -125,36 +125,24 @@ def quarterly_trend(
         frame = frame.select(mine[codes])
     starts = np.array([to_us(p.start) for p in periods] + [to_us(periods[-1].end)])
     index = np.searchsorted(starts, frame.clock_start, side="right") - 1
-    curve = frame.in_curve
-    curves = survival.kaplan_meier(
-        frame.duration_hours[curve], frame.event[curve], index[curve], count
-    )
-    median, median_low, median_high = survival.quantile(curves, 0.5)
-    shares = {norm.key: survival.removed_within(curves, norm.hours) for norm in config.norms}
     notices = np.bincount(index, minlength=count)
     cdn = frame.cdn if load_drift_config().cdn_as_unknown else None
     zone = zones(frame.eu, frame.inhope, cdn)
     outside = np.bincount(index[zone == OUTSIDE], minlength=count)
     unknown = np.bincount(index[zone == UNKNOWN], minlength=count)
+    totals = [period_totals(frame, period, config) for period in periods]
     stored = _stored(engine, periods, as_of) if use_snapshots else {}
     rows = []
     for q, period in enumerate(periods):
         known = int(notices[q] - unknown[q])
         row = {
             **period.to_json(),
-            "complete": period.end <= as_of,
-            "days": (min(period.end, as_of) - period.start).days,
+            **period.progress(as_of),
             "notices": int(notices[q]),
-            "median_hours": _number(median[q]),
-            "median_hours_ci": [_number(median_low[q]), _number(median_high[q])],
-            "norms": {
-                key: {
-                    "share": _number(share[q]),
-                    "ci": [_number(low[q]), _number(high[q])],
-                }
-                for key, (share, low, high) in shares.items()
-            },
-            "low_volume": bool(curves.subjects[q] < config.min_notices),
+            "median_hours": totals[q]["median_hours"],
+            "median_hours_ci": totals[q]["median_hours_ci"],
+            "norms": totals[q]["norms"],
+            "low_volume": totals[q]["notices"] < config.min_notices,
             "outside": {
                 "outside": int(outside[q]),
                 "known": known,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,9 +53,6 @@ def ingest(
     options = IngestOptions(
         source=source, format=fmt, timezone=timezone, hash_urls=hash_urls, strict=strict
     )
-    missing = [path for path in paths if path != "-" and not os.path.lexists(path)]
-    if missing:  # before any file is ingested, as a usage error
-        fail(f"file {missing[0]!r} does not exist: see `monitor ingest --help`")
     total = IngestSummary()
     for path in paths:
         # Only a regular file on a terminal is counted first (a stream is read once).

@@ -249,7 +249,7 @@ class InputFile:
         try:
             return open(self.path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
         except FileNotFoundError:
-            raise UnreadableInput(f"{self.name}: no such file") from None
+            raise UnreadableInput(f"{self.name}: no such file; check the path") from None
         except IsADirectoryError:
             raise UnreadableInput(f"{self.name}: is a folder, not a file") from None
         except OSError as exc:

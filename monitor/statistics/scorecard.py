@@ -413,6 +413,17 @@ def _hours(config: StatisticsConfig) -> list[float]:
     return sorted({hours for _name, hours in WITHIN} | {norm.hours for norm in config.norms})
 
 
+def period_totals(
+    frame: TicketFrame, period: Period, config: StatisticsConfig | None = None
+) -> dict:
+    """The figures of a scorecard's `totals` row for one period of a loaded frame (notices,
+    median, norms with the same intervals and counts), without the previous period: what a
+    trend shows per quarter, so that it always agrees with the scorecard."""
+    config = config or StatisticsConfig()
+    figures = _PeriodFigures(frame, period, _hours(config))
+    return _row(figures.by_group(np.zeros(len(frame), dtype=np.uint16), 1), 0, config, None)
+
+
 def scorecards_from_frame(
     frame: TicketFrame,
     *,

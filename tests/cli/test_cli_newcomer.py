@@ -61,7 +61,7 @@ def test_a_missing_input_file_is_one_line(sqlite_cli, tmp_path):
     missing = tmp_path / "nope.csv"
     result = sqlite_cli("ingest", missing, ok=False)
     assert_one_error_line(
-        result, f"error: file '{missing}' does not exist: see `monitor ingest --help`"
+        result, "error: nope.csv: no such file; check the path"
     )
 
 

@@ -295,7 +295,7 @@ def test_a_retry_wait_that_would_pass_the_deadline_is_not_started(engine, monkey
     with pytest.raises(FeedError) as error:
         pull(engine, BASE, transport=transport, deadline=5, sleep=slept.append)
     assert str(error.value) == (
-        "feed hotline.example/api/tickets: HTTP 503; waiting 10 s more would pass the pull's "
+        "feed hotline.example /api/tickets: HTTP 503; waiting 10 s more would pass the pull's "
         "deadline of 5 s; the next pull resumes from here"
     )
     assert slept == []

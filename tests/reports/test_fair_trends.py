@@ -50,7 +50,7 @@ def test_trend_matches_the_scorecard_and_uses_a_stored_snapshot(engine):
     trend = quarterly_trend(engine, last=parse_period("2026Q4"), as_of=AS_OF, count=4)
     assert [q["label"] for q in trend["quarters"]] == ["2026Q1", "2026Q2", "2026Q3", "2026Q4"]
     q3, q4 = trend["quarters"][2], trend["quarters"][3]
-    assert q3["complete"] is True and q4["complete"] is False and q4["days"] == 45
+    assert q3["complete"] is True and q4["complete"] is False and q4["days_elapsed"] == 45
     card = compute_scorecard(engine, period=parse_period("2026Q3"), as_of=AS_OF)
     assert q3["notices"] == card["totals"]["notices"]
     assert q3["median_hours"] == card["totals"]["median_hours"]

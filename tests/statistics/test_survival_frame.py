@@ -309,7 +309,9 @@ def test_a_wide_window_is_read_by_a_full_scan_with_the_same_result(sqlite_engine
         end=datetime(2026, 5, 8, tzinfo=UTC),
     )
     assert seen == [True, False]
-    monkeypatch.setattr(ticket_frame, "FULL_SCAN_SHARE", 2.0)  # never scan
+    from monitor.statistics import ticket_query
+
+    monkeypatch.setattr(ticket_query, "FULL_SCAN_SHARE", 2.0)  # never scan
     assert_same_frame(load_frame(sqlite_engine, as_of=AS_OF), wide)
     assert seen[-1] is False and 0 < len(narrow) < len(wide)
 
