@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -72,7 +72,9 @@ class TicketFrame:
     1 yes, 0 no, -1 unknown; `asn` is -1 when unknown, `asn_codes` indexes the sorted
     distinct `asn_values` (-1 unknown). `duration_hours` is NaN for tickets
     removed before notice (use `in_curve`). `url_hash` (bytes) and the `source` and
-    `network` columns are empty unless asked for.
+    `network` columns are empty unless asked for; with `url_hash` the frame also keeps
+    `reported_at` and `removed_at` (int64 us, `NULL_US` when empty) for matching reports
+    of the same url_hash (monitor.statistics.reappearance).
     """
 
     as_of: datetime
@@ -94,6 +96,8 @@ class TicketFrame:
     network: Categorical = field(default_factory=_empty_categorical)
     source: Categorical = field(default_factory=_empty_categorical)
     url_hash: np.ndarray = field(default_factory=lambda: np.zeros(0, "S64"))
+    reported_at: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    removed_at: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __len__(self) -> int:
         return len(self.clock_start)
@@ -127,8 +131,10 @@ class TicketFrame:
             column = getattr(self, name)
             if len(column.codes) == len(self):
                 changes[name] = Categorical(column.codes[mask], column.labels)
-        if len(self.url_hash) == len(self):
-            changes["url_hash"] = self.url_hash[mask]
+        for name in ("url_hash", "reported_at", "removed_at"):
+            column = getattr(self, name)
+            if len(column) == len(self):
+                changes[name] = column[mask]
         return replace(self, **changes)
 
 
@@ -167,6 +173,43 @@ def load_frame(
         if known_at is not None:
             builder.add_rows(replayed_rows(reader, query))
     return builder.frame(as_of=as_of, known_at=known_at, start=as_utc(start), end=as_utc(end))
+
+
+def load_reports_outside(frame: TicketFrame, engine: Engine, *, hashes: np.ndarray, after: int):
+    """Tickets with one of `hashes` (S64) reported after `after` (us) and by the frame's
+    `as_of`, as known at its `known_at`, that `frame` does not hold (clock start outside its
+    window), with `url_hash`, `reported_at`, `removed_at` and the profile columns."""
+    as_of, known_at = frame.as_of, frame.known_at
+    builder = _FrameBuilder(("url_hash",))
+    if len(hashes):
+        after_time = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(after))
+        query = TicketQuery(engine.dialect, ("url_hash",), known_at)
+        sql, params = query.reports_outside_window(
+            hashes=[value.decode("ascii") for value in hashes.tolist()],
+            after=after_time,
+            as_of=as_of,
+            start=frame.start,
+            end=frame.end,
+        )
+        with read_snapshot(engine) as reader:
+            for rows in reader.chunks(sql, params):
+                builder.add_rows(rows)
+            if known_at is not None:  # changed after K: K's values decide, filtered below
+                builder.add_rows(replayed_rows(reader, query))
+    found = builder.frame(as_of=as_of, known_at=known_at, start=None, end=None, keep_all=True)
+    if known_at is None or not len(found):
+        return found
+    upper = to_us(as_of) + 1 if frame.end is None else min(to_us(as_of) + 1, to_us(frame.end))
+    inside = found.clock_start < upper
+    if frame.start is not None:
+        inside &= found.clock_start >= to_us(frame.start)
+    keep = (
+        ~inside
+        & (found.reported_at > after)
+        & (found.reported_at <= to_us(as_of))
+        & np.isin(found.url_hash, hashes)
+    )
+    return found.select(keep)
 
 
 def _parse_while_fetching(chunks: Iterator[list[tuple]], builder: _FrameBuilder) -> None:
@@ -253,14 +296,17 @@ class _FrameBuilder:
             columns[name] = per_ticket([int(f[name]) if f[name] else -1 for f in fields], np.int8)
         return columns
 
-    def frame(self, *, as_of: datetime, known_at, start, end) -> TicketFrame:
-        """Compute clock start and durations, and keep the tickets in the window."""
+    def frame(
+        self, *, as_of: datetime, known_at, start, end, keep_all: bool = False
+    ) -> TicketFrame:
+        """Compute clock start and durations, and keep the tickets in the window (all the
+        rows read with `keep_all`: the query chose them)."""
         times = self._joined("times", np.zeros((0, len(TIME_FIELDS)), np.int64))
         reported, notified, removed, checked = (times[:, i] for i in range(len(TIME_FIELDS)))
         has_notice, has_removal = notified != NULL_US, removed != NULL_US
         clock = np.where(has_notice, notified, reported)
         as_of_us = to_us(as_of)
-        window = clock <= as_of_us
+        window = clock <= as_of_us if not keep_all else np.ones(len(clock), bool)
         if start is not None:
             window &= clock >= to_us(start)
         if end is not None:
@@ -294,5 +340,7 @@ class _FrameBuilder:
             url_hash=self._joined("url_hash", np.zeros(0, "S64"))
             if "url_hash" in self.columns
             else np.zeros(0, "S64"),
+            reported_at=reported if "url_hash" in self.columns else np.zeros(0, np.int64),
+            removed_at=removed if "url_hash" in self.columns else np.zeros(0, np.int64),
         )
         return frame if window.all() else frame.select(window)

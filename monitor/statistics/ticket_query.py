@@ -6,6 +6,7 @@ the same query) and `ticket_frame` (which parses what both read) do not import e
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -124,6 +125,51 @@ class TicketQuery:
         hint = "NOT INDEXED" if full_scan and self.dialect == "sqlite" else ""
         table = ticket_with_resolution_sql(hint)
         return self.compile(f"SELECT {self.select_list()} FROM {table} WHERE {where}", values)
+
+    def reports_outside_window(
+        self,
+        *,
+        hashes: list[str],
+        after: datetime,
+        as_of: datetime,
+        start: datetime | None,
+        end: datetime | None,
+    ):
+        """SQL and parameters of the tickets with one of `hashes` reported in (after, as_of]
+        whose clock start is outside the window (`window`'s tickets are in the frame already):
+        the later reports of removed items that a period's frame does not hold. One index
+        lookup per hash; the list goes as one parameter (JSON for SQLite, an array for
+        PostgreSQL) however long it is."""
+        clock = "coalesce(notified_at, reported_at)"
+        upper = as_utc(as_of) + timedelta(microseconds=1)
+        if end is not None:
+            upper = min(upper, as_utc(end))
+        inside = [f"{clock} < :upper"]
+        values: dict[str, object] = {
+            "upper": self.bind_time(upper),
+            "after": self.bind_time(after),
+            "as_of": self.bind_time(as_of),
+        }
+        if start is not None:
+            inside.append(f"{clock} >= :start")
+            values["start"] = self.bind_time(start)
+        if self.dialect == "sqlite":
+            values["hashes"] = json.dumps(hashes)
+            in_hashes = "url_hash IN (SELECT value FROM json_each(:hashes))"
+        else:
+            values["hashes"] = hashes
+            in_hashes = "url_hash = ANY(:hashes)"
+        where = [
+            in_hashes,
+            "reported_at > :after AND reported_at <= :as_of",
+            f"NOT ({' AND '.join(inside)})",
+        ]
+        if self.known_at is not None:
+            where.append("first_learnt_at <= :known_at AND last_learnt_at <= :known_at")
+        table = ticket_with_resolution_sql()
+        return self.compile(
+            f"SELECT {self.select_list()} FROM {table} WHERE {' AND '.join(where)}", values
+        )
 
     def window_is_most_of_the_table(self, reader: SnapshotReader, **window) -> bool:
         """True when at least a fifth of the tickets lie in the window (counted on the index)."""
