@@ -12,8 +12,8 @@ from monitor.statistics.periods import parse_period
 from monitor.statistics.scorecard import compute_scorecard
 from providers.prefix_import import refresh_prefix_table
 from reports.scorecard_report import scorecard_html
+from tests.reports.test_reports_support import Document
 from tests.statistics.test_fair_reappearance import AS_OF, TICKETS, _store
-from tests.test_reports_support import Document
 
 Q3 = parse_period("2026Q3")
 # AS64500: 10/8 with 10.1/16 and 10.2/15 inside it; AS64501: 192.168/16 with a /24 inside

@@ -10,8 +10,8 @@ from babel.messages.pofile import read_po
 
 from monitor.store.db import make_engine
 from reports.language import catalogue_path
+from tests.reports.test_reports_support import Document, have_poppler, pdf_pages, pdf_text
 from tests.statistics.test_fair_reappearance import NL, T0, _hash, _store
-from tests.test_reports_support import Document, have_poppler, pdf_pages, pdf_text
 
 AS_OF = "2026-11-15T00:00:00Z"
 AE = {"country": "AE", "eu": False, "inhope": False}
