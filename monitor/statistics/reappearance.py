@@ -32,6 +32,7 @@ from monitor.statistics.periods import Period
 from monitor.statistics.ticket_frame import (
     NULL_US,
     TicketFrame,
+    hash_codes,
     load_frame,
     load_reports_outside,
     to_us,
@@ -80,11 +81,10 @@ def removal_tickets(frame: TicketFrame, engine: Engine, *, period: Period) -> Re
         & (removed <= as_of_us)
         & (frame.reported_at <= as_of_us)
     )
-    items_hashes = np.unique(frame.url_hash[item])
     outside = load_reports_outside(
         frame,
         engine,
-        hashes=items_hashes,
+        item_hashes=frame.url_hash[item],
         after=int(removed[item].min()) if item.any() else as_of_us,
     )
     parts = [frame.select(frame.reported_at <= as_of_us), outside]
@@ -131,7 +131,7 @@ def match_reappearances(tickets: RemovalTickets) -> Reappearance:
         & (tickets.removed <= tickets.as_of_us)
     )
     items = np.flatnonzero(removed_item)
-    _, hash_code = np.unique(tickets.url_hash, return_inverse=True)
+    hash_code = hash_codes(tickets.url_hash)
     n = len(tickets)
     code = np.concatenate((hash_code, hash_code[items]))
     time = np.concatenate((tickets.reported, tickets.removed[items]))

@@ -175,38 +175,102 @@ def load_frame(
     return builder.frame(as_of=as_of, known_at=known_at, start=as_utc(start), end=as_utc(end))
 
 
-def load_reports_outside(frame: TicketFrame, engine: Engine, *, hashes: np.ndarray, after: int):
-    """Tickets with one of `hashes` (S64) reported after `after` (us) and by the frame's
-    `as_of`, as known at its `known_at`, that `frame` does not hold (clock start outside its
-    window), with `url_hash`, `reported_at`, `removed_at` and the profile columns."""
+def hash_codes(url_hash: np.ndarray) -> np.ndarray:
+    """Integer codes of url_hashes (S64): equal codes exactly for equal hashes.
+
+    A 64-bit mix of the hash's eight 8-byte words is sorted instead of the 64-byte strings
+    (several times faster); should two different hashes share a mix (a crafted collision),
+    the exact `np.unique` decides.
+    """
+    n = len(url_hash)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    words = np.ascontiguousarray(url_hash, dtype="S64").view(np.uint64).reshape(n, 8)
+    key = words[:, 0].copy()
+    for i in range(1, 8):
+        key *= np.uint64(0x9E3779B97F4A7C15)  # wraps modulo 2**64
+        key ^= words[:, i]
+    order = np.argsort(key)
+    key_sorted, hash_sorted = key[order], url_hash[order]
+    same_key = key_sorted[1:] == key_sorted[:-1]
+    same_hash = hash_sorted[1:] == hash_sorted[:-1]
+    if np.any(same_key & ~same_hash):
+        return np.unique(url_hash, return_inverse=True)[1].astype(np.int64)
+    codes = np.empty(n, np.int64)
+    codes[order] = np.concatenate(([0], np.cumsum(~same_key)))
+    return codes
+
+
+def distinct_hashes(url_hash: np.ndarray) -> np.ndarray:
+    """The distinct url_hashes (S64), in no particular order."""
+    _, first = np.unique(hash_codes(url_hash), return_index=True)
+    return url_hash[first]
+
+
+AFTER_WINDOW_READ = 2  # read the tickets after the window in order up to this many per hash
+
+
+def load_reports_outside(
+    frame: TicketFrame, engine: Engine, *, item_hashes: np.ndarray, after: int
+) -> TicketFrame:
+    """Tickets with one of `item_hashes` (S64, repeats allowed) reported after `after` (us)
+    and by the frame's `as_of`, as known at its `known_at`, that `frame` does not hold (clock
+    start outside its window), with `url_hash`, `reported_at`, `removed_at` and the profile columns.
+
+    Without `known_at` the index counts decide how: none outside (the tickets reported in
+    (after, as_of] are all in the frame) costs one count; the tickets after the window are
+    read in clock order when they are few beside the hashes; whatever remains (clock start
+    before the window: a notice dated before its report) is found by url_hash lookups.
+    """
     as_of, known_at = frame.as_of, frame.known_at
+    as_of_us = to_us(as_of)
     builder = _FrameBuilder(("url_hash",))
-    if len(hashes):
-        after_time = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(after))
-        query = TicketQuery(engine.dialect, ("url_hash",), known_at)
-        sql, params = query.reports_outside_window(
-            hashes=[value.decode("ascii") for value in hashes.tolist()],
-            after=after_time,
-            as_of=as_of,
-            start=frame.start,
-            end=frame.end,
-        )
-        with read_snapshot(engine) as reader:
+    after_time = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(after))
+    query = TicketQuery(engine.dialect, ("url_hash",), known_at)
+    hashes = distinct_hashes(item_hashes)
+    hash_list = [value.decode("ascii") for value in hashes.tolist()]
+    lookup = {"hashes": hash_list, "after": after_time, "as_of": as_of, "start": frame.start}
+    with read_snapshot(engine) as reader:
+        if not hash_list:
+            pass
+        elif known_at is not None:
+            sql, params = query.reports_outside_window(**lookup, end=frame.end)
             for rows in reader.chunks(sql, params):
                 builder.add_rows(rows)
-            if known_at is not None:  # changed after K: K's values decide, filtered below
-                builder.add_rows(replayed_rows(reader, query))
+            builder.add_rows(replayed_rows(reader, query))  # K's values decide, filtered below
+        else:
+            held = int(
+                np.count_nonzero((frame.reported_at > after) & (frame.reported_at <= as_of_us))
+            )
+            outside = query.count_reported(reader, after=after_time, as_of=as_of) - held
+            only_before = False
+            if outside > 0:
+                cap = AFTER_WINDOW_READ * len(hash_list) + 1
+                if query.count_after_window(reader, as_of=as_of, end=frame.end, cap=cap) < cap:
+                    sql, params = query.reports_after_window(
+                        after=after_time, as_of=as_of, end=frame.end
+                    )
+                    for rows in reader.chunks(sql, params):
+                        builder.add_rows(rows)
+                        outside -= len(rows)
+                    only_before = True
+            if outside > 0 and not (only_before and frame.start is None):
+                sql, params = query.reports_outside_window(
+                    **lookup, end=frame.end, only_before=only_before
+                )
+                for rows in reader.chunks(sql, params):
+                    builder.add_rows(rows)
     found = builder.frame(as_of=as_of, known_at=known_at, start=None, end=None, keep_all=True)
-    if known_at is None or not len(found):
+    if not len(found):
         return found
-    upper = to_us(as_of) + 1 if frame.end is None else min(to_us(as_of) + 1, to_us(frame.end))
+    upper = as_of_us + 1 if frame.end is None else min(as_of_us + 1, to_us(frame.end))
     inside = found.clock_start < upper
     if frame.start is not None:
         inside &= found.clock_start >= to_us(frame.start)
     keep = (
         ~inside
         & (found.reported_at > after)
-        & (found.reported_at <= to_us(as_of))
+        & (found.reported_at <= as_of_us)
         & np.isin(found.url_hash, hashes)
     )
     return found.select(keep)
