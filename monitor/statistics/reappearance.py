@@ -52,10 +52,12 @@ class RemovalTickets:
     start_us: int
     upper_us: int
     url_hash: np.ndarray  # S64
+    hash_code: np.ndarray  # int64, equal exactly for equal url_hash (ticket_frame.hash_codes)
     reported: np.ndarray  # int64 us
     clock: np.ndarray
     removed: np.ndarray  # NULL_US when not removed
-    provider: np.ndarray  # object, canonical provider (stated, else unknown)
+    provider: np.ndarray  # int codes into provider_labels
+    provider_labels: np.ndarray  # sorted str: canonical provider (stated, else unknown)
     eu: np.ndarray  # int8: 1, 0, -1 unknown
     inhope: np.ndarray
 
@@ -81,26 +83,42 @@ def removal_tickets(frame: TicketFrame, engine: Engine, *, period: Period) -> Re
         & (removed <= as_of_us)
         & (frame.reported_at <= as_of_us)
     )
+    # One exact code per url_hash; only the hashes of removed items matter.
+    codes = hash_codes(frame.url_hash)
+    _, first_of_hash = np.unique(codes[item], return_index=True)
     outside = load_reports_outside(
         frame,
         engine,
-        item_hashes=frame.url_hash[item],
+        hashes=frame.url_hash[np.flatnonzero(item)[first_of_hash]],
         after=int(removed[item].min()) if item.any() else as_of_us,
     )
-    parts = [frame.select(frame.reported_at <= as_of_us), outside]
+    of_item = np.zeros(int(codes.max()) + 1 if len(codes) else 0, bool)
+    of_item[codes[item]] = True
+    rows = np.flatnonzero(of_item[codes] & (frame.reported_at <= as_of_us))
+    labels = np.unique(
+        np.concatenate([part.provider.labels.astype(str) for part in (frame, outside)])
+    )
 
     def joined(name: str) -> np.ndarray:
-        return np.concatenate([getattr(part, name) for part in parts])
+        return np.concatenate((getattr(frame, name)[rows], getattr(outside, name)))
 
+    def provider(part: TicketFrame, codes: np.ndarray) -> np.ndarray:
+        return np.searchsorted(labels, part.provider.labels.astype(str))[codes]
+
+    url_hash = joined("url_hash")
     return RemovalTickets(
         as_of_us=as_of_us,
         start_us=start_us,
         upper_us=upper_us,
-        url_hash=joined("url_hash"),
+        url_hash=url_hash,
+        hash_code=codes[rows] if not len(outside) else hash_codes(url_hash),
         reported=joined("reported_at"),
         clock=joined("clock_start"),
         removed=joined("removed_at"),
-        provider=np.concatenate([part.provider.values() for part in parts]),
+        provider=np.concatenate(
+            (provider(frame, frame.provider.codes[rows]), provider(outside, outside.provider.codes))
+        ),
+        provider_labels=labels,
         eu=joined("eu"),
         inhope=joined("inhope"),
     )
@@ -110,7 +128,8 @@ def removal_tickets(frame: TicketFrame, engine: Engine, *, period: Period) -> Re
 class Reappearance:
     """Per removed item: provider, days to re-appearance (or to `as_of`), event, where."""
 
-    provider: np.ndarray  # object
+    provider: np.ndarray  # int codes into provider_labels
+    provider_labels: np.ndarray  # sorted str
     days: np.ndarray  # float
     event: np.ndarray  # bool: reported again by as_of
     where: np.ndarray  # int8 index into WHERE, -1 when not back
@@ -131,7 +150,7 @@ def match_reappearances(tickets: RemovalTickets) -> Reappearance:
         & (tickets.removed <= tickets.as_of_us)
     )
     items = np.flatnonzero(removed_item)
-    hash_code = hash_codes(tickets.url_hash)
+    hash_code = tickets.hash_code
     n = len(tickets)
     code = np.concatenate((hash_code, hash_code[items]))
     time = np.concatenate((tickets.reported, tickets.removed[items]))
@@ -155,12 +174,13 @@ def match_reappearances(tickets: RemovalTickets) -> Reappearance:
     if found.any():
         back = back_row[found]
         same = tickets.provider[back] == tickets.provider[item_row[found]]
-        same &= ~np.char.startswith(tickets.provider[back].astype(str), "unknown")
+        same &= ~np.char.startswith(tickets.provider_labels[tickets.provider[back]], "unknown")
         inside = (tickets.eu[back] == 1) | (tickets.inhope[back] == 1)
         outside = (tickets.eu[back] == 0) & (tickets.inhope[back] == 0)
         where[found] = np.select([same, inside, outside], [0, 1, 2], default=3)
     return Reappearance(
         provider=tickets.provider[item_row],
+        provider_labels=tickets.provider_labels,
         days=days,
         event=found,
         where=where,
@@ -192,7 +212,8 @@ def _number(value) -> float | None:
 def reappearance_figures(matched: Reappearance) -> dict[str, dict]:
     """Per provider (and `all`): counts within 30 / 90 days and at all, where they came back,
     and the Kaplan-Meier share back within 30 and 90 days with 95 % intervals."""
-    labels, codes = np.unique(matched.provider.astype(str), return_inverse=True)
+    present, codes = np.unique(matched.provider, return_inverse=True)
+    labels = matched.provider_labels[present]
     names = [*labels.tolist(), "all"]
     total_code = len(labels)
     figures = {}

@@ -211,9 +211,9 @@ AFTER_WINDOW_READ = 2  # read the tickets after the window in order up to this m
 
 
 def load_reports_outside(
-    frame: TicketFrame, engine: Engine, *, item_hashes: np.ndarray, after: int
+    frame: TicketFrame, engine: Engine, *, hashes: np.ndarray, after: int
 ) -> TicketFrame:
-    """Tickets with one of `item_hashes` (S64, repeats allowed) reported after `after` (us)
+    """Tickets with one of `hashes` (distinct S64) reported after `after` (us)
     and by the frame's `as_of`, as known at its `known_at`, that `frame` does not hold (clock
     start outside its window), with `url_hash`, `reported_at`, `removed_at` and the profile columns.
 
@@ -227,14 +227,16 @@ def load_reports_outside(
     builder = _FrameBuilder(("url_hash",))
     after_time = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(after))
     query = TicketQuery(engine.dialect, ("url_hash",), known_at)
-    hashes = distinct_hashes(item_hashes)
-    hash_list = [value.decode("ascii") for value in hashes.tolist()]
-    lookup = {"hashes": hash_list, "after": after_time, "as_of": as_of, "start": frame.start}
+    lookup = {"after": after_time, "as_of": as_of, "start": frame.start}
+
+    def hash_list() -> list[str]:
+        return [value.decode("ascii") for value in hashes.tolist()]
+
     with read_snapshot(engine) as reader:
-        if not hash_list:
+        if not len(hashes):
             pass
         elif known_at is not None:
-            sql, params = query.reports_outside_window(**lookup, end=frame.end)
+            sql, params = query.reports_outside_window(hashes=hash_list(), **lookup, end=frame.end)
             for rows in reader.chunks(sql, params):
                 builder.add_rows(rows)
             builder.add_rows(replayed_rows(reader, query))  # K's values decide, filtered below
@@ -245,7 +247,7 @@ def load_reports_outside(
             outside = query.count_reported(reader, after=after_time, as_of=as_of) - held
             only_before = False
             if outside > 0:
-                cap = AFTER_WINDOW_READ * len(hash_list) + 1
+                cap = AFTER_WINDOW_READ * len(hashes) + 1
                 if query.count_after_window(reader, as_of=as_of, end=frame.end, cap=cap) < cap:
                     sql, params = query.reports_after_window(
                         after=after_time, as_of=as_of, end=frame.end
@@ -256,7 +258,7 @@ def load_reports_outside(
                     only_before = True
             if outside > 0 and not (only_before and frame.start is None):
                 sql, params = query.reports_outside_window(
-                    **lookup, end=frame.end, only_before=only_before
+                    hashes=hash_list(), **lookup, end=frame.end, only_before=only_before
                 )
                 for rows in reader.chunks(sql, params):
                     builder.add_rows(rows)
