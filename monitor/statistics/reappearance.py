@@ -141,7 +141,8 @@ def match_reappearances(tickets: RemovalTickets) -> Reappearance:
 
     One sort of reports and removals by (url_hash, time, reports before removals): the
     first report after a removal in that order is the first one strictly later (a report
-    at the very moment of the removal does not count as coming back).
+    at the very moment of the removal does not count as coming back). Items are returned
+    in no particular order.
     """
     removed_item = (
         (tickets.clock >= tickets.start_us)
@@ -151,11 +152,15 @@ def match_reappearances(tickets: RemovalTickets) -> Reappearance:
     )
     items = np.flatnonzero(removed_item)
     hash_code = tickets.hash_code
-    n = len(tickets)
-    code = np.concatenate((hash_code, hash_code[items]))
-    time = np.concatenate((tickets.reported, tickets.removed[items]))
-    kind = np.concatenate((np.zeros(n, np.int8), np.ones(len(items), np.int8)))
-    row = np.concatenate((np.arange(n), items))
+    # An item whose url_hash has no other ticket cannot come back: only the others are sorted.
+    shared = np.bincount(hash_code)[hash_code] >= 2 if len(hash_code) else np.zeros(0, bool)
+    reports = np.flatnonzero(shared)
+    alone = items[~shared[items]]
+    items = items[shared[items]]
+    code = np.concatenate((hash_code[reports], hash_code[items]))
+    time = np.concatenate((tickets.reported[reports], tickets.removed[items]))
+    kind = np.concatenate((np.zeros(len(reports), np.int8), np.ones(len(items), np.int8)))
+    row = np.concatenate((reports, items))
     order = np.lexsort((kind, time, code))
     code, time, kind, row = code[order], time[order], kind[order], row[order]
     size = len(order)
@@ -166,7 +171,10 @@ def match_reappearances(tickets: RemovalTickets) -> Reappearance:
     nxt = following[removal_at]
     found = nxt < size
     found[found] = code[nxt[found]] == code[removal_at[found]]
-    back_row = np.where(found, row[np.minimum(nxt, size - 1)], -1)
+    back_row = np.where(found, row[np.minimum(nxt, size - 1)], -1) if size else nxt
+    item_row = np.concatenate((item_row, alone))
+    found = np.concatenate((found, np.zeros(len(alone), bool)))
+    back_row = np.concatenate((back_row, np.full(len(alone), -1, back_row.dtype)))
     removal_time = tickets.removed[item_row]
     end = np.where(found, tickets.reported[np.maximum(back_row, 0)], tickets.as_of_us)
     days = (end - removal_time) / DAY_US
