@@ -23,7 +23,8 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from monitor.statistics.periods import Period
-from monitor.statistics.reappearance import WHERE, compute_reappearance
+from monitor.statistics.reappearance import WHERE, compute_reappearance, reappearance_from_frame
+from monitor.statistics.ticket_frame import TicketFrame
 
 SIZE_KEYS = ("announced_addresses", "size_basis", "notices_per_100k_addresses")
 REAPPEARANCE_KEYS = (
@@ -91,14 +92,19 @@ def add_fair_columns(
     period: Period,
     as_of: datetime,
     known_at: datetime | None = None,
+    frame: TicketFrame | None = None,
 ) -> dict[str, dict]:
     """Add the size and re-appearance keys to every row and the totals of `scorecards`
     (grouping -> scorecard JSON, as `monitor.statistics.scorecard.scorecards_from_frame`
-    returns)."""
+    returns). `frame`: the scorecard's ticket frame read with `url_hash` (the re-appearance
+    matching then shares its read); without it the period's tickets are read here."""
     from providers.address_space import provider_sizes
 
     sizes = provider_sizes(engine, networks="network" in scorecards)
-    reappearance = compute_reappearance(engine, period=period, as_of=as_of, known_at=known_at)
+    if frame is not None:
+        reappearance = reappearance_from_frame(frame, engine, period=period)
+    else:
+        reappearance = compute_reappearance(engine, period=period, as_of=as_of, known_at=known_at)
     empty = reappearance_columns(
         {
             "removed": 0,

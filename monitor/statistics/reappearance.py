@@ -22,21 +22,25 @@ With `known_at` the tickets are taken as the monitor knew them then
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from monitor.core.timeutil import as_utc
 from monitor.statistics import survival
 from monitor.statistics.periods import Period
-from monitor.statistics.ticket_frame import NULL_US, TIME_WIDTH, TicketQuery, read_snapshot, to_us
+from monitor.statistics.ticket_frame import (
+    NULL_US,
+    TicketFrame,
+    hash_codes,
+    load_frame,
+    load_reports_outside,
+    to_us,
+)
 
 DAY_US = 86_400_000_000
 WINDOWS = (30, 90)
 WHERE = ("same_provider", "other_inside", "outside", "unknown")
-_SEPARATOR = "\x1f"
-_FIXED = 64 + 3 * TIME_WIDTH
 
 
 @dataclass(frozen=True)
@@ -48,10 +52,12 @@ class RemovalTickets:
     start_us: int
     upper_us: int
     url_hash: np.ndarray  # S64
+    hash_code: np.ndarray  # int64, equal exactly for equal url_hash (ticket_frame.hash_codes)
     reported: np.ndarray  # int64 us
     clock: np.ndarray
     removed: np.ndarray  # NULL_US when not removed
-    provider: np.ndarray  # object, canonical provider (stated, else unknown)
+    provider: np.ndarray  # int codes into provider_labels
+    provider_labels: np.ndarray  # sorted str: canonical provider (stated, else unknown)
     eu: np.ndarray  # int8: 1, 0, -1 unknown
     inhope: np.ndarray
 
@@ -59,145 +65,62 @@ class RemovalTickets:
         return len(self.reported)
 
 
-def _columns(query: TicketQuery) -> tuple[str, list[str]]:
-    """The three times as fixed-width text, and the profile values (provider, eu, inhope);
-    with `known_at`, a resolution made after it counts as none (`TicketQuery.resolved`)."""
-    times = " || ".join(
-        query.time_text(f"ticket.{name}") for name in ("reported_at", "notified_at", "removed_at")
+def removal_tickets(frame: TicketFrame, engine: Engine, *, period: Period) -> RemovalTickets:
+    """The tickets that take part, from a frame read with the `url_hash` column whose window
+    holds `period` (the scorecard's frame: no second pass over the tickets), and the later
+    reports of its removed items that lie outside the frame's window (reported after the
+    period's end, say), read by one indexed query for just their url_hashes."""
+    if len(frame) and len(frame.url_hash) != len(frame):
+        raise ValueError("the ticket frame was read without the url_hash column")
+    as_of_us = to_us(frame.as_of)
+    upper_us = min(to_us(period.end), as_of_us + 1)
+    start_us = to_us(period.start)
+    removed = frame.removed_at
+    item = (
+        (frame.clock_start >= start_us)
+        & (frame.clock_start < upper_us)
+        & (removed != NULL_US)
+        & (removed <= as_of_us)
+        & (frame.reported_at <= as_of_us)
     )
-    flags = [
-        query.resolved(f"r.{name}" if query.dialect == "sqlite" else f"CAST(r.{name} AS INTEGER)")
-        for name in ("eu", "inhope")
-    ]
-    return times, [query.resolved("r.provider"), *flags]
-
-
-def _profile(query: TicketQuery, values: list[str]) -> str:
-    if query.dialect == "sqlite":
-        return f"printf('%s{_SEPARATOR}%s{_SEPARATOR}%s', {', '.join(values)})"
-    return " || chr(31) || ".join(f"coalesce(CAST({v} AS TEXT), '')" for v in values)
-
-
-def _query(query: TicketQuery, *, full_scan: bool = False) -> str:
-    """Tickets in the row shape (url_hash + times, profile). Without `known_at`: only the
-    url_hashes with a removal in the period (an index lookup each). With `known_at` every
-    ticket known at K unchanged since (a later change can move a removal or a url_hash;
-    the changed ones are replayed apart)."""
-    times, (provider, *flags) = _columns(query)
-    profile = _profile(query, [f"coalesce({provider}, ticket.stated_provider, 'unknown')", *flags])
-    # A period holding much of the table is read faster in storage order than through the
-    # url_hash index, one random row at a time (SQLite; 200 k tickets: 1.3 s against 2.1 s).
-    hint = " NOT INDEXED" if full_scan and query.dialect == "sqlite" else ""
-    select = (
-        f"SELECT ticket.url_hash || {times}, {profile} FROM ticket{hint} "
-        "LEFT JOIN ticket_resolution r ON r.id = ticket.id WHERE ticket.reported_at <= :as_of"
+    # One exact code per url_hash; only the hashes of removed items matter.
+    codes = hash_codes(frame.url_hash)
+    _, first_of_hash = np.unique(codes[item], return_index=True)
+    outside = load_reports_outside(
+        frame,
+        engine,
+        hashes=frame.url_hash[np.flatnonzero(item)[first_of_hash]],
+        after=int(removed[item].min()) if item.any() else as_of_us,
     )
-    if query.known_at is not None:
-        return select + " AND first_learnt_at <= :known_at AND last_learnt_at <= :known_at"
-    clock = "coalesce(notified_at, reported_at)"
-    removed_in_period = (
-        f"SELECT url_hash FROM ticket{hint} WHERE {clock} >= :start AND {clock} < :upper "
-        "AND removed_at IS NOT NULL AND removed_at <= :as_of"
+    of_item = np.zeros(int(codes.max()) + 1 if len(codes) else 0, bool)
+    of_item[codes[item]] = True
+    rows = np.flatnonzero(of_item[codes] & (frame.reported_at <= as_of_us))
+    labels = np.unique(
+        np.concatenate([part.provider.labels.astype(str) for part in (frame, outside)])
     )
-    return f"{select} AND ticket.url_hash IN ({removed_in_period})"
 
+    def joined(name: str) -> np.ndarray:
+        return np.concatenate((getattr(frame, name)[rows], getattr(outside, name)))
 
-def _replayed(reader, query: TicketQuery) -> list[tuple[str, str]]:
-    """Tickets known at K but changed since, in the row shape, with K's values
-    (monitor.statistics.known_at: the old value of the earliest event after K per field)."""
-    from monitor.statistics.known_at import _earliest_old_values, _stored_time
+    def provider(part: TicketFrame, codes: np.ndarray) -> np.ndarray:
+        return np.searchsorted(labels, part.provider.labels.astype(str))[codes]
 
-    _, (provider, eu, inhope) = _columns(query)
-    times = [query.time_text(f"ticket.{n}") for n in ("reported_at", "notified_at", "removed_at")]
-    sql, params = query.compile(
-        f"SELECT ticket.source, ticket.ticket_id, ticket.url_hash, {', '.join(times)}, "
-        f"ticket.stated_provider, {provider}, {eu}, {inhope} FROM ticket "
-        "LEFT JOIN ticket_resolution r ON r.id = ticket.id "
-        "WHERE first_learnt_at <= :known_at AND last_learnt_at > :known_at",
-        {},
-    )
-    tickets = [row for rows in reader.chunks(sql, params) for row in rows]
-    if not tickets:
-        return []
-    old = _earliest_old_values(reader, query, {(row[0], row[1]) for row in tickets})
-    names = ("url_hash", "reported_at", "notified_at", "removed_at", "stated_provider")
-    shaped = []
-    for row in tickets:
-        values = dict(zip(names, row[2:7], strict=True))
-        for name, old_value in old.get((row[0], row[1]), {}).items():
-            if name in values:
-                values[name] = _stored_time(old_value) if name.endswith("_at") else old_value
-        fixed = values["url_hash"] + values["reported_at"] + values["notified_at"]
-        fixed += values["removed_at"]
-        name = row[7] or values["stated_provider"] or "unknown"
-        flags = ["" if flag is None else str(int(flag)) for flag in row[8:10]]
-        shaped.append((fixed, _SEPARATOR.join([name, *flags])))
-    return shaped
-
-
-def load_removal_tickets(
-    engine: Engine, *, period: Period, as_of: datetime, known_at: datetime | None = None
-) -> RemovalTickets:
-    """Read the removed tickets of `period` and their url_hash's other tickets, as they were
-    known at `known_at` when given."""
-    as_of = as_utc(as_of)
-    upper = min(as_utc(period.end), as_of + timedelta(microseconds=1))
-    query = TicketQuery(engine.dialect, (), as_utc(known_at))
-    with read_snapshot(engine) as reader:
-        full_scan = query.window_is_most_of_the_table(
-            reader, as_of=as_of, start=period.start, end=period.end
-        )
-    sql, params = query.compile(
-        _query(query, full_scan=full_scan),
-        {
-            "start": query.bind_time(period.start),
-            "upper": query.bind_time(upper),
-            "as_of": query.bind_time(as_of),
-        },
-    )
-    fixed_parts, profile_parts, profiles = [], [], {}
-
-    def add(rows) -> None:
-        fixed, profile = zip(*rows, strict=True)
-        fixed_parts.append("".join(fixed).encode("ascii"))
-        for value in dict.fromkeys(profile):
-            profiles.setdefault(value, len(profiles))
-        profile_parts.append(np.fromiter(map(profiles.__getitem__, profile), np.int32))
-
-    with read_snapshot(engine) as reader:
-        for rows in reader.chunks(sql, params):
-            add(rows)
-        if known_at is not None and (replayed := _replayed(reader, query)):
-            add(replayed)
-    raw = np.frombuffer(b"".join(fixed_parts), dtype=np.uint8).reshape(-1, _FIXED)
-    url_hash = np.ascontiguousarray(raw[:, :64]).view("S64").ravel()
-    times = (
-        np.ascontiguousarray(raw[:, 64:]).view(f"S{TIME_WIDTH}").astype("datetime64[us]")
-    ).view(np.int64)
-    codes = np.concatenate(profile_parts) if profile_parts else np.zeros(0, np.int32)
-    decoded = [value.split(_SEPARATOR) for value in profiles]
-    provider = np.empty(len(decoded), dtype=object)
-    provider[:] = [fields[0] for fields in decoded]
-
-    def flag(position: int) -> np.ndarray:
-        return np.array([int(f[position]) if f[position] else -1 for f in decoded], np.int8)
-
-    reported, notified, removed = (times[:, i] for i in range(3))
-    keep = reported <= to_us(as_of)  # replayed tickets were not filtered by the query
-    codes, url_hash, reported, notified, removed = (
-        a[keep] for a in (codes, url_hash, reported, notified, removed)
-    )
+    url_hash = joined("url_hash")
     return RemovalTickets(
-        as_of_us=to_us(as_of),
-        start_us=to_us(period.start),
-        upper_us=to_us(upper),
+        as_of_us=as_of_us,
+        start_us=start_us,
+        upper_us=upper_us,
         url_hash=url_hash,
-        reported=reported,
-        clock=np.where(notified != NULL_US, notified, reported),
-        removed=removed,
-        provider=provider[codes] if len(decoded) else np.zeros(0, object),
-        eu=flag(1)[codes] if len(decoded) else np.zeros(0, np.int8),
-        inhope=flag(2)[codes] if len(decoded) else np.zeros(0, np.int8),
+        hash_code=codes[rows] if not len(outside) else hash_codes(url_hash),
+        reported=joined("reported_at"),
+        clock=joined("clock_start"),
+        removed=joined("removed_at"),
+        provider=np.concatenate(
+            (provider(frame, frame.provider.codes[rows]), provider(outside, outside.provider.codes))
+        ),
+        provider_labels=labels,
+        eu=joined("eu"),
+        inhope=joined("inhope"),
     )
 
 
@@ -205,7 +128,8 @@ def load_removal_tickets(
 class Reappearance:
     """Per removed item: provider, days to re-appearance (or to `as_of`), event, where."""
 
-    provider: np.ndarray  # object
+    provider: np.ndarray  # int codes into provider_labels
+    provider_labels: np.ndarray  # sorted str
     days: np.ndarray  # float
     event: np.ndarray  # bool: reported again by as_of
     where: np.ndarray  # int8 index into WHERE, -1 when not back
@@ -217,7 +141,8 @@ def match_reappearances(tickets: RemovalTickets) -> Reappearance:
 
     One sort of reports and removals by (url_hash, time, reports before removals): the
     first report after a removal in that order is the first one strictly later (a report
-    at the very moment of the removal does not count as coming back).
+    at the very moment of the removal does not count as coming back). Items are returned
+    in no particular order.
     """
     removed_item = (
         (tickets.clock >= tickets.start_us)
@@ -226,12 +151,16 @@ def match_reappearances(tickets: RemovalTickets) -> Reappearance:
         & (tickets.removed <= tickets.as_of_us)
     )
     items = np.flatnonzero(removed_item)
-    _, hash_code = np.unique(tickets.url_hash, return_inverse=True)
-    n = len(tickets)
-    code = np.concatenate((hash_code, hash_code[items]))
-    time = np.concatenate((tickets.reported, tickets.removed[items]))
-    kind = np.concatenate((np.zeros(n, np.int8), np.ones(len(items), np.int8)))
-    row = np.concatenate((np.arange(n), items))
+    hash_code = tickets.hash_code
+    # An item whose url_hash has no other ticket cannot come back: only the others are sorted.
+    shared = np.bincount(hash_code)[hash_code] >= 2 if len(hash_code) else np.zeros(0, bool)
+    reports = np.flatnonzero(shared)
+    alone = items[~shared[items]]
+    items = items[shared[items]]
+    code = np.concatenate((hash_code[reports], hash_code[items]))
+    time = np.concatenate((tickets.reported[reports], tickets.removed[items]))
+    kind = np.concatenate((np.zeros(len(reports), np.int8), np.ones(len(items), np.int8)))
+    row = np.concatenate((reports, items))
     order = np.lexsort((kind, time, code))
     code, time, kind, row = code[order], time[order], kind[order], row[order]
     size = len(order)
@@ -242,7 +171,10 @@ def match_reappearances(tickets: RemovalTickets) -> Reappearance:
     nxt = following[removal_at]
     found = nxt < size
     found[found] = code[nxt[found]] == code[removal_at[found]]
-    back_row = np.where(found, row[np.minimum(nxt, size - 1)], -1)
+    back_row = np.where(found, row[np.minimum(nxt, size - 1)], -1) if size else nxt
+    item_row = np.concatenate((item_row, alone))
+    found = np.concatenate((found, np.zeros(len(alone), bool)))
+    back_row = np.concatenate((back_row, np.full(len(alone), -1, back_row.dtype)))
     removal_time = tickets.removed[item_row]
     end = np.where(found, tickets.reported[np.maximum(back_row, 0)], tickets.as_of_us)
     days = (end - removal_time) / DAY_US
@@ -250,12 +182,13 @@ def match_reappearances(tickets: RemovalTickets) -> Reappearance:
     if found.any():
         back = back_row[found]
         same = tickets.provider[back] == tickets.provider[item_row[found]]
-        same &= ~np.char.startswith(tickets.provider[back].astype(str), "unknown")
+        same &= ~np.char.startswith(tickets.provider_labels[tickets.provider[back]], "unknown")
         inside = (tickets.eu[back] == 1) | (tickets.inhope[back] == 1)
         outside = (tickets.eu[back] == 0) & (tickets.inhope[back] == 0)
         where[found] = np.select([same, inside, outside], [0, 1, 2], default=3)
     return Reappearance(
         provider=tickets.provider[item_row],
+        provider_labels=tickets.provider_labels,
         days=days,
         event=found,
         where=where,
@@ -287,7 +220,8 @@ def _number(value) -> float | None:
 def reappearance_figures(matched: Reappearance) -> dict[str, dict]:
     """Per provider (and `all`): counts within 30 / 90 days and at all, where they came back,
     and the Kaplan-Meier share back within 30 and 90 days with 95 % intervals."""
-    labels, codes = np.unique(matched.provider.astype(str), return_inverse=True)
+    present, codes = np.unique(matched.provider, return_inverse=True)
+    labels = matched.provider_labels[present]
     names = [*labels.tolist(), "all"]
     total_code = len(labels)
     figures = {}
@@ -323,10 +257,23 @@ def reappearance_figures(matched: Reappearance) -> dict[str, dict]:
     return figures
 
 
+def reappearance_from_frame(frame: TicketFrame, engine: Engine, *, period: Period) -> dict:
+    """Re-appearance figures of `period` from a ticket frame read with `url_hash` whose
+    window holds the period (as the scorecard's does), per provider and `all`."""
+    return reappearance_figures(match_reappearances(removal_tickets(frame, engine, period=period)))
+
+
 def compute_reappearance(
     engine: Engine, *, period: Period, as_of: datetime, known_at: datetime | None = None
 ) -> dict[str, dict]:
     """Re-appearance figures of `period` as of `as_of` (and as known at `known_at`), per
     provider and `all`."""
-    tickets = load_removal_tickets(engine, period=period, as_of=as_of, known_at=known_at)
-    return reappearance_figures(match_reappearances(tickets))
+    frame = load_frame(
+        engine,
+        as_of=as_of,
+        known_at=known_at,
+        start=period.start,
+        end=period.end,
+        columns=("url_hash",),
+    )
+    return reappearance_from_frame(frame, engine, period=period)

@@ -540,17 +540,20 @@ def compute_scorecards(
         known_at=known_at,
         start=period.previous().start,
         end=period.end,
-        columns=("network",) if "network" in groupings else (),
+        # url_hash (and the report and removal times with it): the re-appearance columns
+        # match later reports on this frame instead of reading the tickets again.
+        columns=("url_hash", "network") if "network" in groupings else ("url_hash",),
     )
     cards = scorecards_from_frame(frame, period=period, groupings=groupings, config=config)
-    del frame  # the re-appearance read below needs the memory
     from monitor.statistics.data_versions import data_versions
     from monitor.statistics.fair_columns import add_fair_columns
 
     versions = data_versions(engine, at=as_of)
     for scorecard in cards.values():
         scorecard["data_versions"] = versions
-    return add_fair_columns(engine, cards, period=period, as_of=as_of, known_at=known_at)
+    return add_fair_columns(
+        engine, cards, period=period, as_of=as_of, known_at=known_at, frame=frame
+    )
 
 
 def compute_scorecard(

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -72,7 +72,9 @@ class TicketFrame:
     1 yes, 0 no, -1 unknown; `asn` is -1 when unknown, `asn_codes` indexes the sorted
     distinct `asn_values` (-1 unknown). `duration_hours` is NaN for tickets
     removed before notice (use `in_curve`). `url_hash` (bytes) and the `source` and
-    `network` columns are empty unless asked for.
+    `network` columns are empty unless asked for; with `url_hash` the frame also keeps
+    `reported_at` and `removed_at` (int64 us, `NULL_US` when empty) for matching reports
+    of the same url_hash (monitor.statistics.reappearance).
     """
 
     as_of: datetime
@@ -94,6 +96,8 @@ class TicketFrame:
     network: Categorical = field(default_factory=_empty_categorical)
     source: Categorical = field(default_factory=_empty_categorical)
     url_hash: np.ndarray = field(default_factory=lambda: np.zeros(0, "S64"))
+    reported_at: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    removed_at: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __len__(self) -> int:
         return len(self.clock_start)
@@ -127,8 +131,10 @@ class TicketFrame:
             column = getattr(self, name)
             if len(column.codes) == len(self):
                 changes[name] = Categorical(column.codes[mask], column.labels)
-        if len(self.url_hash) == len(self):
-            changes["url_hash"] = self.url_hash[mask]
+        for name in ("url_hash", "reported_at", "removed_at"):
+            column = getattr(self, name)
+            if len(column) == len(self):
+                changes[name] = column[mask]
         return replace(self, **changes)
 
 
@@ -167,6 +173,109 @@ def load_frame(
         if known_at is not None:
             builder.add_rows(replayed_rows(reader, query))
     return builder.frame(as_of=as_of, known_at=known_at, start=as_utc(start), end=as_utc(end))
+
+
+def hash_codes(url_hash: np.ndarray) -> np.ndarray:
+    """Integer codes of url_hashes (S64): equal codes exactly for equal hashes.
+
+    A 64-bit mix of the hash's eight 8-byte words is sorted instead of the 64-byte strings
+    (several times faster); should two different hashes share a mix (a crafted collision),
+    the exact `np.unique` decides.
+    """
+    n = len(url_hash)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    words = np.ascontiguousarray(url_hash, dtype="S64").view(np.uint64).reshape(n, 8)
+    key = words[:, 0].copy()
+    for i in range(1, 8):
+        key *= np.uint64(0x9E3779B97F4A7C15)  # wraps modulo 2**64
+        key ^= words[:, i]
+    order = np.argsort(key)
+    key_sorted, hash_sorted = key[order], url_hash[order]
+    same_key = key_sorted[1:] == key_sorted[:-1]
+    same_hash = hash_sorted[1:] == hash_sorted[:-1]
+    if np.any(same_key & ~same_hash):
+        return np.unique(url_hash, return_inverse=True)[1].astype(np.int64)
+    codes = np.empty(n, np.int64)
+    codes[order] = np.concatenate(([0], np.cumsum(~same_key)))
+    return codes
+
+
+def distinct_hashes(url_hash: np.ndarray) -> np.ndarray:
+    """The distinct url_hashes (S64), in no particular order."""
+    _, first = np.unique(hash_codes(url_hash), return_index=True)
+    return url_hash[first]
+
+
+AFTER_WINDOW_READ = 2  # read the tickets after the window in order up to this many per hash
+
+
+def load_reports_outside(
+    frame: TicketFrame, engine: Engine, *, hashes: np.ndarray, after: int
+) -> TicketFrame:
+    """Tickets with one of `hashes` (distinct S64) reported after `after` (us)
+    and by the frame's `as_of`, as known at its `known_at`, that `frame` does not hold (clock
+    start outside its window), with `url_hash`, `reported_at`, `removed_at` and the profile columns.
+
+    Without `known_at` the index counts decide how: none outside (the tickets reported in
+    (after, as_of] are all in the frame) costs one count; the tickets after the window are
+    read in clock order when they are few beside the hashes; whatever remains (clock start
+    before the window: a notice dated before its report) is found by url_hash lookups.
+    """
+    as_of, known_at = frame.as_of, frame.known_at
+    as_of_us = to_us(as_of)
+    builder = _FrameBuilder(("url_hash",))
+    after_time = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(after))
+    query = TicketQuery(engine.dialect, ("url_hash",), known_at)
+    lookup = {"after": after_time, "as_of": as_of, "start": frame.start}
+
+    def hash_list() -> list[str]:
+        return [value.decode("ascii") for value in hashes.tolist()]
+
+    with read_snapshot(engine) as reader:
+        if not len(hashes):
+            pass
+        elif known_at is not None:
+            sql, params = query.reports_outside_window(hashes=hash_list(), **lookup, end=frame.end)
+            for rows in reader.chunks(sql, params):
+                builder.add_rows(rows)
+            builder.add_rows(replayed_rows(reader, query))  # K's values decide, filtered below
+        else:
+            held = int(
+                np.count_nonzero((frame.reported_at > after) & (frame.reported_at <= as_of_us))
+            )
+            outside = query.count_reported(reader, after=after_time, as_of=as_of) - held
+            only_before = False
+            if outside > 0:
+                cap = AFTER_WINDOW_READ * len(hashes) + 1
+                if query.count_after_window(reader, as_of=as_of, end=frame.end, cap=cap) < cap:
+                    sql, params = query.reports_after_window(
+                        after=after_time, as_of=as_of, end=frame.end
+                    )
+                    for rows in reader.chunks(sql, params):
+                        builder.add_rows(rows)
+                        outside -= len(rows)
+                    only_before = True
+            if outside > 0 and not (only_before and frame.start is None):
+                sql, params = query.reports_outside_window(
+                    hashes=hash_list(), **lookup, end=frame.end, only_before=only_before
+                )
+                for rows in reader.chunks(sql, params):
+                    builder.add_rows(rows)
+    found = builder.frame(as_of=as_of, known_at=known_at, start=None, end=None, keep_all=True)
+    if not len(found):
+        return found
+    upper = as_of_us + 1 if frame.end is None else min(as_of_us + 1, to_us(frame.end))
+    inside = found.clock_start < upper
+    if frame.start is not None:
+        inside &= found.clock_start >= to_us(frame.start)
+    keep = (
+        ~inside
+        & (found.reported_at > after)
+        & (found.reported_at <= as_of_us)
+        & np.isin(found.url_hash, hashes)
+    )
+    return found.select(keep)
 
 
 def _parse_while_fetching(chunks: Iterator[list[tuple]], builder: _FrameBuilder) -> None:
@@ -253,14 +362,17 @@ class _FrameBuilder:
             columns[name] = per_ticket([int(f[name]) if f[name] else -1 for f in fields], np.int8)
         return columns
 
-    def frame(self, *, as_of: datetime, known_at, start, end) -> TicketFrame:
-        """Compute clock start and durations, and keep the tickets in the window."""
+    def frame(
+        self, *, as_of: datetime, known_at, start, end, keep_all: bool = False
+    ) -> TicketFrame:
+        """Compute clock start and durations, and keep the tickets in the window (all the
+        rows read with `keep_all`: the query chose them)."""
         times = self._joined("times", np.zeros((0, len(TIME_FIELDS)), np.int64))
         reported, notified, removed, checked = (times[:, i] for i in range(len(TIME_FIELDS)))
         has_notice, has_removal = notified != NULL_US, removed != NULL_US
         clock = np.where(has_notice, notified, reported)
         as_of_us = to_us(as_of)
-        window = clock <= as_of_us
+        window = clock <= as_of_us if not keep_all else np.ones(len(clock), bool)
         if start is not None:
             window &= clock >= to_us(start)
         if end is not None:
@@ -294,5 +406,7 @@ class _FrameBuilder:
             url_hash=self._joined("url_hash", np.zeros(0, "S64"))
             if "url_hash" in self.columns
             else np.zeros(0, "S64"),
+            reported_at=reported if "url_hash" in self.columns else np.zeros(0, np.int64),
+            removed_at=removed if "url_hash" in self.columns else np.zeros(0, np.int64),
         )
         return frame if window.all() else frame.select(window)

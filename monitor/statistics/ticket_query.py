@@ -6,6 +6,7 @@ the same query) and `ticket_frame` (which parses what both read) do not import e
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -124,6 +125,85 @@ class TicketQuery:
         hint = "NOT INDEXED" if full_scan and self.dialect == "sqlite" else ""
         table = ticket_with_resolution_sql(hint)
         return self.compile(f"SELECT {self.select_list()} FROM {table} WHERE {where}", values)
+
+    def _upper(self, as_of: datetime, end: datetime | None) -> datetime:
+        upper = as_utc(as_of) + timedelta(microseconds=1)
+        return upper if end is None else min(upper, as_utc(end))
+
+    def reports_outside_window(
+        self,
+        *,
+        hashes: list[str],
+        after: datetime,
+        as_of: datetime,
+        start: datetime | None,
+        end: datetime | None,
+        only_before: bool = False,
+    ):
+        """SQL and parameters of the tickets with one of `hashes` reported in (after, as_of]
+        whose clock start is outside the window (`window`'s tickets are in the frame already;
+        `only_before`: before the window's start only): the later reports of removed items
+        that a period's frame does not hold. One index lookup per hash; the list goes as one
+        parameter (JSON for SQLite, an array for PostgreSQL) however long it is."""
+        clock = "coalesce(notified_at, reported_at)"
+        values: dict[str, object] = {
+            "upper": self.bind_time(self._upper(as_of, end)),
+            "after": self.bind_time(after),
+            "as_of": self.bind_time(as_of),
+        }
+        inside = [f"{clock} < :upper"]
+        if start is not None:
+            inside.append(f"{clock} >= :start")
+            values["start"] = self.bind_time(start)
+        outside = f"{clock} < :start" if only_before else f"NOT ({' AND '.join(inside)})"
+        if self.dialect == "sqlite":
+            values["hashes"] = json.dumps(hashes)
+            in_hashes = "url_hash IN (SELECT value FROM json_each(:hashes))"
+        else:
+            values["hashes"] = hashes
+            in_hashes = "url_hash = ANY(:hashes)"
+        where = [in_hashes, "reported_at > :after AND reported_at <= :as_of", outside]
+        if self.known_at is not None:
+            where.append("first_learnt_at <= :known_at AND last_learnt_at <= :known_at")
+        table = ticket_with_resolution_sql()
+        return self.compile(
+            f"SELECT {self.select_list()} FROM {table} WHERE {' AND '.join(where)}", values
+        )
+
+    def reports_after_window(self, *, after: datetime, as_of: datetime, end: datetime | None):
+        """SQL and parameters of the tickets reported in (after, as_of] whose clock starts
+        after the window (by the clock-start index, in order; no `known_at`)."""
+        clock = "coalesce(notified_at, reported_at)"
+        values = {
+            "upper": self.bind_time(self._upper(as_of, end)),
+            "after": self.bind_time(after),
+            "as_of": self.bind_time(as_of),
+        }
+        where = f"{clock} >= :upper AND reported_at > :after AND reported_at <= :as_of"
+        table = ticket_with_resolution_sql()
+        return self.compile(f"SELECT {self.select_list()} FROM {table} WHERE {where}", values)
+
+    def count_reported(self, reader: SnapshotReader, *, after: datetime, as_of: datetime) -> int:
+        """Tickets reported in (after, as_of], counted on the reported_at index alone."""
+        values = {"after": self.bind_time(after), "as_of": self.bind_time(as_of)}
+        sql, params = self.compile(
+            "SELECT count(*) FROM ticket WHERE reported_at > :after AND reported_at <= :as_of",
+            values,
+        )
+        return int(reader.scalar(sql, params))
+
+    def count_after_window(
+        self, reader: SnapshotReader, *, as_of: datetime, end: datetime | None, cap: int
+    ) -> int:
+        """Tickets whose clock starts after the window, counted on the clock-start index up
+        to `cap` (so a long history after the window costs no more than `cap` entries)."""
+        values = {"upper": self.bind_time(self._upper(as_of, end)), "cap": cap}
+        sql, params = self.compile(
+            "SELECT count(*) FROM (SELECT 1 FROM ticket "
+            "WHERE coalesce(notified_at, reported_at) >= :upper LIMIT :cap) AS after_window",
+            values,
+        )
+        return int(reader.scalar(sql, params))
 
     def window_is_most_of_the_table(self, reader: SnapshotReader, **window) -> bool:
         """True when at least a fifth of the tickets lie in the window (counted on the index)."""
