@@ -60,9 +60,7 @@ def test_an_option_without_its_value_is_one_line(sqlite_cli):
 def test_a_missing_input_file_is_one_line(sqlite_cli, tmp_path):
     missing = tmp_path / "nope.csv"
     result = sqlite_cli("ingest", missing, ok=False)
-    assert_one_error_line(
-        result, "error: nope.csv: no such file; check the path"
-    )
+    assert_one_error_line(result, "error: nope.csv: no such file; check the path")
 
 
 def test_a_global_option_after_the_command_says_where_it_goes(tmp_path):
