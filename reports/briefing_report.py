@@ -267,7 +267,7 @@ def _top_rows(lang: Language, snapshot: dict) -> list[dict]:
     return result
 
 
-def _drawable(trend: dict) -> dict:
+def drawable_trend(trend: dict) -> dict:
     """The trend with every interval widened to hold its value (a stored snapshot's median
     can lie on its interval's rounded edge), so error bars never get a negative length."""
     import copy
@@ -421,7 +421,7 @@ def briefing_view(
     }
     if figures.trend is not None:
         charts["trend"] = trend_chart(
-            _drawable(figures.trend), norm_labels(lang, figures.trend["norms"]), lang
+            drawable_trend(figures.trend), norm_labels(lang, figures.trend["norms"]), lang
         )
     unknown = figures.outside_now.unknown
     return BriefingView(
