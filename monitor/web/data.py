@@ -224,7 +224,13 @@ class Workbench:
         from reports.briefing_data import briefing_figures
 
         key = ("briefing", scorecard["period"]["label"], scorecard["as_of"], scorecard["by"])
-        return self._cached(key, gen, lambda: briefing_figures(self.read, scorecard, largest=0))
+        return self._cached(
+            key,
+            gen,
+            lambda: briefing_figures(
+                self.read, scorecard, largest=0, trend=False, reappearance=False
+            ),
+        )
 
     def overdue_count(self, hours: float, gen: Generation) -> dict:
         """`monitor overdue --limit 0` as of the generation: the count, no notices."""
