@@ -301,7 +301,8 @@ def trend_rows(lang: Language, trend: dict) -> list[dict]:
     share, each with its 95 % interval ('–' for a quarter without notices)."""
     rows = []
     for quarter in trend["quarters"]:
-        name = lang.period_name(quarter)
+        # A trend quarter's `days` are the days elapsed, not the period_name contract's.
+        name = lang.period_name({key: quarter[key] for key in ("label", "from", "to")})
         if not quarter["complete"]:
             name = lang.gettext("%(period)s to date", period=name)
         empty = not quarter["notices"]
