@@ -21,12 +21,14 @@ from sqlalchemy.engine import Engine
 from monitor.core.timeutil import as_utc, parse_timestamp
 from monitor.drift.frame import INSIDE, OUTSIDE, UNKNOWN, zones
 from monitor.statistics import survival
+from monitor.statistics.periods import Period, quarter
 from monitor.statistics.ticket_frame import TicketFrame, load_frame, to_us
 from reports.charts import Curve, MonthShare
 from reports.scorecard_view import category
 
 MONTHS_SHOWN = 12
 LARGEST_PROVIDERS = 5
+TREND_QUARTERS = 4
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,10 @@ class BriefingFigures:
     outside_now: Share
     outside_before: Share | None
     curves: list[Curve]
+    # The last TREND_QUARTERS quarters (reports.trend_data.quarterly_trend); None: not computed.
+    trend: dict | None = None
+    # The period's re-appearance figures (compute_reappearance), `all` and per provider.
+    reappearance: dict | None = None
 
 
 def _month_start(year: int, month: int) -> datetime:
@@ -127,9 +133,19 @@ def _curve(curves: survival.Curves, group: int, name: str, *, total: bool = Fals
 
 
 def briefing_figures(
-    engine: Engine, snapshot: dict, *, months: int = MONTHS_SHOWN, largest: int = LARGEST_PROVIDERS
+    engine: Engine,
+    snapshot: dict,
+    *,
+    months: int = MONTHS_SHOWN,
+    largest: int = LARGEST_PROVIDERS,
+    trend: bool = True,
+    reappearance: bool = True,
 ) -> BriefingFigures:
-    """The briefing's own figures for the snapshot's period, as of the snapshot's as_of."""
+    """The briefing's own figures for the snapshot's period, as of the snapshot's as_of.
+
+    `trend`: also the last TREND_QUARTERS quarters up to the one holding the period's start
+    (stored snapshots where they exist); `reappearance`: also the period's re-appearances.
+    """
     from monitor.drift.config import load_drift_config
 
     start = parse_timestamp(snapshot["period"]["from"])
@@ -179,6 +195,50 @@ def briefing_figures(
         outside_now=outside_now,
         outside_before=outside_before,
         curves=largest_curves(frame, start, end, names),
+        trend=briefing_trend(engine, snapshot) if trend else None,
+        reappearance=briefing_reappearance(engine, snapshot) if reappearance else None,
+    )
+
+
+def trend_quarter(snapshot: dict) -> Period:
+    """The calendar quarter holding the start of the snapshot's period (the trend's last)."""
+    start = parse_timestamp(snapshot["period"]["from"])
+    return quarter(start.year, (start.month - 1) // 3 + 1)
+
+
+def briefing_trend(engine: Engine, snapshot: dict, count: int = TREND_QUARTERS) -> dict:
+    """The last `count` quarters up to the snapshot's, as of the snapshot's as_of, with the
+    snapshot's norms (`reports.trend_data.quarterly_trend`; stored snapshots where they
+    exist)."""
+    from monitor.statistics.norms import Norm, StatisticsConfig
+    from reports.trend_data import quarterly_trend
+
+    norms = tuple(Norm(n["key"], float(n["hours"]), n["label"]) for n in snapshot["norms"])
+    config = StatisticsConfig(norms=norms, min_notices=snapshot.get("min_notices", 10))
+    return quarterly_trend(
+        engine,
+        last=trend_quarter(snapshot),
+        as_of=parse_timestamp(snapshot["as_of"]),
+        count=count,
+        config=config,
+    )
+
+
+def briefing_reappearance(engine: Engine, snapshot: dict) -> dict:
+    """Re-appearance figures of the snapshot's period, as of (and known at) the snapshot's."""
+    from monitor.statistics.reappearance import compute_reappearance
+
+    period = Period(
+        snapshot["period"]["label"],
+        parse_timestamp(snapshot["period"]["from"]),
+        parse_timestamp(snapshot["period"]["to"]),
+    )
+    known_at = snapshot.get("known_at")
+    return compute_reappearance(
+        engine,
+        period=period,
+        as_of=parse_timestamp(snapshot["as_of"]),
+        known_at=parse_timestamp(known_at) if known_at else None,
     )
 
 

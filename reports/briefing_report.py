@@ -20,6 +20,7 @@ from reports.flag_text import flag_sentence
 from reports.language import Language
 from reports.rendering import render_html, write_document
 from reports.scorecard_view import category, norm_header
+from reports.trend_chart import norm_labels, trend_chart
 
 TOP_PROVIDERS = 8
 CHART_PROVIDERS = 8
@@ -41,6 +42,10 @@ class BriefingView:
     flags: list[Markup]
     flags_checked: bool
     outside_caption: str
+    trend: list[dict] | None = None
+    trend_note: str | None = None
+    reappearance: dict | None = None
+    reappearance_checked: bool = False
 
 
 def _change_sub(lang: Language, previous_name: str | None, text: str | None) -> str | None:
@@ -262,6 +267,133 @@ def _top_rows(lang: Language, snapshot: dict) -> list[dict]:
     return result
 
 
+def drawable_trend(trend: dict) -> dict:
+    """The trend with every interval widened to hold its value (a stored snapshot's median
+    can lie on its interval's rounded edge), so error bars never get a negative length."""
+    import copy
+
+    def hold(value, ci):
+        if value is None or not ci:
+            return ci
+        low, high = ci
+        return [
+            None if low is None else min(low, value),
+            None if high is None else max(high, value),
+        ]
+
+    trend = copy.deepcopy(trend)
+    for quarter in trend["quarters"]:
+        quarter["median_hours_ci"] = hold(quarter["median_hours"], quarter["median_hours_ci"])
+        for entry in quarter["norms"].values():
+            entry["ci"] = hold(entry["share"], entry["ci"])
+        quarter["outside"]["ci"] = hold(quarter["outside"]["share"], quarter["outside"]["ci"])
+    return trend
+
+
+def _share_pair(lang: Language, share, ci) -> tuple[str, str | None]:
+    if share is None:
+        return lang.gettext("n/a"), None
+    return lang.share(share), lang.share_interval(ci)
+
+
+def trend_rows(lang: Language, trend: dict) -> list[dict]:
+    """The trend table's rows: per quarter notices, median, norm shares and the outside
+    share, each with its 95 % interval ('–' for a quarter without notices)."""
+    rows = []
+    for quarter in trend["quarters"]:
+        # A trend quarter's `days` are the days elapsed, not the period_name contract's.
+        name = lang.period_name({key: quarter[key] for key in ("label", "from", "to")})
+        if not quarter["complete"]:
+            name = lang.gettext("%(period)s to date", period=name)
+        empty = not quarter["notices"]
+        if empty:
+            median, median_ci = "–", None
+        elif quarter["median_hours"] is None:
+            median, median_ci = lang.gettext("not reached"), None
+        else:
+            median = lang.hours(quarter["median_hours"])
+            median_ci = lang.hours_interval(quarter["median_hours_ci"])
+        outside = quarter["outside"]
+        rows.append(
+            {
+                "name": name,
+                "notices": lang.count(quarter["notices"]),
+                "median": median,
+                "median_ci": median_ci,
+                "norms": [
+                    ("–", None)
+                    if empty
+                    else _share_pair(
+                        lang,
+                        quarter["norms"][norm["key"]]["share"],
+                        quarter["norms"][norm["key"]]["ci"],
+                    )
+                    for norm in trend["norms"]
+                ],
+                "outside": ("–", None)
+                if empty
+                else _share_pair(lang, outside["share"], outside["ci"]),
+                "low_volume": bool(quarter["low_volume"]) and not empty,
+                "snapshot_id": quarter.get("snapshot_id"),
+            }
+        )
+    return rows
+
+
+def _trend_note(lang: Language, trend: dict) -> str:
+    stored = [q["snapshot_id"] for q in trend["quarters"] if q.get("snapshot_id")]
+    if not stored:
+        return lang.gettext(
+            "Every quarter is computed from the tickets as of the briefing's as-of time."
+        )
+    return lang.ngettext(
+        "%(num)d quarter repeats the figures of its stored snapshot; the others are computed "
+        "from the tickets as of the briefing's as-of time.",
+        "%(num)d quarters repeat the figures of their stored snapshots; the others are computed "
+        "from the tickets as of the briefing's as-of time.",
+        len(stored),
+    )
+
+
+def reappearance_view(lang: Language, figures: dict | None) -> dict | None:
+    """All notices' re-appearance in sentences and a where-table (None: nothing removed)."""
+    entry = (figures or {}).get("all")
+    if not entry or not entry["removed"]:
+        return None
+    estimate = None
+    for days in (90, 30):
+        share = entry[f"reappeared_{days}d_share"]
+        if share is not None:
+            estimate = lang.gettext(
+                "Allowing for the time each removed item has been followed, an estimated "
+                "%(share)s came back within %(days)s days (95%% CI %(interval)s).",
+                share=lang.share(share),
+                days=days,
+                interval=lang.share_interval(entry[f"reappeared_{days}d_share_ci"]),
+            )
+            break
+    if estimate is None:
+        estimate = lang.gettext("The removals are too recent to estimate a share yet.")
+    where = entry["reappeared_where"]
+    return {
+        "removed": lang.count(entry["removed"]),
+        "at_all": lang.count(entry["reappeared"]),
+        "within_30d": lang.count(entry["reappeared_30d"]),
+        "within_90d": lang.count(entry["reappeared_90d"]),
+        "estimate": estimate,
+        "where": lang.gettext(
+            "It was found again at the same provider %(same)s times, at another provider in the "
+            "EU or an INHOPE country %(inside)s times, outside the EU and INHOPE %(outside)s "
+            "times, and where the hosting is not known %(unknown)s times. Only content reported "
+            "to the hotline again is seen, so these are lower bounds.",
+            same=lang.count(where["same_provider"]),
+            inside=lang.count(where["other_inside"]),
+            outside=lang.count(where["outside"]),
+            unknown=lang.count(where["unknown"]),
+        ),
+    }
+
+
 def briefing_view(
     snapshot: dict, figures: BriefingFigures, lang: Language, *, flags: list[dict] | None
 ) -> BriefingView:
@@ -288,6 +420,10 @@ def briefing_view(
             figures.curves, [float(n["hours"]) for n in snapshot["norms"]], lang
         ),
     }
+    if figures.trend is not None:
+        charts["trend"] = trend_chart(
+            drawable_trend(figures.trend), norm_labels(lang, figures.trend["norms"]), lang
+        )
     unknown = figures.outside_now.unknown
     return BriefingView(
         snapshot=snapshot,
@@ -315,6 +451,10 @@ def briefing_view(
             "out of the shares.",
             unknown,
         ),
+        trend=None if figures.trend is None else trend_rows(lang, figures.trend),
+        trend_note=None if figures.trend is None else _trend_note(lang, figures.trend),
+        reappearance=reappearance_view(lang, figures.reappearance),
+        reappearance_checked=figures.reappearance is not None,
     )
 
 

@@ -71,7 +71,8 @@ def _norm_rows(lang: Language, figures: dict, norms: list[dict]) -> list[dict]:
 def _quarter_rows(lang: Language, trend: dict) -> list[dict]:
     rows = []
     for quarter in trend["quarters"]:
-        name = lang.period_name(quarter)
+        # A trend quarter's `days` are the days elapsed, not the period_name contract's.
+        name = lang.period_name({key: quarter[key] for key in ("label", "from", "to")})
         if not quarter["complete"]:
             name = lang.gettext("%(period)s to date", period=name)
         median, median_ci = _hours_ci(lang, quarter["median_hours"], quarter["median_hours_ci"])

@@ -21,7 +21,7 @@ from monitor.statistics import survival
 from monitor.statistics.norms import StatisticsConfig
 from monitor.statistics.periods import Period, quarter
 from monitor.statistics.scorecard import median_ci_estimable
-from monitor.statistics.ticket_frame import load_frame
+from monitor.statistics.ticket_frame import TicketFrame, load_frame, to_us
 
 TREND_ALPHA = 0.05
 
@@ -67,10 +67,37 @@ def provider_history(
     """One provider's figures per quarter (oldest first) with the trend between quarters."""
     config = config or StatisticsConfig()
     as_of = as_utc(as_of) if as_of is not None else utcnow()
+    first, last = history_span(as_of, config)
+    frame = load_frame(engine, as_of=as_of, start=first, end=last, columns=())
+    return provider_history_in_frame(frame, name, as_of=as_of, config=config)
+
+
+def history_span(
+    as_of: datetime, config: StatisticsConfig | None = None
+) -> tuple[datetime, datetime]:
+    """Start and end of the quarters a provider history covers as of `as_of`."""
+    periods = _quarters(as_utc(as_of), (config or StatisticsConfig()).history_quarters)
+    return periods[0].start, periods[-1].end
+
+
+def provider_history_in_frame(
+    frame: TicketFrame,
+    name: str,
+    *,
+    as_of: datetime,
+    config: StatisticsConfig | None = None,
+) -> dict:
+    """`provider_history` on tickets already loaded as of `as_of` (`load_frame`) covering at
+    least `history_span(as_of)`: pages that show many providers read the store once.
+    Tickets outside the span are ignored."""
+    config = config or StatisticsConfig()
+    as_of = as_utc(as_of)
     periods = _quarters(as_of, config.history_quarters)
-    frame = load_frame(engine, as_of=as_of, start=periods[0].start, end=periods[-1].end, columns=())
     code = _find_provider(frame.provider.labels, name)
-    mine = frame.select(frame.provider.codes == code)
+    span = (frame.clock_start >= to_us(periods[0].start)) & (
+        frame.clock_start < to_us(periods[-1].end)
+    )
+    mine = frame.select((frame.provider.codes == code) & span)
     clock = mine.clock_start.astype("datetime64[us]")
     years = clock.astype("datetime64[Y]").astype(np.int64) + 1970
     months = clock.astype("datetime64[M]").astype(np.int64) % 12

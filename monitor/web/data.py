@@ -142,9 +142,12 @@ class Workbench:
             for period in (quarter, quarter.previous()):
                 scorecard = self.scorecard(period, "provider", gen)
                 self.monthly_shares(scorecard, gen)
+                self.reappearance(period, gen)
             self.overdue_count(self.config.overdue_after_hours, gen)
             open_by_provider(self, gen)
             self.provider_frame(self.history_span(gen.as_of), gen)
+            self.trend(None, gen)
+            self.sizes(gen)
             self.providers()
         except Exception:  # the page computes what is missing itself; nothing is lost
             logging.getLogger(__name__).warning("workbench warm-up failed", exc_info=True)
@@ -221,7 +224,13 @@ class Workbench:
         from reports.briefing_data import briefing_figures
 
         key = ("briefing", scorecard["period"]["label"], scorecard["as_of"], scorecard["by"])
-        return self._cached(key, gen, lambda: briefing_figures(self.read, scorecard, largest=0))
+        return self._cached(
+            key,
+            gen,
+            lambda: briefing_figures(
+                self.read, scorecard, largest=0, trend=False, reappearance=False
+            ),
+        )
 
     def overdue_count(self, hours: float, gen: Generation) -> dict:
         """`monitor overdue --limit 0` as of the generation: the count, no notices."""
@@ -234,14 +243,56 @@ class Workbench:
     # -- one provider ----------------------------------------------------------------------
 
     def provider_history(self, name: str, gen: Generation) -> dict:
-        """`monitor provider show NAME`: the provider's quarters side by side."""
-        from monitor.statistics.provider_history import provider_history
+        """`monitor provider show NAME`: the provider's quarters side by side, on the one
+        ticket frame every provider page shares (loaded once per generation)."""
+        from monitor.statistics.provider_history import provider_history_in_frame
+
+        def compute():
+            frame = self.provider_frame(self.history_span(gen.as_of), gen)
+            return provider_history_in_frame(frame, name, as_of=gen.as_of, config=self.config)
+
+        return self._cached(("history", name.strip().casefold()), gen, compute)
+
+    def trend(self, provider: str | None, gen: Generation) -> dict:
+        """`reports.trend_data.quarterly_trend`: the last four to eight quarters (as many as
+        `history_quarters`, at most eight) up to the one holding as_of, of all notices or of
+        `provider`; on the provider pages' shared ticket frame when it spans those quarters."""
+        from monitor.web.periods import current_quarter
+        from reports.trend_data import MAX_QUARTERS, MIN_QUARTERS, quarterly_trend
+
+        count = min(MAX_QUARTERS, max(MIN_QUARTERS, self.config.history_quarters))
+
+        def compute():
+            frame = None
+            if count == self.config.history_quarters:
+                frame = self.provider_frame(self.history_span(gen.as_of), gen)
+            return quarterly_trend(
+                self.read,
+                last=current_quarter(gen.as_of),
+                as_of=gen.as_of,
+                count=count,
+                provider=provider,
+                config=self.config,
+                frame=frame,
+            )
+
+        return self._cached(("trend", provider), gen, compute)
+
+    def reappearance(self, period: Period, gen: Generation) -> dict[str, dict]:
+        """`compute_reappearance` of `period` as of the generation: every provider at once."""
+        from monitor.statistics.reappearance import compute_reappearance
 
         return self._cached(
-            ("history", name.strip().casefold()),
+            ("reappearance", period),
             gen,
-            lambda: provider_history(self.read, name, as_of=gen.as_of, config=self.config),
+            lambda: compute_reappearance(self.read, period=period, as_of=gen.as_of),
         )
+
+    def sizes(self, gen: Generation) -> dict:
+        """`providers.address_space.provider_sizes`: announced addresses per provider."""
+        from providers.address_space import provider_sizes
+
+        return self._cached(("sizes",), gen, lambda: provider_sizes(self.read, networks=False))
 
     def provider_frame(self, period: Period, gen: Generation):
         """The tickets of the provider pages' span (the history quarters up to `as_of`)."""

@@ -151,9 +151,13 @@ async def overview(request: Request):
         )
         overdue = bench.overdue_count(bench.config.overdue_after_hours, gen)
         flags = bench.flags(include_acknowledged=False)
-        return scorecard, figures, chart, overdue, flags
+        trend = bench.trend(None, gen)
+        trend_chart = bench.fragment(("trend chart",), gen, lambda: trend_svg(trend))
+        return scorecard, figures, chart, overdue, flags, trend, trend_chart
 
-    scorecard, figures, chart, overdue, flags = await run_in_threadpool(gather)
+    from monitor.web.provider_view import trend_svg
+
+    scorecard, figures, chart, overdue, flags, trend, trend_chart = await run_in_threadpool(gather)
     return render(
         request,
         "overview.html.j2",
@@ -166,6 +170,8 @@ async def overview(request: Request):
         flags=flags[:10],
         open_flags=len(flags),
         overdue_hours=bench.config.overdue_after_hours,
+        trend=trend,
+        trend_chart=trend_chart,
     )
 
 

@@ -1,10 +1,13 @@
 """One provider's page: its removal curve with the 95 % band, its quarters side by side,
 its networks and countries per quarter, its drift flags and its open notices.
 
-Figures come from the stage functions: `monitor provider show` (provider_history) for the
-quarters, `monitor.statistics.survival.kaplan_meier` on the scorecard's ticket frame for the curve
-(the scorecard's own numbers: S(24 h) here is 1 - within_24h there), and `monitor overdue`
-for the open notices. Networks and countries are counts of tickets, nothing estimated.
+Figures come from the stage functions: `monitor provider show` (provider_history, on the
+ticket frame all provider pages share) for the quarters, `reports.trend_data.quarterly_trend`
+for the trend, `compute_reappearance` for content that came back, `provider_sizes` for the
+announced address space, `monitor.statistics.survival.kaplan_meier` on the scorecard's ticket
+frame for the curve (the scorecard's own numbers: S(24 h) here is 1 - within_24h there), and
+`monitor overdue` for the open notices.
+Networks and countries are counts of tickets, nothing estimated.
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ def _figures(bench: Workbench, name: str, period: Period, gen: Generation) -> di
         label=f"Share of notices still online by hours since the notice, {period.label}",
     )
     open_notices = open_by_provider(bench, gen).get(provider.casefold(), [])
+    notices = int(np.count_nonzero(mine & in_period))
+    trend = bench.trend(provider, gen)
     return {
         "provider": provider,
         "history": history,
@@ -91,6 +96,34 @@ def _figures(bench: Workbench, name: str, period: Period, gen: Generation) -> di
         "countries": _places(frame, mine, quarters, "country"),
         "open": open_notices[:OPEN_SHOWN],
         "open_count": len(open_notices),
+        "period_notices": notices,
+        "size": _size(bench.sizes(gen), provider, notices),
+        "reappearance": bench.reappearance(period, gen).get(provider),
+        "trend": trend,
+        "trend_chart": trend_svg(trend),
+    }
+
+
+def trend_svg(trend: dict):
+    """The reports' trend chart (`reports.trend_chart`) of a `quarterly_trend` result."""
+    from reports.briefing_report import drawable_trend
+    from reports.language import Language
+    from reports.trend_chart import trend_chart
+
+    return trend_chart(drawable_trend(trend), None, Language("en"))
+
+
+def _size(sizes: dict, provider: str, notices: int) -> dict:
+    """The provider's announced addresses, its basis, and the period's notices per 100,000
+    addresses (None when the size is unknown), with the prefix table's data version."""
+    entry = sizes["providers"].get(provider)
+    addresses = entry["addresses"] if entry else None
+    return {
+        "addresses": addresses,
+        "basis": entry["basis"] if entry else None,
+        "data_version": sizes.get("data_version"),
+        "data_date": sizes.get("data_date"),
+        "per_100k": notices / addresses * 100_000 if addresses else None,
     }
 
 

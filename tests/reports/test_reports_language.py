@@ -149,3 +149,27 @@ def test_dutch_documents_carry_no_english_text(document):
             english.append(message.id)
     assert english == []
     assert "Verwijdertijden per hostingprovider" in text or "Kerncijfers" in text
+
+
+def test_trend_rows_name_a_quarter_not_yet_over_in_both_languages():
+    from reports.briefing_report import trend_rows
+
+    quarter = {
+        "label": "2026Q4",
+        "from": "2026-10-01T00:00:00Z",
+        "to": "2027-01-01T00:00:00Z",
+        "complete": False,
+        "days": 67,
+        "notices": 0,
+        "median_hours": None,
+        "median_hours_ci": [None, None],
+        "norms": {"atkm_12h": {"share": None, "ci": [None, None]}},
+        "low_volume": True,
+        "outside": {"outside": 0, "known": 0, "unknown": 0, "share": None, "ci": [None, None]},
+        "snapshot_id": None,
+    }
+    trend = {"norms": [{"key": "atkm_12h", "hours": 12.0, "label": "ATKM 12 h"}]}
+    trend["quarters"] = [quarter]
+    assert trend_rows(EN, trend)[0]["name"] == "Q4 2026 to date"
+    assert trend_rows(NL, trend)[0]["name"] == "4e kwartaal 2026 tot nu toe"
+    assert trend_rows(EN, trend)[0]["norms"] == [("–", None)]

@@ -424,3 +424,61 @@ def test_an_empty_period_gives_documents_that_say_so(sqlite_engine, tmp_path):
     assert "van het gemelde materiaal" not in text  # no median sentence about nothing
     scorecard = Document((tmp_path / "scorecard-2026Q3-nl.html").read_text(encoding="utf-8"))
     assert "Geen enkele provider had genoeg meldingen voor een positie." in scorecard.visible_text
+
+
+def test_briefing_shows_the_trend_and_reappearance_of_the_stage_functions(filled):
+    """The briefing's trend is `quarterly_trend` (the stored Q3 scorecard's figures for Q3)
+    and its re-appearance is `compute_reappearance`; the document shows both."""
+    from monitor.statistics.reappearance import compute_reappearance
+    from reports.briefing_report import briefing_html
+    from reports.language import Language
+    from reports.trend_data import quarterly_trend
+
+    engine, _tickets = filled
+    snapshot_id = store_scorecard_snapshot(
+        engine,
+        period_from=PERIOD.start,
+        period_to=PERIOD.end,
+        as_of=AS_OF,
+        by="provider",
+        label=PERIOD.label,
+    )
+    snapshot = load_snapshot(engine, snapshot_id)
+    figures = briefing_figures(engine, snapshot)
+    assert figures.trend == quarterly_trend(engine, last=PERIOD, as_of=AS_OF, count=4)
+    q3 = figures.trend["quarters"][-1]
+    assert q3["label"] == "2026Q3" and q3["snapshot_id"] == snapshot_id
+    assert q3["notices"] == snapshot["totals"]["notices"]
+    assert figures.reappearance == compute_reappearance(engine, period=PERIOD, as_of=AS_OF)
+    html = briefing_html(snapshot, figures, "en", flags=[])
+    trend = html[
+        html.index('<section id="trend">') : html.index(
+            "</section>", html.index('<section id="trend">')
+        )
+    ]
+    body = trend[trend.index("<tbody>") :]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+
+    def cells(row: str) -> list[str]:
+        found = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        return [" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in found]
+
+    assert [cells(r)[0] for r in rows] == ["Q4 2025", "Q1 2026", "Q2 2026", "Q3 2026"]
+    lang = Language("en")
+    for row, quarter in zip(rows, figures.trend["quarters"], strict=True):
+        shown = cells(row)
+        assert shown[1] == lang.count(quarter["notices"])
+        if quarter["notices"]:
+            outside = quarter["outside"]
+            assert (
+                shown[-1] == f"{lang.share(outside['share'])} {lang.share_interval(outside['ci'])}"
+            )
+    assert f'data-snapshot="{snapshot_id}"' in body
+    assert "<svg" in trend
+    everyone = figures.reappearance["all"]
+    start = html.index('<section id="reappearance">')
+    text = " ".join(re.sub(r"<[^>]+>", " ", html[start : html.index("</section>", start)]).split())
+    assert f"Of the {lang.count(everyone['removed'])} notices of Q3 2026" in text
+    assert f"{lang.count(everyone['reappeared'])} came back" in text
+    outside_times = lang.count(everyone["reappeared_where"]["outside"])
+    assert f"outside the EU and INHOPE {outside_times} times" in text
