@@ -24,6 +24,7 @@ MAX_TICKET_ID_CHARS = 128
 MAX_PROVIDER_CHARS = 255
 MAX_HOSTNAME_CHARS = 253
 MAX_TIMESTAMP_CHARS = 64
+MAX_SOURCE_CHARS = 64  # --source (and a feed's source): whose tickets these are
 
 # Timestamps: nothing a hotline reports predates 1990; the future is tolerated by 5 minutes.
 EARLIEST_TIMESTAMP = datetime(1990, 1, 1, tzinfo=UTC)

@@ -17,9 +17,9 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
 from monitor.core.timeutil import utcnow
+from monitor.ingest.bounds import MAX_SOURCE_CHARS
 from monitor.store.models import UTCDateTime
 
-MAX_SOURCE_CHARS = 64
 """A source names whose tickets these are (ticket.source, ingest_run.source: 64 characters)."""
 
 

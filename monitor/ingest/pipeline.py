@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from monitor.core.errors import IngestError, MonitorError, RawUrlRefused, StrictModeRejected
 from monitor.core.redaction import error_text, redact_text, safe_label, url_or_credential
 from monitor.core.timeutil import utcnow, zone
-from monitor.ingest.bounds import MAX_COLUMN_NAME_CHARS, MAX_TICKET_ID_CHARS
+from monitor.ingest.bounds import MAX_COLUMN_NAME_CHARS, MAX_SOURCE_CHARS, MAX_TICKET_ID_CHARS
 from monitor.ingest.readers import BadLine, FileFacts, InputFile, display_name
 from monitor.ingest.ticket_writer import TicketWriter
 from monitor.ingest.validate import (
@@ -167,6 +167,15 @@ def lock_source(connection: Connection, source: str) -> None:
     )
 
 
+def check_source(source: str) -> None:
+    """Refuse a source name the store cannot keep alike on every backend (1 to
+    MAX_SOURCE_CHARS characters, printable), before anything is written."""
+    if not source.strip() or len(source) > MAX_SOURCE_CHARS or not source.isprintable():
+        raise IngestError(
+            f"--source must be 1 to {MAX_SOURCE_CHARS} printable characters, got {len(source)}"
+        )
+
+
 def ingest_rows(
     engine: Engine,
     rows: Iterable[tuple[int, dict | BadLine]],
@@ -189,6 +198,7 @@ def ingest_rows(
     `before_commit(connection, summary, run_id)` runs inside that transaction at its end,
     so what the caller writes there (a feed's cursor) commits with the rows or not at all.
     """
+    check_source(options.source)
     learnt_at = now or utcnow()
     rules = RowRules(naive_zone=zone(options.timezone), hash_urls=options.hash_urls, now=learnt_at)
     summary = IngestSummary()

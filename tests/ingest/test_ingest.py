@@ -480,3 +480,11 @@ def test_new_tickets_join_the_resolution_queue_once(engine, tmp_path):
         ("offlimits", "T-000002"),
         ("offlimits", "T-000003"),
     ]
+
+
+def test_a_source_over_the_bound_is_refused_alike_on_both_backends(cli, tmp_path):
+    path = write_csv(tmp_path / "a.csv", [good_row(1)], HEADER)
+    result = cli("ingest", "--source", "s" * 65, path, ok=False)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: --source must be 1 to 64 printable characters, got 65"
+    assert "inserted 1" in cli("ingest", "--source", "s" * 64, path).stdout
