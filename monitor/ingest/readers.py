@@ -42,24 +42,11 @@ from monitor.ingest.bounds import (
     MAX_RAW_KEPT_CHARS,
     MAX_RECORD_LINES,
 )
+from monitor.ingest.validate import INPUT_COLUMNS, URL_COLUMN
 
 FORMATS = ("auto", "csv", "jsonl")
 STDIN = "-"
-KNOWN_COLUMNS = frozenset(
-    (
-        "ticket_id",
-        "url_hash",
-        "reported_at",
-        "notified_at",
-        "removed_at",
-        "checked_at",
-        "ip",
-        "hostname",
-        "provider",
-        "country",
-        "url",
-    )
-)
+KNOWN_COLUMNS = frozenset((*INPUT_COLUMNS, URL_COLUMN))
 DELIMITERS = (",", ";", "\t", "|")
 _CHUNK = 1 << 20
 _BUFFER = 1 << 16

@@ -433,60 +433,70 @@ async def reference_set(request: Request, form, user: dict):
     return RedirectResponse("/reference?done=correction", status_code=303)
 
 
-@analyst_post
-async def provider_alias(request: Request, form, user: dict):
-    from providers.registry import add_alias
-
+async def _audited_change(
+    request: Request, user: dict, change, action: str, describe, note: str, done: str
+):
+    """Run one registry change on the write engine, record it in the audit log (who, what,
+    the note) and send the analyst back to the reference page; a refused change is a 400."""
     bench = _bench(request)
-    alias, canonical = _field(form, "alias", 200), _field(form, "canonical", 200)
-    note = _field(form, "note", NOTE_FIELD_LIMIT)
-    if not alias or not canonical:
-        raise HTTPException(400, "Give the spelling and the provider it names.")
     try:
-        result = await run_in_threadpool(
-            add_alias, bench.engines.write, alias, canonical, note=note or None
-        )
+        result = await run_in_threadpool(change, bench.engines.write)
     except (MonitorError, ValueError, LookupError) as exc:
         raise HTTPException(400, str(exc)) from None
     await run_in_threadpool(
         accounts.record,
         bench.engines.write,
         who=user["name"],
-        action="alias",
-        target=f"{result['alias']!r} names {result['provider']!r} "
-        f"({result['tickets_remapped']} tickets re-mapped)",
+        action=action,
+        target=describe(result),
         note=note,
     )
     bench.changed()
-    return RedirectResponse("/reference?done=alias", status_code=303)
+    return RedirectResponse(f"/reference?done={done}", status_code=303)
+
+
+@analyst_post
+async def provider_alias(request: Request, form, user: dict):
+    from providers.registry import add_alias
+
+    alias, canonical = _field(form, "alias", 200), _field(form, "canonical", 200)
+    note = _field(form, "note", NOTE_FIELD_LIMIT)
+    if not alias or not canonical:
+        raise HTTPException(400, "Give the spelling and the provider it names.")
+    return await _audited_change(
+        request,
+        user,
+        lambda engine: add_alias(engine, alias, canonical, note=note or None),
+        "alias",
+        lambda result: (
+            f"{result['alias']!r} names {result['provider']!r} "
+            f"({result['tickets_remapped']} tickets re-mapped)"
+        ),
+        note,
+        "alias",
+    )
 
 
 @analyst_post
 async def provider_merge(request: Request, form, user: dict):
     from providers.registry import merge_providers
 
-    bench = _bench(request)
     source, target = _field(form, "source", 200), _field(form, "target", 200)
     note = _field(form, "note", NOTE_FIELD_LIMIT)
     if not source or not target:
         raise HTTPException(400, "Give the provider to fold in and the one that remains.")
-    try:
-        result = await run_in_threadpool(
-            merge_providers, bench.engines.write, source, target, note=note or None
-        )
-    except (MonitorError, ValueError, LookupError) as exc:
-        raise HTTPException(400, str(exc)) from None
-    await run_in_threadpool(
-        accounts.record,
-        bench.engines.write,
-        who=user["name"],
-        action="merge",
-        target=f"{result['merged']!r} into {result['into']!r} "
-        f"({result['aliases_moved']} aliases moved, {result['tickets_remapped']} tickets)",
-        note=note,
+    return await _audited_change(
+        request,
+        user,
+        lambda engine: merge_providers(engine, source, target, note=note or None),
+        "merge",
+        lambda result: (
+            f"{result['merged']!r} into {result['into']!r} "
+            f"({result['aliases_moved']} aliases moved, {result['tickets_remapped']} tickets)"
+        ),
+        note,
+        "merge",
     )
-    bench.changed()
-    return RedirectResponse("/reference?done=merge", status_code=303)
 
 
 # -- publications ----------------------------------------------------------------------------
