@@ -137,12 +137,11 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Counts: tickets, open, unresolved, quarantined, last ingest."""
-    from monitor.statistics.data_versions import data_versions, versions_line
-    from monitor.store.status import store_status
+    from monitor.statistics.data_versions import status_with_versions, versions_line
     from schedules import job_status
 
     engine = state(ctx).reader()
-    facts = {"data_versions": data_versions(engine), **store_status(engine)}
+    facts = status_with_versions(engine)
     facts["jobs"] = job_status(engine)
     if as_json:
         print_json(facts)

@@ -140,3 +140,11 @@ def versions_line(versions: dict) -> str:
         + (f", {inhope['corrections']} correction(s))" if inhope["corrections"] else ")"),
     ]
     return "Data: " + ", ".join(parts) + "."
+
+
+def status_with_versions(engine: Engine) -> dict:
+    """`monitor status`: the store's counts (`monitor.store.status`) with the data versions
+    that resolutions and figures use first, as the CLI and the workbench show them."""
+    from monitor.store.status import store_status
+
+    return {"data_versions": data_versions(engine), **store_status(engine)}

@@ -92,7 +92,8 @@ def _bound(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def _median(row: dict) -> str:
+def median_text(row: dict) -> str:
+    """The median with its CI, `not reached`, or `(CI not estimable)`."""
     low, high = row["median_hours_ci"]
     if row["median_hours"] is None:
         return "not reached"
@@ -169,11 +170,6 @@ def share_cells(scorecard: dict, row: dict, is_total: bool) -> list[str]:
     return cells
 
 
-def median_text(row: dict) -> str:
-    """The median with its CI, `not reached`, or `(CI not estimable)`."""
-    return _median(row)
-
-
 def versions_lines(scorecard: dict) -> list[str]:
     """The data-version line and its warnings, for the foot of a text table."""
     versions = scorecard.get("data_versions")
@@ -215,7 +211,7 @@ def print_table(scorecard: dict, console=None) -> None:
             Text(row["country"] or "-"),
             str(row["notices"]),
             str(row["open"]),
-            _median(row),
+            median_text(row),
             _hours(row["p90_hours"]),
         ]
         cells.extend(share_cells(scorecard, row, is_total))

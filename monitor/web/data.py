@@ -344,10 +344,9 @@ class Workbench:
 
     def status(self) -> dict:
         """`monitor status`: counts and the last ingest."""
-        from monitor.statistics.data_versions import data_versions
-        from monitor.store.status import store_status
+        from monitor.statistics.data_versions import status_with_versions
 
-        return {"data_versions": data_versions(self.read), **store_status(self.read)}
+        return status_with_versions(self.read)
 
     def quarantine_groups(self) -> list[dict]:
         """Quarantined rows counted by ingest run and reason, newest run first."""
