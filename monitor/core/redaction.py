@@ -29,12 +29,11 @@ _DEFANGED = re.compile(
     r"(?i)\b(?:hxxps?|hxxp|h\[?xx\]?ps?|fxp|meow)(?:\[:\]|\(:\)|:)?(?:\[/\]|/)*[^\s\"',]*"
     r"|[^\s\"',\[\]()]{0,256}(?:\[\.\]|\(\.\)|\[dot\]|\(dot\)|\{\.\})[^\s\"',]*"
 )
-# Scheme-relative `//host/path`, and an IP address with a path (`10.6.6.6/path/y.jpg`); a
-# loopback address is the monitor's own local service (a feed in tests), never reported content.
+# Scheme-relative `//host/path`, and an IP address with a path (`10.6.6.6/path/y.jpg`), a
+# loopback one too: a careless export may hold any address. The monitor's own feed labels
+# read `host /path` (monitor.ingest.feed_client.feed_label), so they stay readable.
 _SCHEME_RELATIVE = re.compile(r"(?<![\w:/])//(?:[^\s/@]{0,256}@)?[\w-]+(?:\.[\w-]+)+[^\s\"',]*")
-_IP_PATH_ANY = r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?/[^\s\"',]*"
-_IP_PATH = re.compile(r"(?!127\.)" + _IP_PATH_ANY)
-_IP_PATH_OR_LOOPBACK = re.compile(_IP_PATH_ANY)
+_IP_PATH = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?/[^\s\"',]*")
 # `user:password@host` without a scheme (part of a connection string).
 _USERINFO = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}:[^\s@/'\"]{1,256}@(?=[\w\[])")
 URL_START = re.compile(r"(?i)^\s*(?:[a-z][a-z0-9+.\-]*://|www\.|[\w\-]+(?:\.[\w\-]+)+/)")
@@ -111,7 +110,7 @@ def looks_like_url(value: str) -> bool:
         URL_START.match(value)
         or _DEFANGED.search(value)
         or _SCHEME_RELATIVE.search(value)
-        or _IP_PATH_OR_LOOPBACK.search(value)
+        or _IP_PATH.search(value)
         or _SCHEMELESS_URL.search(value)
     )
 

@@ -196,8 +196,12 @@ def test_a_database_url_is_quoted_without_its_password(url, message):
             "?api_key=[redacted]&token=[redacted]&signature=[redacted]",
         ),
         ("x\ud800y", "x\\ud800y"),
-        # A loopback address is the monitor's own local service, never reported content.
-        ("feed 127.0.0.1:8080/api/tickets: HTTP 404", "feed 127.0.0.1:8080/api/tickets: HTTP 404"),
+        ("127.0.0.1:8080/abuse/y.jpg", "[redacted: raw URL]"),
+        # The monitor's own feed label (`host /path`) stays readable.
+        (
+            "feed 127.0.0.1:8080 /api/tickets: HTTP 404",
+            "feed 127.0.0.1:8080 /api/tickets: HTTP 404",
+        ),
     ],
 )
 def test_scheme_less_defanged_and_ip_path_urls_and_credentials_are_redacted(text, expected):
