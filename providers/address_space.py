@@ -13,7 +13,8 @@ is the usual normalisation (Noroozian et al., CSET 2015). Definitions:
   prefix counts for its first AS only. The per-AS sizes of a data version are computed
   once and kept in `as_size`.
 - A provider's ASes: those whose AS name the provider registry maps to it, plus the ASes
-  its resolved tickets were hosted in. A reseller's tickets sit in its upstream's ASes,
+  its resolved tickets were hosted in (in a scorecard: the tickets it reads, as of its
+  as_of). A reseller's tickets sit in its upstream's ASes,
   so it is given the upstream's space: address space is a proxy (docs/fair-comparisons.md).
 - An analyst's figure (`monitor providers size import`) replaces the computed one.
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
@@ -92,8 +93,6 @@ class AddressSpace:
     asn_size: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     network: dict[int, str] = field(default_factory=dict)  # ASN -> AS name
 
-    _memo: dict = field(default_factory=dict, repr=False, compare=False)
-
     def asns_for_keys(self, keys: set[str]) -> dict[str, set[int]]:
         """Name key -> the ASes whose AS name has that key, for the keys asked for.
 
@@ -111,28 +110,21 @@ class AddressSpace:
                 result.setdefault(key, set()).add(int(asn))
         return result
 
-    def network_sizes(self) -> dict[str, dict]:
-        """AS name -> its ASes and the sum of their announced addresses (once per table)."""
-        if "networks" not in self._memo:
-            names: dict[str, int] = {}
-            code_of_asn = np.array(
-                [
-                    names.setdefault(str(self.network.get(asn, "")), len(names))
-                    for asn in self.asn.tolist()
-                ],
-                np.int64,
-            )
-            sizes = np.bincount(code_of_asn, weights=self.asn_size, minlength=len(names))
-            asns: dict[str, list[int]] = {}
-            for asn in self.asn.tolist():
-                if asn in self.network:
-                    asns.setdefault(str(self.network[asn]), []).append(asn)
-            self._memo["networks"] = {
-                name: {"addresses": int(sizes[code]), "basis": self.version, "asns": asns[name]}
-                for name, code in names.items()
-                if name in asns and sizes[code]
-            }
-        return self._memo["networks"]
+    def network_sizes(self, names: Collection[str] | None = None) -> dict[str, dict]:
+        """AS name -> its ASes and the sum of their announced addresses, for every AS name
+        or only for `names` (a scorecard asks for the few rows without an AS number)."""
+        wanted = None if names is None else set(names)
+        asns: dict[str, list[int]] = {}
+        for asn in self.asn.tolist():
+            name = self.network.get(asn)
+            if name is not None and (wanted is None or name in wanted):
+                asns.setdefault(str(name), []).append(asn)
+        result = {}
+        for name, members in asns.items():
+            addresses = int(self.asn_size[np.searchsorted(self.asn, members)].sum())
+            if addresses:
+                result[name] = {"addresses": addresses, "basis": self.version, "asns": members}
+        return result
 
     def size_of_asn(self, asn: int) -> int | None:
         """Announced addresses of one AS; None when it announces no IPv4 prefix."""
@@ -246,18 +238,26 @@ def load_address_space(engine: Engine) -> AddressSpace:
     return space
 
 
-def provider_asns(engine: Engine, space: AddressSpace) -> dict[str, set[int]]:
+def provider_asns(
+    engine: Engine, space: AddressSpace, seen: Iterable[tuple] | None = None
+) -> dict[str, set[int]]:
     """Canonical provider -> its ASes. An AS belongs to a provider when its AS name has the
     same name key (`providers.names.name_key`) as a registry alias of the provider, as the
     provider's own name, or as a network its resolved tickets were hosted in; and every AS
-    number seen on its resolved tickets. `unknown` rows are no provider and get none."""
+    number seen on its resolved tickets. `unknown` rows are no provider and get none.
+
+    `seen`: the (provider, network, asn) combinations of the tickets to go by (a scorecard
+    passes those of its own tickets as of its as_of, so the figure can be re-derived);
+    None reads every resolution in the store."""
     with engine.connect() as connection:
         aliases = AliasMap.load(connection)
-        seen = connection.execute(
-            sa.select(RESOLUTION.c.provider, RESOLUTION.c.network, RESOLUTION.c.asn)
-            .where(RESOLUTION.c.provider.is_not(None))
-            .distinct()
-        ).all()
+        if seen is None:
+            seen = connection.execute(
+                sa.select(RESOLUTION.c.provider, RESOLUTION.c.network, RESOLUTION.c.asn)
+                .where(RESOLUTION.c.provider.is_not(None))
+                .distinct()
+            ).all()
+    seen = [row for row in seen if row[0]]
     providers_of_key: dict[str, set[str]] = {}
 
     def link(key: str | None, provider: str) -> None:
@@ -296,15 +296,22 @@ def analyst_sizes(engine: Engine) -> dict[str, dict]:
     return latest
 
 
-def provider_sizes(engine: Engine, *, networks: bool = True) -> dict:
+def provider_sizes(
+    engine: Engine,
+    *,
+    networks: bool | Collection[str] = True,
+    seen: Iterable[tuple] | None = None,
+) -> dict:
     """Announced IPv4 addresses per provider and per network name, with their basis.
 
     Returns `{"data_version": ..., "data_date": ..., "providers": {name: entry},
     "networks": {name: entry}}`, an entry being `{"addresses": int, "basis": data version or
-    "analyst", "asns": [...]}`.
+    "analyst", "asns": [...]}`. `networks`: every network (True), none (False) or those
+    named. `seen`: as for `provider_asns` (the hosting seen on the tickets that decide a
+    provider's ASes; None: every resolution).
     """
     space = load_address_space(engine)
-    by_provider = provider_asns(engine, space) if space.version else {}
+    by_provider = provider_asns(engine, space, seen) if space.version else {}
     provider_size = space.sum_of(by_provider) if space.version else {}
     providers = {
         name: {"addresses": provider_size[name], "basis": space.version, "asns": sorted(asns)}
@@ -318,7 +325,9 @@ def provider_sizes(engine: Engine, *, networks: bool = True) -> dict:
             "source": figure["source"],
             "asns": providers.get(name, {}).get("asns", []),
         }
-    by_network = space.network_sizes() if space.version and networks else {}
+    by_network = {}
+    if space.version and networks:
+        by_network = space.network_sizes(None if networks is True else networks)
     return {
         "data_version": space.version,
         "data_date": space.data_date,

@@ -29,12 +29,12 @@ UNKNOWN = "unknown"
 
 @dataclass
 class Shared:
-    """What every statement of one batch shares: the snapshot, sizes and re-appearances."""
+    """What every statement of one batch shares: the snapshot (with the size columns) and
+    the re-appearances."""
 
     snapshot: dict
     period: Period
     as_of: datetime
-    sizes: dict
     reappearance: dict
     config: StatisticsConfig
     peers: dict = field(default_factory=dict)
@@ -146,10 +146,6 @@ def statement_figures(engine: Engine, shared: Shared, provider: str) -> dict:
     name = str(row["name"])
     if not shared.peers:
         shared.peers = peer_medians(snapshot)
-    size = shared.sizes["providers"].get(name)
-    per_100k = None
-    if size and size["addresses"]:
-        per_100k = row["notices"] / size["addresses"] * 100_000
     last = _quarter_of(shared.period)
     if shared.trend_frame is None:
         shared.trend_frame = load_trend_frame(engine, last=last, as_of=shared.as_of, count=4)
@@ -168,11 +164,12 @@ def statement_figures(engine: Engine, shared: Shared, provider: str) -> dict:
         "row": row,
         "totals": snapshot["totals"],
         "peers": shared.peers,
+        # The scorecard row's own size columns: the statement and the scorecard agree.
         "size": {
-            "addresses": size["addresses"] if size else None,
-            "basis": size["basis"] if size else None,
-            "data_version": shared.sizes.get("data_version"),
-            "notices_per_100k": per_100k,
+            "addresses": row.get("announced_addresses"),
+            "basis": row.get("size_basis"),
+            "data_version": snapshot.get("size_data_version"),
+            "notices_per_100k": row.get("notices_per_100k_addresses"),
         },
         "trend": trend,
         "reappearance": reappearance,

@@ -1,7 +1,7 @@
 """A statement to one hosting provider (HTML or PDF, English or Dutch), and the batch of them.
 
 `publish_statements` stores the period's provider scorecard as a snapshot first (as the
-briefing does), computes what the statements share once (sizes, re-appearances) and
+briefing does), takes the sizes from its rows, computes the re-appearances once and
 writes one document per provider: `monitor statement PROVIDER` or `--all`.
 """
 
@@ -229,7 +229,6 @@ def prepare(
     """Store the period's provider scorecard and compute what every statement shares."""
     from monitor.statistics.reappearance import compute_reappearance
     from monitor.statistics.snapshots import load_snapshot, store_scorecard_snapshot
-    from providers.address_space import provider_sizes
 
     config = config or StatisticsConfig()
     as_of = as_utc(as_of) if as_of is not None else utcnow()
@@ -247,7 +246,6 @@ def prepare(
         snapshot=snapshot,
         period=replace(period),
         as_of=parse_timestamp(snapshot["as_of"]),
-        sizes=provider_sizes(engine),
         reappearance=compute_reappearance(engine, period=period, as_of=as_of),
         config=config,
     )

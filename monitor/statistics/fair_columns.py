@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy.engine import Engine
 
 from monitor.statistics.periods import Period
@@ -40,14 +41,19 @@ REAPPEARANCE_KEYS = (
 )
 
 
+def _asn_key(row: dict) -> int | None:
+    """The AS number of a network row keyed by one (`AS60781`), else None."""
+    key = str(row.get("key") or "")
+    return int(key[2:]) if key.startswith("AS") and key[2:].isdigit() else None
+
+
 def _size_of(row: dict, by: str, sizes: dict) -> dict | None:
     if by == "provider":
         return sizes["providers"].get(str(row["name"]))
     if by == "network":
-        key = str(row.get("key") or "")
-        space = sizes.get("space")
-        if key.startswith("AS") and key[2:].isdigit() and space is not None:
-            addresses = space.size_of_asn(int(key[2:]))
+        asn, space = _asn_key(row), sizes.get("space")
+        if asn is not None and space is not None:
+            addresses = space.size_of_asn(asn)
             return {"addresses": addresses, "basis": space.version} if addresses else None
         return sizes["networks"].get(str(row["name"]))
     return None
@@ -85,6 +91,61 @@ def reappearance_columns(figures: dict | None) -> dict:
     return columns
 
 
+def _distinct_pairs(first: np.ndarray, second: np.ndarray, n_second: int) -> np.ndarray:
+    """The distinct (first, second) code pairs (codes >= 0) as an (n, 2) array."""
+    if not len(first):
+        return np.zeros((0, 2), np.int64)
+    width = np.int64(n_second)
+    key = first.astype(np.int64) * width + second.astype(np.int64)
+    span = (int(first.max()) + 1) * int(width)
+    if span <= 1 << 26:  # a count per possible pair beats sorting ten million keys
+        present = np.flatnonzero(np.bincount(key, minlength=span))
+    else:
+        present = np.unique(key)
+    return np.stack((present // width, present % width), axis=1)
+
+
+def hosting_seen(frame: TicketFrame) -> list[tuple]:
+    """(provider, network, asn) combinations of the frame's tickets as
+    `providers.address_space.provider_asns` takes them: each provider alone, each
+    (provider, network) pair with asn None and each (provider, asn) pair with network None
+    (it uses the two apart)."""
+    providers = frame.provider.labels
+    present = np.flatnonzero(np.bincount(frame.provider.codes, minlength=len(providers)))
+    seen: list[tuple] = [(providers[p], None, None) for p in present.tolist()]
+    if len(frame.asn_codes) == len(frame):
+        known = frame.asn_codes >= 0
+        pairs = _distinct_pairs(
+            frame.provider.codes[known], frame.asn_codes[known], len(frame.asn_values)
+        )
+        seen += [(providers[p], None, int(frame.asn_values[a])) for p, a in pairs.tolist()]
+    if len(frame.network.codes) == len(frame):
+        networks = frame.network.labels
+        pairs = _distinct_pairs(frame.provider.codes, frame.network.codes, len(networks))
+        seen += [(providers[p], networks[n], None) for p, n in pairs.tolist() if networks[n]]
+    return seen
+
+
+def reappearance_of_row(row: dict) -> dict | None:
+    """The re-appearance figures of a scorecard row in `monitor.statistics.reappearance`'s
+    shape (the inverse of `reappearance_columns`); None when the row has none (a row of
+    another grouping, or a snapshot stored before the columns existed)."""
+    if row.get("removed_items") is None:
+        return None
+    figures = {
+        "removed": row["removed_items"],
+        "reappeared": row["reappeared"],
+        "reappeared_30d": row["reappeared_30d"],
+        "reappeared_90d": row["reappeared_90d"],
+        "reappeared_30d_share": row["reappeared_30d_share"],
+        "reappeared_30d_share_ci": row["reappeared_30d_share_ci"],
+        "reappeared_90d_share": row["reappeared_90d_share"],
+        "reappeared_90d_share_ci": row["reappeared_90d_share_ci"],
+        "reappeared_where": {where: row[f"reappeared_{where}"] for where in WHERE},
+    }
+    return figures
+
+
 def add_fair_columns(
     engine: Engine,
     scorecards: dict[str, dict],
@@ -100,7 +161,18 @@ def add_fair_columns(
     matching then shares its read); without it the period's tickets are read here."""
     from providers.address_space import provider_sizes
 
-    sizes = provider_sizes(engine, networks="network" in scorecards)
+    # A provider's ASes come from the hosting seen on the tickets the scorecard counts
+    # (as of its as_of), so a published size can be re-derived like every other figure.
+    named_networks = [
+        str(row["name"])
+        for row in scorecards.get("network", {}).get("rows", [])
+        if not _asn_key(row)
+    ]
+    sizes = provider_sizes(
+        engine,
+        networks=named_networks,
+        seen=hosting_seen(frame) if frame is not None else None,
+    )
     if frame is not None:
         reappearance = reappearance_from_frame(frame, engine, period=period)
     else:

@@ -541,8 +541,9 @@ def compute_scorecards(
         start=period.previous().start,
         end=period.end,
         # url_hash (and the report and removal times with it): the re-appearance columns
-        # match later reports on this frame instead of reading the tickets again.
-        columns=("url_hash", "network") if "network" in groupings else ("url_hash",),
+        # match later reports on this frame instead of reading the tickets again; network:
+        # the provider sizes go by the networks the tickets were hosted in.
+        columns=("url_hash", "network"),
     )
     cards = scorecards_from_frame(frame, period=period, groupings=groupings, config=config)
     from monitor.statistics.data_versions import data_versions

@@ -191,10 +191,11 @@ def hash_codes(url_hash: np.ndarray) -> np.ndarray:
         key *= np.uint64(0x9E3779B97F4A7C15)  # wraps modulo 2**64
         key ^= words[:, i]
     order = np.argsort(key)
-    key_sorted, hash_sorted = key[order], url_hash[order]
+    key_sorted = key[order]
     same_key = key_sorted[1:] == key_sorted[:-1]
-    same_hash = hash_sorted[1:] == hash_sorted[:-1]
-    if np.any(same_key & ~same_hash):
+    # Only neighbours with the same mix need their 64 bytes compared (not a copy of all).
+    pairs = np.flatnonzero(same_key)
+    if np.any(url_hash[order[pairs]] != url_hash[order[pairs + 1]]):
         return np.unique(url_hash, return_inverse=True)[1].astype(np.int64)
     codes = np.empty(n, np.int64)
     codes[order] = np.concatenate(([0], np.cumsum(~same_key)))

@@ -142,12 +142,10 @@ class Workbench:
             for period in (quarter, quarter.previous()):
                 scorecard = self.scorecard(period, "provider", gen)
                 self.monthly_shares(scorecard, gen)
-                self.reappearance(period, gen)
             self.overdue_count(self.config.overdue_after_hours, gen)
             open_by_provider(self, gen)
             self.provider_frame(self.history_span(gen.as_of), gen)
             self.trend(None, gen)
-            self.sizes(gen)
             self.providers()
         except Exception:  # the page computes what is missing itself; nothing is lost
             logging.getLogger(__name__).warning("workbench warm-up failed", exc_info=True)
@@ -287,12 +285,6 @@ class Workbench:
             gen,
             lambda: compute_reappearance(self.read, period=period, as_of=gen.as_of),
         )
-
-    def sizes(self, gen: Generation) -> dict:
-        """`providers.address_space.provider_sizes`: announced addresses per provider."""
-        from providers.address_space import provider_sizes
-
-        return self._cached(("sizes",), gen, lambda: provider_sizes(self.read, networks=False))
 
     def provider_frame(self, period: Period, gen: Generation):
         """The tickets of the provider pages' span (the history quarters up to `as_of`)."""

@@ -3,10 +3,10 @@ its networks and countries per quarter, its drift flags and its open notices.
 
 Figures come from the stage functions: `monitor provider show` (provider_history, on the
 ticket frame all provider pages share) for the quarters, `reports.trend_data.quarterly_trend`
-for the trend, `compute_reappearance` for content that came back, `provider_sizes` for the
-announced address space, `monitor.statistics.survival.kaplan_meier` on the scorecard's ticket
-frame for the curve (the scorecard's own numbers: S(24 h) here is 1 - within_24h there), and
-`monitor overdue` for the open notices.
+for the trend, the period's provider scorecard row (stored or computed) for the announced
+address space and the content that came back, `monitor.statistics.survival.kaplan_meier` on
+the scorecard's ticket frame for the curve (the scorecard's own numbers: S(24 h) here is
+1 - within_24h there), and `monitor overdue` for the open notices.
 Networks and countries are counts of tickets, nothing estimated.
 """
 
@@ -97,8 +97,7 @@ def _figures(bench: Workbench, name: str, period: Period, gen: Generation) -> di
         "open": open_notices[:OPEN_SHOWN],
         "open_count": len(open_notices),
         "period_notices": notices,
-        "size": _size(bench.sizes(gen), provider, notices),
-        "reappearance": bench.reappearance(period, gen).get(provider),
+        **_fair_figures(bench, provider, period, gen),
         "trend": trend,
         "trend_chart": trend_svg(trend),
     }
@@ -113,17 +112,27 @@ def trend_svg(trend: dict):
     return trend_chart(drawable_trend(trend), None, Language("en"))
 
 
-def _size(sizes: dict, provider: str, notices: int) -> dict:
-    """The provider's announced addresses, its basis, and the period's notices per 100,000
-    addresses (None when the size is unknown), with the prefix table's data version."""
-    entry = sizes["providers"].get(provider)
-    addresses = entry["addresses"] if entry else None
+def _fair_figures(bench: Workbench, provider: str, period: Period, gen: Generation) -> dict:
+    """The provider's size and re-appearance, taken from its row of the period's provider
+    scorecard (stored or computed), so the page and the scorecard agree. A snapshot stored
+    before those columns existed: re-appearance is computed, the size shows as unknown."""
+    from monitor.statistics.fair_columns import reappearance_of_row
+
+    card = bench.scorecard(period, "provider", gen)
+    row = next((r for r in card["rows"] if str(r["name"]) == provider), {})
+    addresses = row.get("announced_addresses")
+    reappearance = reappearance_of_row(row) if row else None
+    if row and reappearance is None:
+        reappearance = bench.reappearance(period, gen).get(provider)
     return {
-        "addresses": addresses,
-        "basis": entry["basis"] if entry else None,
-        "data_version": sizes.get("data_version"),
-        "data_date": sizes.get("data_date"),
-        "per_100k": notices / addresses * 100_000 if addresses else None,
+        "size": {
+            "addresses": addresses,
+            "basis": row.get("size_basis") if addresses else None,
+            "data_version": card.get("size_data_version"),
+            "data_date": card.get("size_data_date"),
+            "per_100k": row.get("notices_per_100k_addresses") if addresses else None,
+        },
+        "reappearance": reappearance,
     }
 
 

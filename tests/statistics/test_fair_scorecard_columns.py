@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+import sqlalchemy as sa
 
 from monitor.statistics.periods import parse_period
 from monitor.statistics.scorecard import compute_scorecard
@@ -83,6 +84,33 @@ def test_tickets_seen_in_an_as_give_the_provider_that_as_too(engine, tmp_path):
     card = compute_scorecard(engine, period=Q3, as_of=AS_OF)
     host_a = next(row for row in card["rows"] if row["name"] == "Host A")
     assert host_a["announced_addresses"] == HOST_A_ADDRESSES
+
+
+def test_a_providers_ases_are_those_of_its_tickets_as_of_the_scorecard(engine, tmp_path):
+    """Sizes re-derive with --as-of: an AS first seen on a ticket after as_of is not yet
+    the provider's (reading every resolution in the store would have counted it)."""
+    from datetime import timedelta
+
+    from monitor.store.models import RESOLUTION, TICKET
+    from providers.address_space import provider_sizes
+    from tests.statistics.test_fair_reappearance import T0
+
+    late = {"id": "a-late", "hash": 99, "reported": 70, "provider": "Host A"}
+    _store(engine, [*TICKETS, late])
+    _prefix_table(engine, tmp_path)
+    with engine.begin() as connection:
+        late_id = connection.execute(
+            sa.select(TICKET.c.id).where(TICKET.c.ticket_id == "a-late")
+        ).scalar_one()
+        connection.execute(RESOLUTION.update().where(RESOLUTION.c.id == late_id).values(asn=64501))
+
+    def host_a(as_of):
+        card = compute_scorecard(engine, period=Q3, as_of=as_of)
+        return next(row for row in card["rows"] if row["name"] == "Host A")
+
+    assert host_a(T0 + timedelta(days=60))["announced_addresses"] == 16_777_216
+    assert host_a(AS_OF)["announced_addresses"] == HOST_A_ADDRESSES
+    assert provider_sizes(engine)["providers"]["Host A"]["addresses"] == HOST_A_ADDRESSES
 
 
 def test_network_rows_by_as_number(filled):

@@ -1,7 +1,8 @@
 """The workbench's fair-comparison sections through Starlette's TestClient, on SQLite and
 PostgreSQL: a provider's trend, re-appearances and size, and the overview's trend, each
-the figure the stage function gives (`quarterly_trend`, `compute_reappearance`,
-`provider_sizes`), and `provider_history` on a shared frame equal to its own read."""
+the figure the stage function gives (`quarterly_trend`, `compute_reappearance`, the
+provider scorecard row for the size), and `provider_history` on a shared frame equal to its
+own read."""
 
 from __future__ import annotations
 
@@ -19,11 +20,11 @@ from monitor.statistics.provider_history import (
     provider_history_in_frame,
 )
 from monitor.statistics.reappearance import compute_reappearance
+from monitor.statistics.scorecard import compute_scorecard
 from monitor.statistics.ticket_frame import load_frame
 from monitor.web import Settings, create_app
 from monitor.web.filters import count, share, share_ci
 from monitor.web.periods import current_quarter
-from providers.address_space import provider_sizes
 from reports.trend_data import quarterly_trend
 from tests.web_support import AS_OF_PARAM, PERIOD, RESELLER, VIEWER, seed, sign_in
 
@@ -121,19 +122,17 @@ def test_provider_page_shows_trend_reappearance_and_size_of_the_stage_functions(
         expected_where["unknown"],
     ]
 
-    sizes = provider_sizes(engine)
-    size = sizes["providers"].get(RESELLER)
-    if size is None:
+    notices = int(_cell(html, "period-notices").replace(",", ""))
+    scorecard = compute_scorecard(engine, period=parse_period(PERIOD), as_of=AS_OF)
+    row = next(r for r in scorecard["rows"] if r["name"] == RESELLER)
+    assert notices == row["notices"]
+    # The page's size is the scorecard row's (the same definition, the same figure).
+    if row["announced_addresses"] is None:
         assert _cell(html, "announced-addresses") == "unknown"
         assert _cell(html, "per-100k") == "unknown"
     else:
-        assert _cell(html, "announced-addresses") == count(size["addresses"])
-    notices = int(_cell(html, "period-notices").replace(",", ""))
-    scorecard = client.app.state.workbench.scorecard(
-        parse_period(PERIOD), "provider", client.app.state.workbench.generation(AS_OF_PARAM[6:])
-    )
-    row = next(r for r in scorecard["rows"] if r["name"] == RESELLER)
-    assert notices == row["notices"]
+        assert _cell(html, "announced-addresses") == count(row["announced_addresses"])
+        assert _cell(html, "per-100k") == f"{row['notices_per_100k_addresses']:.2f}"
 
 
 def test_provider_page_with_a_known_size_shows_notices_per_100k(client, seeded, tmp_path):
