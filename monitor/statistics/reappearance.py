@@ -35,6 +35,7 @@ from monitor.statistics.ticket_frame import (
     hash_codes,
     load_frame,
     load_reports_outside,
+    positions_in,
     to_us,
 )
 
@@ -51,7 +52,6 @@ class RemovalTickets:
     as_of_us: int
     start_us: int
     upper_us: int
-    url_hash: np.ndarray  # S64
     hash_code: np.ndarray  # int64, equal exactly for equal url_hash (ticket_frame.hash_codes)
     reported: np.ndarray  # int64 us
     clock: np.ndarray
@@ -85,15 +85,19 @@ def removal_tickets(frame: TicketFrame, engine: Engine, *, period: Period) -> Re
     )
     # One exact code per url_hash; only the hashes of removed items matter.
     codes = hash_codes(frame.url_hash)
-    _, first_of_hash = np.unique(codes[item], return_index=True)
+    item_rows = np.flatnonzero(item)
+    of_item = np.zeros(int(codes.max()) + 1 if len(codes) else 0, bool)
+    of_item[codes[item_rows]] = True
+    item_codes = np.flatnonzero(of_item)
+    one_row = np.zeros(len(of_item), np.int64)
+    one_row[codes[item_rows]] = item_rows  # a row of each removed item's url_hash
+    hashes = frame.url_hash[one_row[item_codes]]
     outside = load_reports_outside(
         frame,
         engine,
-        hashes=frame.url_hash[np.flatnonzero(item)[first_of_hash]],
-        after=int(removed[item].min()) if item.any() else as_of_us,
+        hashes=hashes,
+        after=int(removed[item_rows].min()) if len(item_rows) else as_of_us,
     )
-    of_item = np.zeros(int(codes.max()) + 1 if len(codes) else 0, bool)
-    of_item[codes[item]] = True
     rows = np.flatnonzero(of_item[codes] & (frame.reported_at <= as_of_us))
     labels = np.unique(
         np.concatenate([part.provider.labels.astype(str) for part in (frame, outside)])
@@ -105,13 +109,13 @@ def removal_tickets(frame: TicketFrame, engine: Engine, *, period: Period) -> Re
     def provider(part: TicketFrame, codes: np.ndarray) -> np.ndarray:
         return np.searchsorted(labels, part.provider.labels.astype(str))[codes]
 
-    url_hash = joined("url_hash")
+    # Every report outside the frame has one of `hashes` (load_reports_outside keeps no other).
+    outside_codes = item_codes[positions_in(hashes, outside.url_hash)] if len(outside) else []
     return RemovalTickets(
         as_of_us=as_of_us,
         start_us=start_us,
         upper_us=upper_us,
-        url_hash=url_hash,
-        hash_code=codes[rows] if not len(outside) else hash_codes(url_hash),
+        hash_code=np.concatenate((codes[rows], np.asarray(outside_codes, np.int64))),
         reported=joined("reported_at"),
         clock=joined("clock_start"),
         removed=joined("removed_at"),
@@ -133,7 +137,6 @@ class Reappearance:
     days: np.ndarray  # float
     event: np.ndarray  # bool: reported again by as_of
     where: np.ndarray  # int8 index into WHERE, -1 when not back
-    url_hash: np.ndarray
 
 
 def match_reappearances(tickets: RemovalTickets) -> Reappearance:
@@ -192,7 +195,6 @@ def match_reappearances(tickets: RemovalTickets) -> Reappearance:
         days=days,
         event=found,
         where=where,
-        url_hash=tickets.url_hash[item_row],
     )
 
 
@@ -225,11 +227,16 @@ def reappearance_figures(matched: Reappearance) -> dict[str, dict]:
     names = [*labels.tolist(), "all"]
     total_code = len(labels)
     figures = {}
+    # One sort of the durations for both calls (the order of equal durations does not
+    # change a curve: tied times form one step whatever their order).
+    by_days = np.argsort(matched.days)
     for group_codes, n_groups, offset in (
         (codes, len(labels), 0),
         (np.zeros(len(codes), np.int64), 1, total_code),
     ):
-        curves = survival.kaplan_meier(matched.days, matched.event, group_codes, n_groups)
+        curves = survival.kaplan_meier(
+            matched.days, matched.event, group_codes, n_groups, duration_order=by_days
+        )
         shares = {w: _share(curves, float(w), matched.days, group_codes) for w in WINDOWS}
         removed = np.bincount(group_codes, minlength=n_groups)
         back = np.bincount(group_codes, weights=matched.event, minlength=n_groups)

@@ -94,7 +94,8 @@ def kaplan_meier(
 
     `groups` holds a group number 0..n_groups-1 per ticket (None: one group). A caller that
     builds several groupings of the same tickets can pass `duration_order`
-    (`np.argsort(durations, kind="stable")`) to sort the durations only once, or pass the
+    (`np.argsort(durations)`; the order among equal durations does not matter: tied times
+    are one step) to sort the durations only once, or pass the
     tickets already in that order with `sorted_by_duration=True`. `bands=False` skips the
     variance and confidence bands (NaN) when only point figures are needed.
     """

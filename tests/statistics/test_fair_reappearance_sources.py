@@ -9,7 +9,13 @@ import pytest
 
 from monitor.statistics.reappearance import WHERE, compute_reappearance
 from monitor.statistics.scorecard import compute_scorecard
-from monitor.statistics.ticket_frame import distinct_hashes, hash_codes
+from monitor.statistics.ticket_frame import (
+    _WORD_MULTIPLIERS,
+    distinct_hashes,
+    hash_codes,
+    hash_keys,
+    positions_in,
+)
 from tests.statistics.test_fair_reappearance import AS_OF, GB, NL, Q3, T0, TICKETS, _store
 
 AE = {"country": "AE", "eu": False, "inhope": False}
@@ -115,22 +121,18 @@ def test_a_notice_dated_before_its_report_still_counts_as_coming_back(engine):
 
 
 def _colliding_pair() -> np.ndarray:
-    """Two different 64-byte hashes with the same 64-bit mix in `hash_codes`."""
-    multiplier = np.uint64(0x9E3779B97F4A7C15)
+    """Two different 64-byte hashes with the same key in `hash_keys`: its word sum is
+    linear, so moving word 0 down by the second multiplier and word 1 up by the first
+    leaves the sum as it was."""
     first = np.frombuffer(b"a" * 64, dtype=np.uint64).copy()
     second = first.copy()
-    second[6] ^= np.uint64(1)
-
-    def mix_upto_6(words):
-        key = words[0].copy()
-        for i in range(1, 7):
-            key = key * multiplier ^ words[i]
-        return key * multiplier
-
     with np.errstate(over="ignore"):
-        second[7] = mix_upto_6(first) ^ first[7] ^ mix_upto_6(second)
+        second[0] -= _WORD_MULTIPLIERS[1]
+        second[1] += _WORD_MULTIPLIERS[0]
     pair = np.array([first.tobytes(), second.tobytes()], dtype="S64")
     assert pair[0] != pair[1]
+    keys = hash_keys(pair)
+    assert keys[0] == keys[1]
     return pair
 
 
@@ -150,3 +152,22 @@ def test_hash_codes_partition_like_unique():
     _, reference = np.unique(hashes, return_inverse=True)
     pairs = set(zip(codes.tolist(), reference.tolist(), strict=True))
     assert len(pairs) == len(set(codes.tolist())) == len(set(reference.tolist()))
+
+
+def test_hash_codes_split_a_crafted_collision_among_many_hashes():
+    """The exact split touches only the group holding the two colliding hashes."""
+    rng = np.random.default_rng(11)
+    pair = _colliding_pair()
+    others = np.array([rng.bytes(32).hex().encode() for _ in range(5000)], dtype="S64")
+    hashes = np.concatenate((others, others[:100], pair, pair[:1]))
+    codes = hash_codes(hashes)
+    _, reference = np.unique(hashes, return_inverse=True)
+    pairs = set(zip(codes.tolist(), reference.reshape(-1).tolist(), strict=True))
+    assert len(pairs) == len(set(codes.tolist())) == len(set(reference.reshape(-1).tolist()))
+    assert codes.max() < 2 * len(hashes)
+
+
+def test_positions_in_finds_each_query_or_says_absent():
+    table = np.array([f"{n:064x}".encode() for n in (5, 9, 2)], dtype="S64")
+    queries = np.array([f"{n:064x}".encode() for n in (2, 7, 5, 5)], dtype="S64")
+    assert positions_in(table, queries).tolist() == [2, -1, 0, 0]
