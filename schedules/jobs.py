@@ -130,21 +130,21 @@ def resolve(engine: Engine, options: dict, now: datetime) -> JobResult:
 
 def metrics(engine: Engine, options: dict, now: datetime) -> JobResult:
     """Store a scorecard snapshot per configured period and grouping, as of now."""
-    from monitor.statistics.snapshots import store_scorecard_snapshot
+    from monitor.statistics.snapshots import store_scorecard_snapshots
 
     snapshots = []
     for period in options["periods"]:
         span = period_of(period, now)
+        stored = store_scorecard_snapshots(  # one read of the tickets for every grouping
+            engine,
+            period_from=span.start,
+            period_to=span.end,
+            as_of=now,
+            groupings=options["by"],
+            label=span.label,
+        )
         for by in options["by"]:
-            snapshot = store_scorecard_snapshot(
-                engine,
-                period_from=span.start,
-                period_to=span.end,
-                as_of=now,
-                by=by,
-                label=span.label,
-            )
-            snapshots.append({"period": span.label, "by": by, "id": snapshot})
+            snapshots.append({"period": span.label, "by": by, "id": stored[by]})
     return JobResult(counts={"as_of": iso(now), "snapshots": snapshots})
 
 

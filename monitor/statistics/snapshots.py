@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -119,6 +120,30 @@ def store_scorecard_snapshot(
         engine, period=period, as_of=as_of, by=by, known_at=known_at, config=config
     )
     return store_snapshot(engine, scorecard)
+
+
+def store_scorecard_snapshots(
+    engine: Engine,
+    *,
+    period_from: datetime,
+    period_to: datetime,
+    as_of: datetime,
+    groupings: Sequence[str],
+    label: str | None = None,
+    config: StatisticsConfig | None = None,
+) -> dict[str, str]:
+    """As `store_scorecard_snapshot` for several groupings of one period, from one read of
+    the tickets (the scheduler's metrics job stores provider, network and country each
+    day); returns grouping -> snapshot id. Each snapshot equals the one computed alone."""
+    from monitor.statistics.scorecard import compute_scorecards
+
+    period = label_for(as_utc(period_from), as_utc(period_to))
+    if label:
+        period = replace(period, label=label)
+    cards = compute_scorecards(
+        engine, period=period, as_of=as_of, groupings=tuple(groupings), config=config
+    )
+    return {by: store_snapshot(engine, cards[by]) for by in groupings}
 
 
 def load_snapshot(engine: Engine, snapshot_id: str) -> dict:

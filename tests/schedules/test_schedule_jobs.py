@@ -81,8 +81,10 @@ class Stages:
         fake_stage(
             monkeypatch,
             "monitor.statistics.snapshots",
-            "store_scorecard_snapshot",
-            self._record("metrics", "snap"),
+            "store_scorecard_snapshots",
+            self._record(
+                "metrics", {"provider": "snap-p", "network": "snap-n", "country": "snap-c"}
+            ),
         )
         fake_stage(
             monkeypatch,
@@ -177,11 +179,12 @@ def test_run_once_works_for_every_job_and_passes_each_stage_its_options(
     assert calls["resolve"] == {"args": (), "online": True}
 
     metrics = [kwargs for job, kwargs in stages.calls if job == "metrics"]
-    assert [(m["label"], m["by"]) for m in metrics] == [
-        (label, by)
+    # one call per period computes every grouping from one read of the tickets
+    assert [(m["label"], tuple(m["groupings"])) for m in metrics] == [
+        (label, ("provider", "country"))
         for label in (records["metrics"]["counts"]["snapshots"][0]["period"], "last-30d")
-        for by in ("provider", "country")
     ]
+    assert [s["id"] for s in records["metrics"]["counts"]["snapshots"]] == 2 * ["snap-p", "snap-c"]
     assert all(
         m["as_of"] == datetime.fromisoformat(records["metrics"]["counts"]["as_of"]) for m in metrics
     )
@@ -427,7 +430,7 @@ def test_resolve_job_with_the_real_stage(engine, monkeypatch):
 
 
 def test_metrics_job_with_the_real_stage(engine, monkeypatch):
-    _real("monitor.statistics.snapshots", "store_scorecard_snapshot")
+    _real("monitor.statistics.snapshots", "store_scorecard_snapshots")
     monkeypatch.delenv("MONITOR_SCHEDULE", raising=False)
     record = run_job(engine, load_config(), "metrics")
     assert record["outcome"] == "ok", record["error"]

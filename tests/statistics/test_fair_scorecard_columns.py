@@ -190,3 +190,23 @@ def test_rows_whose_names_differ_only_in_case_keep_their_own_columns(engine):
     html = Document(scorecard_html(snapshot, "en"))
     assert "3 of 3" in "".join(cell["text"] for cell in html.rows["Host A"])
     assert "0 of 1" in "".join(cell["text"] for cell in html.rows["HOST A"])
+
+
+def test_snapshots_of_every_grouping_at_once_equal_those_stored_one_by_one(filled):
+    """The metrics job stores the three groupings from one read of the tickets: the very
+    same snapshots (same content, same id) as computing each grouping alone."""
+    from monitor.statistics.snapshots import (
+        load_snapshot,
+        store_scorecard_snapshot,
+        store_scorecard_snapshots,
+    )
+
+    engine, _version = filled
+    window = {"period_from": Q3.start, "period_to": Q3.end, "as_of": AS_OF, "label": Q3.label}
+    together = store_scorecard_snapshots(
+        engine, **window, groupings=("provider", "network", "country")
+    )
+    for by, snapshot_id in together.items():
+        assert store_scorecard_snapshot(engine, **window, by=by) == snapshot_id
+        assert load_snapshot(engine, snapshot_id)["by"] == by
+    assert len(set(together.values())) == 3
