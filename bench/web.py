@@ -6,12 +6,19 @@ Target (issue 21): every page renders in under 300 ms on 1 M tickets on SQLite o
     python bench/web.py [--tickets 1000000] [--providers 2000] [--sqlite-file PATH]
 
 The tickets are bench/drift.py's generated year (written with its bare loader, not timed),
-with the 2026Q3 provider scorecard stored as a snapshot (as the quarterly job does), the
-drift flags computed, and an analyst account. The app starts (computing the default
-pages' figures in the background, timed on its own), then each page is requested through
-Starlette's TestClient in this process: `first` is the first request (what is neither
-stored nor computed at start is computed then), `again` the median of the next five
-(served from the per-generation cache). The page's as_of is now; the data end 2026-10-01.
+with the 2026Q3 scorecards stored as snapshots by provider, network and country (as the
+scheduler's metrics job does), the drift flags computed, and an analyst account. The app
+starts (computing the default pages' figures in the background, timed on its own), then
+each page is requested through Starlette's TestClient in this process:
+
+- `first`: the first response. A page whose figures are neither stored nor computed yet
+  answers within the app's `compute_wait` (0.2 s) that they are being computed (202, the
+  page reloads itself), while they are computed in the background;
+- `figures`: when the page first showed its figures (200), polling as the page's reload
+  does (equal to `first` when it answered with them at once);
+- `again`: the median of the next five (served from the per-generation cache).
+
+The page's as_of is now; the data end 2026-10-01.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from bench.drift import AS_OF, load  # noqa: E402
 
 PASSWORD = "bench passphrase 2026"
 TARGET = 0.300
+POLL_SECONDS = 0.1
 PAGES = (
     ("overview, 2026Q3 (stored snapshot)", "/?period=2026Q3"),
     ("overview, 2026-09 (computed)", "/?period=2026-09"),
@@ -53,7 +61,7 @@ def prepare(url: str, tickets: int, providers: int, fresh: bool) -> None:
     """Write the tickets (when `fresh`), store the 2026Q3 snapshot, run drift, add an account."""
     from monitor.drift import run_drift
     from monitor.statistics.periods import parse_period
-    from monitor.statistics.snapshots import store_scorecard_snapshot
+    from monitor.statistics.snapshots import store_scorecard_snapshots
     from monitor.store.db import make_engine
     from monitor.store.schema import upgrade
     from monitor.web.accounts import add_user
@@ -65,12 +73,12 @@ def prepare(url: str, tickets: int, providers: int, fresh: bool) -> None:
     engine = make_engine(url)
     upgrade(engine)
     quarter = parse_period("2026Q3")
-    store_scorecard_snapshot(
+    store_scorecard_snapshots(
         engine,
         period_from=quarter.start,
         period_to=quarter.end,
         as_of=AS_OF,
-        by="provider",
+        groupings=("provider", "network", "country"),
         label=quarter.label,
     )
     run_drift(engine, as_of=AS_OF)
@@ -78,8 +86,8 @@ def prepare(url: str, tickets: int, providers: int, fresh: bool) -> None:
     engine.dispose()
 
 
-def measure(url: str) -> list[tuple[str, float, float, int]]:
-    """(page, first request s, median of the next five s, bytes) per page."""
+def measure(url: str) -> list[tuple[str, float, float, float, int]]:
+    """(page, first response s, figures shown after s, median of the next five s, bytes)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
@@ -93,7 +101,7 @@ def measure(url: str) -> list[tuple[str, float, float, int]]:
             thread.join()
         warm = time.perf_counter() - started
         print(f"start-up background computation (default pages): {warm:.1f} s", flush=True)
-        results.append(("start-up background computation (not a page)", warm, warm, 0))
+        results.append(("start-up background computation (not a page)", warm, warm, warm, 0))
         page = client.get("/login")
         token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
         client.post("/login", data={"csrf": token, "name": "bench", "password": PASSWORD})
@@ -101,15 +109,22 @@ def measure(url: str) -> list[tuple[str, float, float, int]]:
             started = time.perf_counter()
             response = client.get(path)
             first = time.perf_counter() - started
+            while response.status_code == 202:  # being computed: reload as the page does
+                time.sleep(POLL_SECONDS)
+                response = client.get(path)
+            shown = time.perf_counter() - started
             assert response.status_code == 200, (path, response.status_code, response.text[:500])
             again = []
             for _ in range(5):
-                started = time.perf_counter()
+                began = time.perf_counter()
                 client.get(path)
-                again.append(time.perf_counter() - started)
-            results.append((name, first, statistics.median(again), len(response.content)))
+                again.append(time.perf_counter() - began)
             median = statistics.median(again)
-            print(f"{name}: first {first:.3f} s, again {median:.3f} s", flush=True)
+            results.append((name, first, shown, median, len(response.content)))
+            print(
+                f"{name}: first {first:.3f} s, figures {shown:.3f} s, again {median:.3f} s",
+                flush=True,
+            )
     return results
 
 
@@ -128,12 +143,13 @@ def main() -> None:
         prepare(url, args.tickets, args.providers, fresh=not sqlite_file.exists())
         results = measure(url)
     rows = []
-    for name, first, again, size in results:
-        verdict = "ok" if again < TARGET else "over"
+    for name, first, shown, again, size in results:
+        verdict = "ok" if max(first, again) < TARGET else "over"
+        figures = f", figures after {shown:.1f} s" if shown > first else ""
         rows.append(
             (
                 f"{name} ({size // 1024} KiB)",
-                f"first {first:.3f} s, again {again:.3f} s ({verdict})",
+                f"first {first:.3f} s{figures}, again {again:.3f} s ({verdict})",
                 "< 0.300 s",
             )
         )

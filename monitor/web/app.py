@@ -25,6 +25,7 @@ from starlette.templating import Jinja2Templates
 from monitor.statistics.norms import StatisticsConfig
 from monitor.web import filters
 from monitor.web.data import Workbench
+from monitor.web.pending import Computations
 from monitor.web.security import SESSION_HOURS, SecurityHeaders
 from monitor.web.storage import Engines
 
@@ -41,7 +42,9 @@ class Settings:
     `https`: the public address is HTTPS (session cookie marked Secure). `proxy_header`:
     reverse-proxy mode, the account name is read from this request header (set by the
     proxy after its own login). `secret_key`: signs session cookies; a random one per
-    process unless given (sessions then end with the process).
+    process unless given (sessions then end with the process). `compute_wait`: how long
+    a page waits for figures that are neither stored nor computed yet before it answers
+    that they are being computed and reloads itself (None: wait however long it takes).
     """
 
     db_url: str | None = None
@@ -50,6 +53,7 @@ class Settings:
     secret_key: str | None = None
     config: StatisticsConfig | None = None
     warm: bool = True
+    compute_wait: float | None = 0.2
 
 
 def templates() -> Jinja2Templates:
@@ -80,6 +84,7 @@ async def _lifespan(app: Starlette):
     if app.state.settings.warm:
         bench.start_warming()
     yield
+    app.state.computations.shutdown()
     for thread in bench.threads:
         thread.join(timeout=WARM_JOIN_SECONDS)
     app.state.engines.dispose()
@@ -116,5 +121,6 @@ def create_app(settings: Settings | None = None, *, engines: Engines | None = No
     app.state.settings = settings
     app.state.engines = engines
     app.state.workbench = Workbench(engines, settings.config)
+    app.state.computations = Computations()
     app.state.templates = templates()
     return app

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from monitor.core.errors import MonitorError
 from monitor.web import accounts
 from monitor.web.csvfiles import OVERDUE_COLUMNS, QUARANTINE_COLUMNS, csv_lines
+from monitor.web.pending import Pending
 from monitor.web.periods import choose, options
 from monitor.web.security import (
     CSRF_FIELD,
@@ -46,6 +47,7 @@ NAV = (
 GROUPINGS = ("provider", "network", "country")
 OVERDUE_SHOWN = 500
 NOTE_FIELD_LIMIT = 2000
+COMPUTING_REFRESH_SECONDS = 2
 
 
 def render(request: Request, template: str, status_code: int = 200, **context) -> Response:
@@ -84,6 +86,27 @@ def _generation(request: Request):
     gen = _bench(request).generation(request.query_params.get("as_of"))
     request.scope["monitor.generation"] = gen
     return gen
+
+
+async def _figures(request: Request, gen, gather):
+    """What `gather` returns for this page and generation, computed in the background
+    (`monitor.web.pending`): `Pending` when it takes longer than the settings allow."""
+    key = (request.url.path, tuple(sorted(request.query_params.multi_items())), gen)
+    wait = request.app.state.settings.compute_wait
+    return await request.app.state.computations.figures(key, gather, wait)
+
+
+def _computing(request: Request, pending: Pending, what: str, **context) -> Response:
+    """The page that says its figures are being computed and reloads itself (202)."""
+    return render(
+        request,
+        "computing.html.j2",
+        status_code=202,
+        what=what,
+        pending=pending,
+        refresh_seconds=COMPUTING_REFRESH_SECONDS,
+        **context,
+    )
 
 
 def _given_as_of(request: Request):
@@ -157,7 +180,11 @@ async def overview(request: Request):
 
     from monitor.web.provider_view import trend_svg
 
-    scorecard, figures, chart, overdue, flags, trend, trend_chart = await run_in_threadpool(gather)
+    try:
+        gathered = await _figures(request, gen, gather)
+    except Pending as pending:
+        return _computing(request, pending, f"The overview of {choice.period.label}")
+    scorecard, figures, chart, overdue, flags, trend, trend_chart = gathered
     return render(
         request,
         "overview.html.j2",
@@ -198,7 +225,12 @@ async def providers_page(request: Request):
         )
         return scorecard, table
 
-    scorecard, table = await run_in_threadpool(gather)
+    try:
+        scorecard, table = await _figures(request, gen, gather)
+    except Pending as pending:
+        return _computing(
+            request, pending, f"The scorecard of {choice.period.label} by {by}", choice=choice
+        )
     return render(
         request,
         "providers.html.j2",
@@ -227,7 +259,9 @@ async def provider_page(request: Request):
         return provider_view(bench, name, choice.period, gen)
 
     try:
-        view = await run_in_threadpool(gather)
+        view = await _figures(request, gen, gather)
+    except Pending as pending:
+        return _computing(request, pending, f"This provider's figures for {choice.period.label}")
     except MonitorError as exc:
         raise HTTPException(404, str(exc)) from None
     return render(request, "provider.html.j2", choice=choice, view=view, name=name)

@@ -46,7 +46,9 @@ def seeded(db_url, tmp_path):
 
 @pytest.fixture
 def client(seeded):
-    with TestClient(create_app(Settings(db_url=seeded)), follow_redirects=True) as client:
+    with TestClient(
+        create_app(Settings(compute_wait=None, db_url=seeded)), follow_redirects=True
+    ) as client:
         yield client
 
 
@@ -269,13 +271,13 @@ def test_security_headers_and_session_cookie(client):
 
 
 def test_the_session_cookie_is_secure_under_https(seeded):
-    app = create_app(Settings(db_url=seeded, https=True))
+    app = create_app(Settings(compute_wait=None, db_url=seeded, https=True))
     with TestClient(app, base_url="https://testserver") as client:
         assert "secure" in client.get("/login").headers["set-cookie"].lower()
 
 
 def test_reverse_proxy_mode_takes_the_account_from_the_header(seeded):
-    app = create_app(Settings(db_url=seeded, proxy_header="X-Remote-User"))
+    app = create_app(Settings(compute_wait=None, db_url=seeded, proxy_header="X-Remote-User"))
     with TestClient(app) as client:
         assert client.get("/drift").status_code == 403
         page = client.get("/drift", headers={"X-Remote-User": ANALYST})
@@ -296,7 +298,7 @@ def test_pages_read_while_a_writer_holds_the_lock(tmp_path):
     engine = make_engine(url)
     upgrade(engine)
     seed(engine, tmp_path)
-    with TestClient(create_app(Settings(db_url=url))) as client:
+    with TestClient(create_app(Settings(compute_wait=None, db_url=url))) as client:
         sign_in(client, VIEWER)
         with engine.connect() as writer:
             writer.begin()  # BEGIN IMMEDIATE: the write lock, as an ingest holds it
@@ -375,7 +377,7 @@ def test_new_data_is_shown_after_a_background_refresh(seeded, tmp_path):
     from monitor.store.db import make_engine
     from tests.ticket_files import good_row, write_csv
 
-    app = create_app(Settings(db_url=seeded))
+    app = create_app(Settings(compute_wait=None, db_url=seeded))
     bench = app.state.workbench
     with TestClient(app) as client:
         for thread in list(bench.threads):

@@ -60,7 +60,10 @@ def server(tmp_path_factory):
     engine.dispose()
     port = _free_port()
     config = uvicorn.Config(
-        create_app(Settings(db_url=url)), host="127.0.0.1", port=port, log_level="warning"
+        create_app(Settings(compute_wait=None, db_url=url)),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -49,7 +49,9 @@ def seeded(db_url, tmp_path):
 
 @pytest.fixture
 def client(seeded):
-    with TestClient(create_app(Settings(db_url=seeded[0])), follow_redirects=True) as client:
+    with TestClient(
+        create_app(Settings(compute_wait=None, db_url=seeded[0])), follow_redirects=True
+    ) as client:
         sign_in(client, VIEWER)
         yield client
 
