@@ -24,7 +24,9 @@ from monitor.web import accounts
 from monitor.web.csvfiles import OVERDUE_COLUMNS, QUARANTINE_COLUMNS, csv_lines
 from monitor.web.pending import Pending
 from monitor.web.periods import choose, options
+from monitor.web.provider_view import CHARTS
 from monitor.web.security import (
+    CHART_CSP,
     CSRF_FIELD,
     DOCUMENT_CSP,
     analyst_post,
@@ -264,7 +266,33 @@ async def provider_page(request: Request):
         return _computing(request, pending, f"This provider's figures for {choice.period.label}")
     except MonitorError as exc:
         raise HTTPException(404, str(exc)) from None
-    return render(request, "provider.html.j2", choice=choice, view=view, name=name)
+    # The charts are images of their own, drawn for this page's moment (its generation).
+    moment = {} if choice.as_of_text else {"as_of": gen.as_of.isoformat()}
+    charts = {
+        which: f"/provider/chart.svg?{urlencode({'name': name, 'chart': which, **moment})}"
+        f"&{choice.query()}"
+        for which in CHARTS
+    }
+    return render(request, "provider.html.j2", choice=choice, view=view, name=name, charts=charts)
+
+
+@login_required
+async def provider_chart_image(request: Request):
+    """One chart of a provider page as an SVG image (`provider_view.provider_chart`)."""
+    from monitor.web.provider_view import provider_chart
+
+    bench = _bench(request)
+    name = request.query_params.get("name", "")[:300]
+    which = request.query_params.get("chart", "")
+    if not name or which not in CHARTS:
+        raise HTTPException(404, "No such chart.")
+    gen = _generation(request)
+    choice = choose(request.query_params, gen.as_of)
+    try:
+        svg = await run_in_threadpool(provider_chart, bench, name, choice.period, gen, which)
+    except MonitorError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return Response(svg, media_type="image/svg+xml", headers={"content-security-policy": CHART_CSP})
 
 
 # -- overdue ---------------------------------------------------------------------------------
@@ -611,6 +639,7 @@ def routes() -> list[Route]:
         Route("/", overview),
         Route("/providers", providers_page),
         Route("/provider", provider_page),
+        Route("/provider/chart.svg", provider_chart_image),
         Route("/overdue", overdue_page),
         Route("/overdue.csv", overdue_csv),
         Route("/drift", drift_page),

@@ -25,23 +25,57 @@ TOP_PLACES = 8
 OPEN_SHOWN = 500
 
 
+CHARTS = ("curve", "trend")
+
+
 def provider_view(bench: Workbench, name: str, period: Period, gen: Generation) -> dict:
-    """Everything the provider page shows, for the provider `name` (case does not matter).
+    """Everything the provider page shows, for the provider `name` (case does not matter),
+    but its two charts (`provider_chart`).
 
     The figures are kept per generation; the drift flags (which an acknowledgement made
     anywhere changes) are read afresh.
     """
-    view = bench._cached(
-        ("provider view", name.strip().casefold(), period),
-        gen,
-        lambda: _figures(bench, name, period, gen),
-    )
+    view = _cached_figures(bench, name, period, gen)
     flags = [
         flag
         for flag in bench.flags(include_acknowledged=True)
         if str(flag["subject"]).casefold() == view["provider"].casefold()
     ]
     return {**view, "flags": flags}
+
+
+def provider_chart(bench: Workbench, name: str, period: Period, gen: Generation, which: str) -> str:
+    """The SVG of one of the provider page's charts (`CHARTS`): the Kaplan-Meier curve of
+    the period with its band, or the trend of the last quarters; drawn once per generation."""
+    if which not in CHARTS:
+        raise ValueError(f"no chart {which!r}")
+    view = _cached_figures(bench, name, period, gen)
+
+    def draw() -> str:
+        if which == "curve":
+            curve = view["curve"]
+            return str(
+                km_band_chart(
+                    curve["times"],
+                    curve["survival"],
+                    curve["lower"],
+                    curve["upper"],
+                    curve["follow_up"],
+                    curve["norm_hours"],
+                    label=curve["label"],
+                )
+            )
+        return str(trend_svg(view["trend"]))
+
+    return bench.fragment(("provider chart", which, view["provider"].casefold(), period), gen, draw)
+
+
+def _cached_figures(bench: Workbench, name: str, period: Period, gen: Generation) -> dict:
+    return bench._cached(
+        ("provider view", name.strip().casefold(), period),
+        gen,
+        lambda: _figures(bench, name, period, gen),
+    )
 
 
 def _figures(bench: Workbench, name: str, period: Period, gen: Generation) -> dict:
@@ -71,15 +105,17 @@ def _figures(bench: Workbench, name: str, period: Period, gen: Generation) -> di
         )
     steps = slice(curves.bounds[0], curves.bounds[1])
     follow_up = float(curves.last_time[0]) if curves.subjects[0] else 0.0
-    chart = km_band_chart(
-        curves.time[steps],
-        curves.survival[steps],
-        curves.lower[steps],
-        curves.upper[steps],
-        follow_up,
-        [hours for _label, hours in norms],
-        label=f"Share of notices still online by hours since the notice, {period.label}",
-    )
+    # Drawn apart (`provider_chart`, served as an image of its own): the page need not
+    # wait for matplotlib.
+    curve = {
+        "times": curves.time[steps],
+        "survival": curves.survival[steps],
+        "lower": curves.lower[steps],
+        "upper": curves.upper[steps],
+        "follow_up": follow_up,
+        "norm_hours": [hours for _label, hours in norms],
+        "label": f"Share of notices still online by hours since the notice, {period.label}",
+    }
     open_notices = open_by_provider(bench, gen).get(provider.casefold(), [])
     notices = int(np.count_nonzero(mine & in_period))
     trend = bench.trend(provider, gen)
@@ -91,7 +127,7 @@ def _figures(bench: Workbench, name: str, period: Period, gen: Generation) -> di
         "notices": int(curves.subjects[0]),
         "removed": int(curves.removals[0]),
         "at_norms": at_norms,
-        "chart": chart,
+        "curve": curve,
         "networks": _places(frame, mine, quarters, "network"),
         "countries": _places(frame, mine, quarters, "country"),
         "open": open_notices[:OPEN_SHOWN],
@@ -99,7 +135,6 @@ def _figures(bench: Workbench, name: str, period: Period, gen: Generation) -> di
         "period_notices": notices,
         **_fair_figures(bench, provider, period, gen),
         "trend": trend,
-        "trend_chart": trend_svg(trend),
     }
 
 

@@ -35,6 +35,9 @@ CSP = (
 # Stored documents keep their own meta policy (their one script allowed by hash); the header
 # puts them in a sandbox: an opaque origin that cannot reach the workbench's cookies.
 DOCUMENT_CSP = "sandbox allow-scripts; frame-ancestors 'none'"
+# A chart is an SVG image styled by matplotlib's own attributes, with the band as an
+# embedded bitmap; opened on its own it may run nothing and load nothing.
+CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",

@@ -213,6 +213,16 @@ def test_the_workbench_in_a_browser(server, browser):
     assert browser.find_element(By.ID, "provider-name").text == RESELLER
     assert browser.find_element(By.CSS_SELECTOR, "figure.chart img.chart")
     assert browser.find_element(By.ID, "quarters")
+    # Both charts are images of their own: each loaded and drew (an SVG refused by its
+    # Content-Security-Policy or failing to load has no natural size).
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 20).until(
+        lambda b: b.execute_script(
+            "const images = Array.from(document.querySelectorAll('img.chart'));"
+            "return images.length === 2 && images.every(i => i.complete && i.naturalWidth > 0);"
+        )
+    )
     _shot(browser, "05-provider")
 
     # Acknowledge a drift flag with a note; it shows in the audit log.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import warnings
 from datetime import UTC, datetime
+from html import unescape
 from urllib.parse import quote
 
 import pytest
@@ -102,7 +103,17 @@ def test_provider_page_shows_trend_reappearance_and_size_of_the_stage_functions(
     assert sum(q["notices"] for q in trend["quarters"]) > 0
     _check_trend(_trend_rows(html), trend)
     assert 'alt="Removal times and hosting outside the EU and INHOPE per quarter"' in html
-    assert "data:image/svg+xml;base64," in html
+    # The two charts are images of their own, drawn for the page's moment.
+    charts = re.findall(r'<img class="chart" id="(\w+)-chart" alt="[^"]+" src="([^"]+)"', html)
+    assert [which for which, _src in charts] == ["curve", "trend"]
+    for _which, src in charts:
+        assert "as_of=" in src and f"period={PERIOD}" in src
+        image = client.get(unescape(src))
+        assert image.status_code == 200
+        assert image.headers["content-type"].startswith("image/svg+xml")
+        assert image.text.lstrip().startswith("<svg") and "<script" not in image.text
+        assert "sandbox" in image.headers["content-security-policy"]
+    assert client.get("/provider/chart.svg?name=x&chart=nothing").status_code == 404
 
     figures = compute_reappearance(engine, period=parse_period(PERIOD), as_of=AS_OF)[RESELLER]
     assert figures["removed"] > 0
