@@ -40,15 +40,25 @@ from bench.drift import AS_OF, load  # noqa: E402
 PASSWORD = "bench passphrase 2026"
 TARGET = 0.300
 POLL_SECONDS = 0.1
+NOT_PAGES = ("(an image)", "a download", "not a page")
 PAGES = (
     ("overview, 2026Q3 (stored snapshot)", "/?period=2026Q3"),
     ("overview, 2026-09 (computed)", "/?period=2026-09"),
     ("providers, 2026Q3 by provider (stored)", "/providers?period=2026Q3"),
-    ("providers, 2026Q3 by network (computed)", "/providers?period=2026Q3&by=network"),
+    ("providers, 2026Q3 by network (stored)", "/providers?period=2026Q3&by=network"),
+    ("providers, 2026-09 by country (computed)", "/providers?period=2026-09&by=country"),
     ("provider page", "/provider?name=Provider%2000000&period=2026Q3"),
     ("provider page, another provider", "/provider?name=Provider%2000042&period=2026Q3"),
+    (
+        "provider page's Kaplan-Meier chart (an image)",
+        "/provider/chart.svg?name=Provider%2000000&chart=curve&period=2026Q3",
+    ),
+    (
+        "provider page's trend chart (an image)",
+        "/provider/chart.svg?name=Provider%2000000&chart=trend&period=2026Q3",
+    ),
     ("overdue queue (24 h)", "/overdue"),
-    ("overdue CSV (all)", "/overdue.csv"),
+    ("overdue CSV (all; a download)", "/overdue.csv"),
     ("drift", "/drift"),
     ("quarantine", "/quarantine"),
     ("reference", "/reference"),
@@ -145,6 +155,8 @@ def main() -> None:
     rows = []
     for name, first, shown, again, size in results:
         verdict = "ok" if max(first, again) < TARGET else "over"
+        if any(word in name for word in NOT_PAGES):
+            verdict = "not a page"
         figures = f", figures after {shown:.1f} s" if shown > first else ""
         rows.append(
             (
