@@ -164,7 +164,9 @@ def match_reappearances(tickets: RemovalTickets) -> Reappearance:
     time = np.concatenate((tickets.reported[reports], tickets.removed[items]))
     kind = np.concatenate((np.zeros(len(reports), np.int8), np.ones(len(items), np.int8)))
     row = np.concatenate((reports, items))
-    order = np.lexsort((kind, time, code))
+    # Time and kind as one key (microseconds since 1970 stay below 2**52): reports before
+    # removals at the same moment, and a stable sort of two keys instead of three.
+    order = np.lexsort((time * 2 + kind, code))
     code, time, kind, row = code[order], time[order], kind[order], row[order]
     size = len(order)
     position = np.where(kind == 0, np.arange(size), size)
