@@ -25,6 +25,7 @@ from monitor.statistics.periods import Period, quarter
 from monitor.statistics.ticket_frame import TicketFrame, load_frame, to_us
 from reports.charts import Curve, MonthShare
 from reports.scorecard_view import category
+from reports.trend_data import quarters_up_to
 
 MONTHS_SHOWN = 12
 LARGEST_PROVIDERS = 5
@@ -162,7 +163,23 @@ def briefing_figures(
     load_from = first_month
     if previous:
         load_from = min(load_from, parse_timestamp(previous["from"]))
-    frame = load_frame(engine, as_of=as_of, known_at=known_at, start=load_from, end=end, columns=())
+    trend_span = None
+    if trend and known_at is None:  # the trend is as of as_of only: it can share the read
+        quarters = quarters_up_to(trend_quarter(snapshot), TREND_QUARTERS)
+        trend_span = (quarters[0].start, quarters[-1].end)
+    read_from = min(load_from, trend_span[0]) if trend_span else load_from
+    read_to = max(end, trend_span[1]) if trend_span else end
+    read = load_frame(
+        engine, as_of=as_of, known_at=known_at, start=read_from, end=read_to, columns=()
+    )
+
+    def part(a: datetime, b: datetime) -> TicketFrame:
+        if (a, b) == (read_from, read_to):
+            return read
+        return read.select((read.clock_start >= to_us(a)) & (read.clock_start < to_us(b)))
+
+    frame = part(load_from, end)
+    trend_frame = part(*trend_span) if trend_span else None
     # The same zones drift judges by: unknown never counts as outside; CDN-fronted is unknown.
     cdn = frame.cdn if load_drift_config().cdn_as_unknown else None
     zone = zones(frame.eu, frame.inhope, cdn)
@@ -195,7 +212,7 @@ def briefing_figures(
         outside_now=outside_now,
         outside_before=outside_before,
         curves=largest_curves(frame, start, end, names),
-        trend=briefing_trend(engine, snapshot) if trend else None,
+        trend=briefing_trend(engine, snapshot, frame=trend_frame) if trend else None,
         reappearance=briefing_reappearance(engine, snapshot) if reappearance else None,
     )
 
@@ -206,10 +223,16 @@ def trend_quarter(snapshot: dict) -> Period:
     return quarter(start.year, (start.month - 1) // 3 + 1)
 
 
-def briefing_trend(engine: Engine, snapshot: dict, count: int = TREND_QUARTERS) -> dict:
+def briefing_trend(
+    engine: Engine,
+    snapshot: dict,
+    count: int = TREND_QUARTERS,
+    *,
+    frame: TicketFrame | None = None,
+) -> dict:
     """The last `count` quarters up to the snapshot's, as of the snapshot's as_of, with the
     snapshot's norms (`reports.trend_data.quarterly_trend`; stored snapshots where they
-    exist)."""
+    exist). `frame`: those quarters' tickets as of as_of, when already read."""
     from monitor.statistics.norms import Norm, StatisticsConfig
     from reports.trend_data import quarterly_trend
 
@@ -221,25 +244,34 @@ def briefing_trend(engine: Engine, snapshot: dict, count: int = TREND_QUARTERS) 
         as_of=parse_timestamp(snapshot["as_of"]),
         count=count,
         config=config,
+        frame=frame,
     )
 
 
 def briefing_reappearance(engine: Engine, snapshot: dict) -> dict:
-    """Re-appearance figures of the snapshot's period, as of (and known at) the snapshot's."""
+    """Re-appearance of all notices of the snapshot's period (`{"all": figures}`), as of (and
+    known at) the snapshot's: the provider snapshot's own totals (the figures it published),
+    else computed by `compute_reappearance`."""
+    from monitor.statistics.fair_columns import reappearance_of_row
     from monitor.statistics.reappearance import compute_reappearance
 
+    if snapshot["by"] == "provider":
+        published = reappearance_of_row(snapshot["totals"])
+        if published is not None:
+            return {"all": published}
     period = Period(
         snapshot["period"]["label"],
         parse_timestamp(snapshot["period"]["from"]),
         parse_timestamp(snapshot["period"]["to"]),
     )
     known_at = snapshot.get("known_at")
-    return compute_reappearance(
+    computed = compute_reappearance(
         engine,
         period=period,
         as_of=parse_timestamp(snapshot["as_of"]),
         known_at=parse_timestamp(known_at) if known_at else None,
     )
+    return {"all": computed["all"]}
 
 
 def outside_confidence(
