@@ -205,15 +205,17 @@ class TicketQuery:
         )
         return int(reader.scalar(sql, params))
 
-    def window_is_most_of_the_table(self, reader: SnapshotReader, **window) -> bool:
-        """True when at least a fifth of the tickets lie in the window (counted on the index)."""
+    def window_size(self, reader: SnapshotReader, **window) -> tuple[int | None, bool]:
+        """How many tickets lie in the window as stored now (counted on the index; None on
+        PostgreSQL, whose planner decides alone), and whether that is at least a fifth of
+        the table (then a full scan reads them fastest)."""
         if self.dialect != "sqlite":
-            return False
+            return None, False
         where, values = self.window(**window)
         sql, params = self.compile(f"SELECT count(*) FROM ticket WHERE {where}", values)
-        inside = reader.scalar(sql, params)
+        inside = int(reader.scalar(sql, params))
         total = reader.scalar("SELECT coalesce(max(id) - min(id) + 1, 0) FROM ticket", ())
-        return inside >= FULL_SCAN_SHARE * total > 0
+        return inside, inside >= FULL_SCAN_SHARE * total > 0
 
     def compile(self, sql: str, values: dict[str, object]):
         """`:name` parameters in the driver's own style, with `known_at` bound when used."""
