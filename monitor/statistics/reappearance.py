@@ -224,7 +224,13 @@ def _number(value) -> float | None:
 def reappearance_figures(matched: Reappearance) -> dict[str, dict]:
     """Per provider (and `all`): counts within 30 / 90 days and at all, where they came back,
     and the Kaplan-Meier share back within 30 and 90 days with 95 % intervals."""
-    present, codes = np.unique(matched.provider, return_inverse=True)
+    # Providers that have removed items, numbered 0.. in label order (a count per label
+    # instead of a sort of every item).
+    counts = np.bincount(matched.provider, minlength=len(matched.provider_labels))
+    present = np.flatnonzero(counts)
+    number = np.zeros(len(counts), np.int64)
+    number[present] = np.arange(len(present))
+    codes = number[matched.provider]
     labels = matched.provider_labels[present]
     names = [*labels.tolist(), "all"]
     total_code = len(labels)
