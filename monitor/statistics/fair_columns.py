@@ -18,6 +18,7 @@ Definitions: docs/fair-comparisons.md.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -146,6 +147,41 @@ def reappearance_of_row(row: dict) -> dict | None:
     return figures
 
 
+@dataclass(frozen=True)
+class FairFigures:
+    """What the columns are made of: provider sizes (`provider_sizes`, without network
+    sizes) and re-appearance figures per provider and `all`."""
+
+    sizes: dict
+    reappearance: dict
+
+
+def fair_figures(
+    engine: Engine,
+    *,
+    period: Period,
+    as_of: datetime,
+    known_at: datetime | None = None,
+    frame: TicketFrame | None = None,
+) -> FairFigures:
+    """The sizes and re-appearances a scorecard's columns show. `frame`: the scorecard's
+    ticket frame read with `url_hash` (the re-appearance matching then shares its read);
+    without it the period's tickets are read here. Needs no scorecard, so it can run beside
+    the groupings (`monitor.statistics.scorecard.compute_scorecards` does)."""
+    from providers.address_space import provider_sizes
+
+    # A provider's ASes come from the hosting seen on the tickets the scorecard counts
+    # (as of its as_of), so a published size can be re-derived like every other figure.
+    sizes = provider_sizes(
+        engine, networks=False, seen=hosting_seen(frame) if frame is not None else None
+    )
+    if frame is not None:
+        reappearance = reappearance_from_frame(frame, engine, period=period)
+    else:
+        reappearance = compute_reappearance(engine, period=period, as_of=as_of, known_at=known_at)
+    return FairFigures(sizes, reappearance)
+
+
 def add_fair_columns(
     engine: Engine,
     scorecards: dict[str, dict],
@@ -154,29 +190,22 @@ def add_fair_columns(
     as_of: datetime,
     known_at: datetime | None = None,
     frame: TicketFrame | None = None,
+    figures: FairFigures | None = None,
 ) -> dict[str, dict]:
     """Add the size and re-appearance keys to every row and the totals of `scorecards`
     (grouping -> scorecard JSON, as `monitor.statistics.scorecard.scorecards_from_frame`
-    returns). `frame`: the scorecard's ticket frame read with `url_hash` (the re-appearance
-    matching then shares its read); without it the period's tickets are read here."""
-    from providers.address_space import provider_sizes
-
-    # A provider's ASes come from the hosting seen on the tickets the scorecard counts
-    # (as of its as_of), so a published size can be re-derived like every other figure.
+    returns), from `figures` (`fair_figures`, computed here when not given)."""
+    if figures is None:
+        figures = fair_figures(engine, period=period, as_of=as_of, known_at=known_at, frame=frame)
+    sizes, reappearance = figures.sizes, figures.reappearance
     named_networks = [
         str(row["name"])
         for row in scorecards.get("network", {}).get("rows", [])
         if not _asn_key(row)
     ]
-    sizes = provider_sizes(
-        engine,
-        networks=named_networks,
-        seen=hosting_seen(frame) if frame is not None else None,
-    )
-    if frame is not None:
-        reappearance = reappearance_from_frame(frame, engine, period=period)
-    else:
-        reappearance = compute_reappearance(engine, period=period, as_of=as_of, known_at=known_at)
+    space = sizes.get("space")
+    if named_networks and space is not None and space.version:
+        sizes = {**sizes, "networks": space.network_sizes(named_networks)}
     empty = reappearance_columns(
         {
             "removed": 0,

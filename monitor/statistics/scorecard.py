@@ -545,15 +545,51 @@ def compute_scorecards(
         # the provider sizes go by the networks the tickets were hosted in.
         columns=("url_hash", "network"),
     )
-    cards = scorecards_from_frame(frame, period=period, groupings=groupings, config=config)
+    cards = scorecards_with_fair_columns(
+        engine, frame, period=period, groupings=groupings, config=config
+    )
     from monitor.statistics.data_versions import data_versions
-    from monitor.statistics.fair_columns import add_fair_columns
 
     versions = data_versions(engine, at=as_of)
     for scorecard in cards.values():
         scorecard["data_versions"] = versions
+    return cards
+
+
+def scorecards_with_fair_columns(
+    engine: Engine,
+    frame: TicketFrame,
+    *,
+    period: Period,
+    groupings=GROUPINGS,
+    config: StatisticsConfig | None = None,
+) -> dict[str, dict]:
+    """`scorecards_from_frame` with the size and re-appearance columns, on a frame read
+    with `url_hash` and `network` (as of its as_of and known_at). The sizes and
+    re-appearances need no scorecard: they are computed in a second thread while the
+    groupings are (numpy's sorts and the database release the interpreter lock), so on
+    two cores the columns add little to the scorecard's wall time."""
+    from monitor.statistics.fair_columns import add_fair_columns, fair_figures
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fair-columns") as pool:
+        pending = pool.submit(
+            fair_figures,
+            engine,
+            period=period,
+            as_of=frame.as_of,
+            known_at=frame.known_at,
+            frame=frame,
+        )
+        cards = scorecards_from_frame(frame, period=period, groupings=groupings, config=config)
+        figures = pending.result()
     return add_fair_columns(
-        engine, cards, period=period, as_of=as_of, known_at=known_at, frame=frame
+        engine,
+        cards,
+        period=period,
+        as_of=frame.as_of,
+        known_at=frame.known_at,
+        frame=frame,
+        figures=figures,
     )
 
 
