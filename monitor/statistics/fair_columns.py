@@ -19,25 +19,28 @@ Definitions: docs/fair-comparisons.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 from sqlalchemy.engine import Engine
 
 from monitor.statistics.periods import Period
-from monitor.statistics.reappearance import WHERE, compute_reappearance, reappearance_from_frame
+from monitor.statistics.reappearance import WHERE, reappearance_from_frame
 from monitor.statistics.ticket_frame import TicketFrame
 
 SIZE_KEYS = ("announced_addresses", "size_basis", "notices_per_100k_addresses")
+# `monitor.statistics.reappearance` figure -> scorecard column (and back, for stored rows)
+_REAPPEARANCE_COLUMN = (
+    ("removed", "removed_items"),
+    ("reappeared", "reappeared"),
+    ("reappeared_30d", "reappeared_30d"),
+    ("reappeared_90d", "reappeared_90d"),
+    ("reappeared_30d_share", "reappeared_30d_share"),
+    ("reappeared_30d_share_ci", "reappeared_30d_share_ci"),
+    ("reappeared_90d_share", "reappeared_90d_share"),
+    ("reappeared_90d_share_ci", "reappeared_90d_share_ci"),
+)
 REAPPEARANCE_KEYS = (
-    "removed_items",
-    "reappeared",
-    "reappeared_30d",
-    "reappeared_90d",
-    "reappeared_30d_share",
-    "reappeared_30d_share_ci",
-    "reappeared_90d_share",
-    "reappeared_90d_share_ci",
+    *(column for _figure, column in _REAPPEARANCE_COLUMN),
     *(f"reappeared_{where}" for where in WHERE),
 )
 
@@ -77,16 +80,7 @@ def reappearance_columns(figures: dict | None) -> dict:
     (None: nulls)."""
     if figures is None:
         return dict.fromkeys(REAPPEARANCE_KEYS)
-    columns = {
-        "removed_items": figures["removed"],
-        "reappeared": figures["reappeared"],
-        "reappeared_30d": figures["reappeared_30d"],
-        "reappeared_90d": figures["reappeared_90d"],
-        "reappeared_30d_share": figures["reappeared_30d_share"],
-        "reappeared_30d_share_ci": figures["reappeared_30d_share_ci"],
-        "reappeared_90d_share": figures["reappeared_90d_share"],
-        "reappeared_90d_share_ci": figures["reappeared_90d_share_ci"],
-    }
+    columns = {column: figures[figure] for figure, column in _REAPPEARANCE_COLUMN}
     for where in WHERE:
         columns[f"reappeared_{where}"] = figures["reappeared_where"][where]
     return columns
@@ -133,17 +127,8 @@ def reappearance_of_row(row: dict) -> dict | None:
     another grouping, or a snapshot stored before the columns existed)."""
     if row.get("removed_items") is None:
         return None
-    figures = {
-        "removed": row["removed_items"],
-        "reappeared": row["reappeared"],
-        "reappeared_30d": row["reappeared_30d"],
-        "reappeared_90d": row["reappeared_90d"],
-        "reappeared_30d_share": row["reappeared_30d_share"],
-        "reappeared_30d_share_ci": row["reappeared_30d_share_ci"],
-        "reappeared_90d_share": row["reappeared_90d_share"],
-        "reappeared_90d_share_ci": row["reappeared_90d_share_ci"],
-        "reappeared_where": {where: row[f"reappeared_{where}"] for where in WHERE},
-    }
+    figures = {figure: row[column] for figure, column in _REAPPEARANCE_COLUMN}
+    figures["reappeared_where"] = {where: row[f"reappeared_{where}"] for where in WHERE}
     return figures
 
 
@@ -156,47 +141,22 @@ class FairFigures:
     reappearance: dict
 
 
-def fair_figures(
-    engine: Engine,
-    *,
-    period: Period,
-    as_of: datetime,
-    known_at: datetime | None = None,
-    frame: TicketFrame | None = None,
-) -> FairFigures:
-    """The sizes and re-appearances a scorecard's columns show. `frame`: the scorecard's
-    ticket frame read with `url_hash` (the re-appearance matching then shares its read);
-    without it the period's tickets are read here. Needs no scorecard, so it can run beside
-    the groupings (`monitor.statistics.scorecard.compute_scorecards` does)."""
+def fair_figures(engine: Engine, frame: TicketFrame, *, period: Period) -> FairFigures:
+    """The sizes and re-appearances a scorecard's columns show, from its ticket frame read
+    with `url_hash` and `network` (the re-appearance matching shares that read). Needs no
+    scorecard, so it can run beside the groupings (`scorecards_with_fair_columns` does)."""
     from providers.address_space import provider_sizes
 
     # A provider's ASes come from the hosting seen on the tickets the scorecard counts
     # (as of its as_of), so a published size can be re-derived like every other figure.
-    sizes = provider_sizes(
-        engine, networks=False, seen=hosting_seen(frame) if frame is not None else None
-    )
-    if frame is not None:
-        reappearance = reappearance_from_frame(frame, engine, period=period)
-    else:
-        reappearance = compute_reappearance(engine, period=period, as_of=as_of, known_at=known_at)
-    return FairFigures(sizes, reappearance)
+    sizes = provider_sizes(engine, networks=False, seen=hosting_seen(frame))
+    return FairFigures(sizes, reappearance_from_frame(frame, engine, period=period))
 
 
-def add_fair_columns(
-    engine: Engine,
-    scorecards: dict[str, dict],
-    *,
-    period: Period,
-    as_of: datetime,
-    known_at: datetime | None = None,
-    frame: TicketFrame | None = None,
-    figures: FairFigures | None = None,
-) -> dict[str, dict]:
+def add_fair_columns(scorecards: dict[str, dict], figures: FairFigures) -> dict[str, dict]:
     """Add the size and re-appearance keys to every row and the totals of `scorecards`
     (grouping -> scorecard JSON, as `monitor.statistics.scorecard.scorecards_from_frame`
-    returns), from `figures` (`fair_figures`, computed here when not given)."""
-    if figures is None:
-        figures = fair_figures(engine, period=period, as_of=as_of, known_at=known_at, frame=frame)
+    returns), from `figures` (`fair_figures`)."""
     sizes, reappearance = figures.sizes, figures.reappearance
     named_networks = [
         str(row["name"])

@@ -572,25 +572,9 @@ def scorecards_with_fair_columns(
     from monitor.statistics.fair_columns import add_fair_columns, fair_figures
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fair-columns") as pool:
-        pending = pool.submit(
-            fair_figures,
-            engine,
-            period=period,
-            as_of=frame.as_of,
-            known_at=frame.known_at,
-            frame=frame,
-        )
+        pending = pool.submit(fair_figures, engine, frame, period=period)
         cards = scorecards_from_frame(frame, period=period, groupings=groupings, config=config)
-        figures = pending.result()
-    return add_fair_columns(
-        engine,
-        cards,
-        period=period,
-        as_of=frame.as_of,
-        known_at=frame.known_at,
-        frame=frame,
-        figures=figures,
-    )
+        return add_fair_columns(cards, pending.result())
 
 
 def compute_scorecard(
