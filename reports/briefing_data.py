@@ -22,7 +22,7 @@ from monitor.core.timeutil import as_utc, parse_timestamp
 from monitor.drift.frame import INSIDE, OUTSIDE, UNKNOWN, zones
 from monitor.statistics import survival
 from monitor.statistics.periods import Period, quarter
-from monitor.statistics.ticket_frame import TicketFrame, load_frame, to_us
+from monitor.statistics.ticket_frame import TicketFrame, load_frame
 from reports.charts import Curve, MonthShare
 from reports.scorecard_view import category
 from reports.trend_data import quarters_up_to
@@ -82,9 +82,7 @@ def monthly_shares(
     outside_eu = (frame.eu == 0) & (zone != UNKNOWN)
     while month < end:
         following = _month_start(month.year, month.month + 1)
-        member = (frame.clock_start >= to_us(month)) & (
-            frame.clock_start < to_us(min(following, end))
-        )
+        member = frame.clock_within(month, min(following, end))
         result.append(
             MonthShare(
                 month=month.date(),
@@ -103,7 +101,7 @@ def largest_curves(
     frame: TicketFrame, start: datetime, end: datetime, names: list[str]
 ) -> list[Curve]:
     """Kaplan-Meier curves of the providers `names` and of all notices in [start, end)."""
-    member = (frame.clock_start >= to_us(start)) & (frame.clock_start < to_us(end)) & frame.in_curve
+    member = frame.clock_within(start, end) & frame.in_curve
     labels = [str(label) for label in frame.provider.labels]
     code_of = {label: index for index, label in enumerate(labels)}
     group_of_code = np.full(len(labels) + 1, -1, dtype=np.int64)
@@ -176,7 +174,7 @@ def briefing_figures(
     def part(a: datetime, b: datetime) -> TicketFrame:
         if (a, b) == (read_from, read_to):
             return read
-        return read.select((read.clock_start >= to_us(a)) & (read.clock_start < to_us(b)))
+        return read.select(read.clock_within(a, b))
 
     frame = part(load_from, end)
     trend_frame = part(*trend_span) if trend_span else None
@@ -184,13 +182,14 @@ def briefing_figures(
     cdn = frame.cdn if load_drift_config().cdn_as_unknown else None
     zone = zones(frame.eu, frame.inhope, cdn)
 
-    def within(a: datetime, b: datetime) -> np.ndarray:
-        return (frame.clock_start >= to_us(a)) & (frame.clock_start < to_us(b))
-
     outside_before = None
     if previous:
         outside_before = _share(
-            zone[within(parse_timestamp(previous["from"]), parse_timestamp(previous["to"]))]
+            zone[
+                frame.clock_within(
+                    parse_timestamp(previous["from"]), parse_timestamp(previous["to"])
+                )
+            ]
         )
     ranked = [
         row
@@ -199,7 +198,7 @@ def briefing_figures(
     ]
     ranked.sort(key=lambda row: (-row["notices"], str(row["name"])))
     names = [str(row["name"]) for row in ranked[:largest]] if snapshot["by"] == "provider" else []
-    now = within(start, end)
+    now = frame.clock_within(start, end)
     outside_now = _share(zone[now])
     outside_now = Share(
         outside_now.outside,

@@ -21,7 +21,7 @@ from monitor.statistics import survival
 from monitor.statistics.norms import StatisticsConfig
 from monitor.statistics.periods import Period, quarter
 from monitor.statistics.scorecard import median_ci_estimable
-from monitor.statistics.ticket_frame import TicketFrame, load_frame, to_us
+from monitor.statistics.ticket_frame import TicketFrame, load_frame
 
 TREND_ALPHA = 0.05
 
@@ -94,9 +94,7 @@ def provider_history_in_frame(
     as_of = as_utc(as_of)
     periods = _quarters(as_of, config.history_quarters)
     code = _find_provider(frame.provider.labels, name)
-    span = (frame.clock_start >= to_us(periods[0].start)) & (
-        frame.clock_start < to_us(periods[-1].end)
-    )
+    span = frame.clock_within(periods[0].start, periods[-1].end)
     mine = frame.select((frame.provider.codes == code) & span)
     clock = mine.clock_start.astype("datetime64[us]")
     years = clock.astype("datetime64[Y]").astype(np.int64) + 1970

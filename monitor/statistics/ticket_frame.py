@@ -107,6 +107,10 @@ class TicketFrame:
         """Tickets that enter the Kaplan-Meier curves (all but those removed before notice)."""
         return ~self.removed_before_notice
 
+    def clock_within(self, start: datetime, end: datetime) -> np.ndarray:
+        """Tickets whose clock started in [start, end)."""
+        return (self.clock_start >= to_us(start)) & (self.clock_start < to_us(end))
+
     @property
     def clock_start_seconds(self) -> np.ndarray:
         """Clock start as float seconds since the epoch (for datetime.timestamp() comparisons)."""

@@ -93,7 +93,7 @@ def _figures(bench: Workbench, name: str, period: Period, gen: Generation) -> di
     labels = [str(label) for label in frame.provider.labels]
     code = labels.index(provider) if provider in labels else -1
     mine = frame.provider.codes == code
-    in_period = (frame.clock_start >= to_us(period.start)) & (frame.clock_start < to_us(period.end))
+    in_period = frame.clock_within(period.start, period.end)
     chosen = mine & in_period & frame.in_curve
     curves = survival.kaplan_meier(frame.duration_hours[chosen], frame.event[chosen])
     norms = [(norm.label, norm.hours) for norm in bench.config.norms]
