@@ -355,25 +355,28 @@ def _trend_note(lang: Language, trend: dict) -> str:
     )
 
 
+def reappearance_estimate(lang: Language, figures: dict) -> str:
+    """The Kaplan-Meier share of removed items back within 90 days (else 30) with its
+    interval, as a sentence; or that the removals are too recent (briefing and statement)."""
+    for days in (90, 30):
+        share = figures[f"reappeared_{days}d_share"]
+        if share is not None:
+            return lang.gettext(
+                "Allowing for the time each removed item has been followed, an estimated "
+                "%(share)s came back within %(days)s days (95%% CI %(interval)s).",
+                share=lang.share(share),
+                days=days,
+                interval=lang.share_interval(figures[f"reappeared_{days}d_share_ci"]),
+            )
+    return lang.gettext("The removals are too recent to estimate a share yet.")
+
+
 def reappearance_view(lang: Language, figures: dict | None) -> dict | None:
     """All notices' re-appearance in sentences and a where-table (None: nothing removed)."""
     entry = (figures or {}).get("all")
     if not entry or not entry["removed"]:
         return None
-    estimate = None
-    for days in (90, 30):
-        share = entry[f"reappeared_{days}d_share"]
-        if share is not None:
-            estimate = lang.gettext(
-                "Allowing for the time each removed item has been followed, an estimated "
-                "%(share)s came back within %(days)s days (95%% CI %(interval)s).",
-                share=lang.share(share),
-                days=days,
-                interval=lang.share_interval(entry[f"reappeared_{days}d_share_ci"]),
-            )
-            break
-    if estimate is None:
-        estimate = lang.gettext("The removals are too recent to estimate a share yet.")
+    estimate = reappearance_estimate(lang, entry)
     where = entry["reappeared_where"]
     return {
         "removed": lang.count(entry["removed"]),

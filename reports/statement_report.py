@@ -18,6 +18,7 @@ from monitor.core.errors import ReportError
 from monitor.core.timeutil import as_utc, parse_timestamp, utcnow
 from monitor.statistics.norms import StatisticsConfig
 from monitor.statistics.periods import Period
+from reports.briefing_report import reappearance_estimate
 from reports.language import Language
 from reports.rendering import render_html, write_document
 from reports.scorecard_view import norm_header
@@ -108,21 +109,7 @@ def _age(lang: Language, hours: float) -> str:
 def _reappearance_view(lang: Language, figures: dict | None) -> dict | None:
     if not figures or not figures["removed"]:
         return None
-    estimate = None
-    for days in (90, 30):
-        share = figures[f"reappeared_{days}d_share"]
-        if share is not None:
-            low, high = figures[f"reappeared_{days}d_share_ci"]
-            estimate = lang.gettext(
-                "Allowing for the time each removed item has been followed, an estimated "
-                "%(share)s came back within %(days)s days (95%% CI %(interval)s).",
-                share=lang.share(share),
-                days=days,
-                interval=lang.share_interval([low, high]),
-            )
-            break
-    if estimate is None:
-        estimate = lang.gettext("The removals are too recent to estimate a share yet.")
+    estimate = reappearance_estimate(lang, figures)
     where = figures["reappeared_where"]
     return {
         "removed": lang.count(figures["removed"]),
