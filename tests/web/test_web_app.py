@@ -35,16 +35,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 @pytest.fixture
-def seeded(db_url, tmp_path):
-    from monitor.store.db import make_engine
-
-    engine = make_engine(db_url)
-    seed(engine, tmp_path)
-    engine.dispose()
-    return db_url
-
-
-@pytest.fixture
 def client(seeded):
     with TestClient(
         create_app(Settings(compute_wait=None, db_url=seeded)), follow_redirects=True

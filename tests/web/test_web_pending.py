@@ -12,23 +12,13 @@ import pytest
 
 from monitor.web import Settings, create_app
 from monitor.web.pending import Computations, Pending
-from tests.web_support import ANALYST, AS_OF_PARAM, PERIOD, seed, sign_in
+from tests.web_support import ANALYST, AS_OF_PARAM, PERIOD, sign_in
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture
-def seeded(db_url, tmp_path):
-    from monitor.store.db import make_engine
-
-    engine = make_engine(db_url)
-    seed(engine, tmp_path)
-    engine.dispose()
-    return db_url
 
 
 def test_a_slow_scorecard_page_answers_being_computed_then_shows_the_figures(seeded, monkeypatch):
